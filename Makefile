@@ -1,0 +1,25 @@
+# The two commands a newcomer needs are `go run ./cmd/jevents` (the service on
+# an embedded NATS server) and `make test` (every test, installing what the
+# tests need when it is missing). .ci/run calls `make test`.
+
+GO ?= go
+
+.PHONY: test test-deps check run
+
+run:
+	$(GO) run ./cmd/jevents
+
+test: test-deps check
+	$(GO) test -race -timeout 30m ./...
+
+# Installs, when missing, the programs the interop, browser and Prometheus
+# tests drive: independent iCalendar parsers, Chromium, Prometheus.
+test-deps:
+	./scripts/install-test-deps.sh
+
+# Static checks: formatting, vet, and the dependency rule (producers and
+# projections never import each other; the domain imports nothing of ours).
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...

@@ -1,0 +1,179 @@
+package domain
+
+import (
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Conference event type names. They are stored in every event and never
+// change; a new payload shape gets a new version (…v2) beside the old one.
+const (
+	TypeConferenceSubmitted = "conference.submitted.v1"
+	TypeConferenceUpdated   = "conference.updated.v1"
+	TypeConferenceApproved  = "conference.approved.v1"
+	TypeConferenceRejected  = "conference.rejected.v1"
+	TypeConferenceCancelled = "conference.cancelled.v1"
+)
+
+// ConferenceSubmitted opens a conference aggregate, in status pending.
+type ConferenceSubmitted struct {
+	Details ConferenceDetails `json:"details"`
+	Contact Contact           `json:"contact"`
+	// Source says how it arrived: api, form, cli, ics.
+	Source string `json:"source,omitempty"`
+	// RequestHash is Submission.Hash, to recognise a retried request.
+	RequestHash string `json:"request_hash"`
+}
+
+// ConferenceUpdated replaces the public details. Changed lists the JSON
+// names of the fields that differ from the previous details.
+type ConferenceUpdated struct {
+	Details ConferenceDetails `json:"details"`
+	Changed []string          `json:"changed"`
+}
+
+// ConferenceApproved publishes a pending conference.
+type ConferenceApproved struct {
+	Note string `json:"note,omitempty"`
+}
+
+// ConferenceRejected closes a pending conference without publishing it.
+type ConferenceRejected struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// ConferenceCancelled marks a conference as called off. A published one
+// stays in feeds as STATUS:CANCELLED for a while, so subscribers see it.
+type ConferenceCancelled struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (ConferenceSubmitted) EventType() string { return TypeConferenceSubmitted }
+func (ConferenceUpdated) EventType() string   { return TypeConferenceUpdated }
+func (ConferenceApproved) EventType() string  { return TypeConferenceApproved }
+func (ConferenceRejected) EventType() string  { return TypeConferenceRejected }
+func (ConferenceCancelled) EventType() string { return TypeConferenceCancelled }
+
+func init() {
+	register[ConferenceSubmitted](TypeConferenceSubmitted)
+	register[ConferenceUpdated](TypeConferenceUpdated)
+	register[ConferenceApproved](TypeConferenceApproved)
+	register[ConferenceRejected](TypeConferenceRejected)
+	register[ConferenceCancelled](TypeConferenceCancelled)
+}
+
+// Conference is the write-side state of one conference, folded from its
+// events. Commands decide on it; the log stores what they decide.
+type Conference struct {
+	ID string
+	// Version is the stream sequence of the conference's last event. Edits
+	// name it (If-Match) and the log checks it on append.
+	Version     uint64
+	Status      Status
+	Details     ConferenceDetails
+	Contact     Contact
+	RequestHash string
+	Created     time.Time
+	Updated     time.Time
+}
+
+// Apply folds one event of this conference into the state.
+func (c *Conference) Apply(r Record) {
+	c.ID = r.AggregateID
+	c.Version = r.Seq
+	c.Updated = r.Time
+	switch e := r.Event.(type) {
+	case ConferenceSubmitted:
+		c.Status = StatusPending
+		c.Details = e.Details
+		c.Contact = e.Contact
+		c.RequestHash = e.RequestHash
+		c.Created = r.Time
+	case ConferenceUpdated:
+		c.Details = e.Details
+	case ConferenceApproved:
+		c.Status = StatusApproved
+	case ConferenceRejected:
+		c.Status = StatusRejected
+	case ConferenceCancelled:
+		c.Status = StatusCancelled
+	}
+}
+
+// Exists reports whether a submission has been applied.
+func (c *Conference) Exists() bool { return c.Status != "" }
+
+// Approve publishes a pending conference.
+func (c *Conference) Approve(note string) (Event, error) {
+	if c.Status != StatusPending {
+		return nil, &TransitionError{Command: "approve", Status: c.Status}
+	}
+	note, err := cleanReason(note)
+	if err != nil {
+		return nil, err
+	}
+	return ConferenceApproved{Note: note}, nil
+}
+
+// Reject declines a pending conference.
+func (c *Conference) Reject(reason string) (Event, error) {
+	if c.Status != StatusPending {
+		return nil, &TransitionError{Command: "reject", Status: c.Status}
+	}
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	return ConferenceRejected{Reason: reason}, nil
+}
+
+// Cancel calls off a pending or published conference.
+func (c *Conference) Cancel(reason string) (Event, error) {
+	if c.Status != StatusPending && c.Status != StatusApproved {
+		return nil, &TransitionError{Command: "cancel", Status: c.Status}
+	}
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	return ConferenceCancelled{Reason: reason}, nil
+}
+
+// Update replaces the details with validated new ones. It returns a nil
+// event when nothing changed, so an edit that changes nothing appends nothing.
+func (c *Conference) Update(d ConferenceDetails) (Event, error) {
+	if c.Status != StatusPending && c.Status != StatusApproved {
+		return nil, &TransitionError{Command: "edit", Status: c.Status}
+	}
+	changed := ChangedFields(c.Details, d)
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	return ConferenceUpdated{Details: d, Changed: changed}, nil
+}
+
+// ChangedFields lists the JSON names of the fields that differ.
+func ChangedFields(a, b ConferenceDetails) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name := t.Field(i).Tag.Get("json")
+			if j := strings.IndexByte(name, ','); j >= 0 {
+				name = name[:j]
+			}
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// cleanReason normalises the free text an editor gives with a decision.
+func cleanReason(s string) (string, error) {
+	s = CleanText(s)
+	var errs ValidationError
+	checkLength(&errs, "reason", s, MaxReasonLength)
+	return s, errs.Err()
+}

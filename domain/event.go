@@ -1,0 +1,180 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Names in the event log. One stream holds every event, so projections that
+// join conferences and resources read one total order.
+const (
+	// StreamName is the JetStream stream that is the source of truth.
+	StreamName = "JEVENTS"
+	// SubjectPrefix starts every event subject.
+	SubjectPrefix = "events"
+	// StreamSubjects is the subject filter the stream binds.
+	StreamSubjects = SubjectPrefix + ".>"
+)
+
+// Aggregate kinds, the second token of an event subject.
+const (
+	AggregateConference = "conference"
+	AggregateResource   = "resource"
+)
+
+// Event is the payload of one stored event. Each payload type declares its
+// versioned type name, which never changes once events of it are stored.
+type Event interface {
+	// EventType is the stored type name, such as "conference.submitted.v1".
+	EventType() string
+}
+
+// Envelope is how every event is stored: JSON with the payload under data.
+// Schema is the payload version, also the last part of Type.
+type Envelope struct {
+	ID          string          `json:"id"`
+	Type        string          `json:"type"`
+	Schema      int             `json:"schema"`
+	Aggregate   string          `json:"aggregate"`
+	AggregateID string          `json:"aggregate_id"`
+	Time        time.Time       `json:"time"`
+	Actor       string          `json:"actor"`
+	Data        json.RawMessage `json:"data"`
+}
+
+// Record is one event read back from the log: its stream sequence, its
+// envelope and the decoded payload.
+type Record struct {
+	Seq uint64
+	Envelope
+	Event Event
+}
+
+// typeInfo describes one registered event type.
+type typeInfo struct {
+	aggregate string
+	short     string // subject token
+	schema    int
+	decode    func([]byte) (Event, error)
+}
+
+var registry = map[string]typeInfo{}
+
+// register adds an event type to the registry; called from init of the files
+// that define payloads. The type name is "<aggregate>.<short>.v<schema>".
+func register[E Event](name string) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 3 || !strings.HasPrefix(parts[2], "v") {
+		panic("domain: bad event type name " + name)
+	}
+	var schema int
+	if _, err := fmt.Sscanf(parts[2], "v%d", &schema); err != nil {
+		panic("domain: bad event type version " + name)
+	}
+	registry[name] = typeInfo{
+		aggregate: parts[0],
+		short:     parts[1],
+		schema:    schema,
+		decode: func(b []byte) (Event, error) {
+			var e E
+			if err := json.Unmarshal(b, &e); err != nil {
+				return nil, err
+			}
+			return e, nil
+		},
+	}
+}
+
+// NewEnvelope wraps a payload for the aggregate id, stamped with its event id,
+// time and actor.
+func NewEnvelope(eventID, aggregateID, actor string, at time.Time, e Event) (Envelope, error) {
+	info, ok := registry[e.EventType()]
+	if !ok {
+		return Envelope{}, fmt.Errorf("domain: unregistered event type %q", e.EventType())
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("domain: encode %s: %w", e.EventType(), err)
+	}
+	return Envelope{
+		ID:          eventID,
+		Type:        e.EventType(),
+		Schema:      info.schema,
+		Aggregate:   info.aggregate,
+		AggregateID: aggregateID,
+		Time:        at.UTC().Truncate(time.Millisecond),
+		Actor:       actor,
+		Data:        data,
+	}, nil
+}
+
+// Subject is the subject the envelope is stored under:
+// events.<aggregate>.<id>.<short type>.
+func (e Envelope) Subject() string {
+	info := registry[e.Type]
+	return EventSubject(e.Aggregate, e.AggregateID, info.short)
+}
+
+// EventSubject builds events.<aggregate>.<id>.<short>.
+func EventSubject(aggregate, id, short string) string {
+	return SubjectPrefix + "." + aggregate + "." + id + "." + short
+}
+
+// AggregateSubject matches every event of one aggregate:
+// events.<aggregate>.<id>.*. Optimistic concurrency is checked against it.
+func AggregateSubject(aggregate, id string) string {
+	return SubjectPrefix + "." + aggregate + "." + id + ".*"
+}
+
+// AggregateFilter matches every event of one kind of aggregate.
+func AggregateFilter(aggregate string) string {
+	return SubjectPrefix + "." + aggregate + ".>"
+}
+
+// TypeSubjectFilter matches one event type across all aggregates of its kind,
+// for permissions: events.conference.*.submitted.
+func TypeSubjectFilter(eventType string) string {
+	info, ok := registry[eventType]
+	if !ok {
+		return ""
+	}
+	return SubjectPrefix + "." + info.aggregate + ".*." + info.short
+}
+
+// Decode reads an envelope from its stored bytes and decodes its payload.
+// An unknown type or a payload that does not decode is an error: projections
+// count such an event as poison instead of guessing.
+func Decode(seq uint64, data []byte) (Record, error) {
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return Record{}, fmt.Errorf("domain: decode envelope at seq %d: %w", seq, err)
+	}
+	info, ok := registry[env.Type]
+	if !ok {
+		return Record{}, fmt.Errorf("domain: unknown event type %q at seq %d", env.Type, seq)
+	}
+	ev, err := info.decode(env.Data)
+	if err != nil {
+		return Record{}, fmt.Errorf("domain: decode %s at seq %d: %w", env.Type, seq, err)
+	}
+	return Record{Seq: seq, Envelope: env, Event: ev}, nil
+}
+
+// ValidID reports whether id can be used as a subject token and a URL path
+// segment: 1 to 64 characters of [A-Za-z0-9_-].
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,298 @@
+// Package eventlog owns the JetStream stream that is the source of truth of
+// Justice Events: its configuration, appends with optimistic concurrency and
+// de-duplication, and reading an aggregate's events back.
+//
+// It imports the domain package and nats.go, and knows nothing of HTTP or of
+// read models. Producers use it to decide and append; the history API uses it
+// to read. Projections never use it: they consume the stream themselves.
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/justiceevents/jevents/domain"
+)
+
+// Header names set on every event besides Nats-Msg-Id.
+const (
+	HeaderEventType = "Jevents-Event-Type"
+	HeaderSchema    = "Jevents-Schema"
+	HeaderActor     = "Jevents-Actor"
+)
+
+// StreamConfig are the operator's choices for the event stream.
+type StreamConfig struct {
+	// Replicas is 1 on the embedded server and 3 on a cluster.
+	Replicas int
+	// MaxBytes is the byte budget. When it is reached appends fail loudly
+	// (DiscardNew) and no event is ever dropped.
+	MaxBytes int64
+	// Duplicates is the window in which a repeated Nats-Msg-Id is ignored.
+	Duplicates time.Duration
+}
+
+// MaxEventSize bounds one stored event. Submissions are limited far below it.
+const MaxEventSize = 256 << 10
+
+// streamConfig is the one definition of the event stream.
+func streamConfig(c StreamConfig) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        domain.StreamName,
+		Description: "Justice Events: every conference and resource event, the source of truth",
+		Subjects:    []string{domain.StreamSubjects},
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.Replicas,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    c.MaxBytes,
+		MaxMsgs:     -1,
+		MaxAge:      0,
+		MaxMsgSize:  MaxEventSize,
+		Duplicates:  c.Duplicates,
+		DenyDelete:  true,
+		DenyPurge:   true,
+		AllowRollup: false,
+		AllowDirect: true,
+	}
+}
+
+// EnsureStream creates the event stream or brings an existing one to the
+// configuration, idempotently. It is safe to call from every process at start.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, c StreamConfig) (jetstream.Stream, error) {
+	if c.Replicas < 1 {
+		c.Replicas = 1
+	}
+	if c.Duplicates <= 0 {
+		c.Duplicates = 10 * time.Minute
+	}
+	if c.MaxBytes <= 0 {
+		return nil, errors.New("eventlog: the stream needs an explicit byte budget")
+	}
+	s, err := js.CreateOrUpdateStream(ctx, streamConfig(c))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: ensure stream %s: %w", domain.StreamName, err)
+	}
+	return s, nil
+}
+
+// Log appends events and reads aggregates back. It is safe for concurrent use.
+type Log struct {
+	js      jetstream.JetStream
+	metrics *Metrics
+}
+
+// New returns a Log over the stream; metrics may be nil.
+func New(js jetstream.JetStream, m *Metrics) *Log {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Log{js: js, metrics: m}
+}
+
+// Append stores one event with msgID as its Nats-Msg-Id, if and only if the
+// last event of its aggregate is at stream sequence expect (0: the aggregate
+// must not exist yet). It returns the event's stream sequence.
+//
+// A retry with the same msgID is safe: inside the duplicate window the
+// server answers with the original sequence, and outside it (or on a single
+// node, where the version check runs before de-duplication) an expectation
+// failure whose last event carries msgID is our own earlier append and
+// counts as success. Any other expectation failure is a *domain.VersionError.
+// Timeouts and missing responders are retried with the same msgID until ctx
+// ends, because a timed-out publish may still have been stored.
+func (l *Log) Append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (uint64, error) {
+	start := time.Now()
+	seq, err := l.append(ctx, env, msgID, expect)
+	l.metrics.observe(env.Type, time.Since(start), err)
+	return seq, err
+}
+
+func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (uint64, error) {
+	data, err := json.Marshal(env)
+	if err != nil {
+		return 0, err
+	}
+	msg := nats.NewMsg(env.Subject())
+	msg.Data = data
+	msg.Header.Set(HeaderEventType, env.Type)
+	msg.Header.Set(HeaderSchema, fmt.Sprint(env.Schema))
+	msg.Header.Set(HeaderActor, env.Actor)
+	aggSubject := domain.AggregateSubject(env.Aggregate, env.AggregateID)
+	opts := []jetstream.PublishOpt{
+		jetstream.WithMsgID(msgID),
+		jetstream.WithExpectLastSequenceForSubject(expect, aggSubject),
+		jetstream.WithExpectStream(domain.StreamName),
+		jetstream.WithRetryAttempts(0),
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		ack, err := l.js.PublishMsg(ctx, msg, opts...)
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		switch {
+		case isWrongLastSequence(err):
+			last, gerr := l.lastOf(ctx, aggSubject)
+			if gerr != nil {
+				return 0, fmt.Errorf("eventlog: append %s: check last event: %w", env.Type, gerr)
+			}
+			if last.Header.Get(jetstream.MsgIDHeader) == msgID {
+				return last.Sequence, nil // our own earlier attempt landed
+			}
+			return 0, &domain.VersionError{Expected: expect, Current: last.Sequence}
+		case isLogFull(err):
+			return 0, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrLogFull, err)
+		case isTransient(err):
+			select {
+			case <-ctx.Done():
+				return 0, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrUnavailable, err)
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+		default:
+			return 0, fmt.Errorf("eventlog: append %s: %w", env.Type, err)
+		}
+	}
+}
+
+// lastOf returns the last message of the aggregate subject (wildcard), or a
+// zero message when there is none.
+func (l *Log) lastOf(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
+	s, err := l.js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return &jetstream.RawStreamMsg{Header: nats.Header{}}, nil
+	}
+	return m, err
+}
+
+// Load reads every event of one aggregate, oldest first. An aggregate with
+// no events is domain.ErrNotFound.
+func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, error) {
+	if !domain.ValidID(id) {
+		return nil, domain.ErrNotFound
+	}
+	subject := domain.AggregateSubject(aggregate, id)
+	var out []domain.Record
+	next := uint64(1)
+	for {
+		msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1000,
+			jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(next))
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
+		}
+		n := 0
+		for m, err := range msgs {
+			if errors.Is(err, jetstreamext.ErrNoMessages) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
+			}
+			r, err := domain.Decode(m.Sequence, m.Data)
+			if err != nil {
+				return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
+			}
+			out = append(out, r)
+			next = m.Sequence + 1
+			n++
+		}
+		if n < 1000 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil, domain.ErrNotFound
+	}
+	return out, nil
+}
+
+// LoadConference folds a conference's events into its state.
+func (l *Log) LoadConference(ctx context.Context, id string) (*domain.Conference, []domain.Record, error) {
+	recs, err := l.Load(ctx, domain.AggregateConference, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &domain.Conference{}
+	for _, r := range recs {
+		c.Apply(r)
+	}
+	return c, recs, nil
+}
+
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+func isLogFull(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "maximum bytes exceeded") || strings.Contains(s, "maximum messages exceeded") ||
+		strings.Contains(s, "insufficient resources")
+}
+
+func isTransient(err error) bool {
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
+}
+
+// Metrics are the event log's Prometheus series.
+type Metrics struct {
+	appended *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the series on reg (nil: unregistered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		appended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "jevents", Name: "events_appended_total",
+			Help: "Events appended to the log, by event type and outcome (ok, conflict, full, error).",
+		}, []string{"type", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "jevents", Name: "append_duration_seconds",
+			Help:    "Time from the start of an append to the JetStream acknowledgement, by event type.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"type"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.appended, m.latency)
+	}
+	return m
+}
+
+func (m *Metrics) observe(typ string, d time.Duration, err error) {
+	outcome := "ok"
+	var ve *domain.VersionError
+	switch {
+	case err == nil:
+	case errors.As(err, &ve):
+		outcome = "conflict"
+	case errors.Is(err, domain.ErrLogFull):
+		outcome = "full"
+	default:
+		outcome = "error"
+	}
+	m.appended.WithLabelValues(typ, outcome).Inc()
+	if err == nil {
+		m.latency.WithLabelValues(typ).Observe(d.Seconds())
+	}
+}

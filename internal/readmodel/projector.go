@@ -1,0 +1,397 @@
+package readmodel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/justiceevents/jevents/domain"
+)
+
+// Projection folds events into read-model values of type V. Its Name is a
+// constant: it names the buckets, the pointer and the metrics, and renaming
+// it starts an empty read model.
+type Projection[V any] interface {
+	// Name is the projection's constant name ([a-z]+).
+	Name() string
+	// Subjects are the event subjects the projection consumes.
+	Subjects() []string
+	// Apply folds one event into the model through tx. It is called from one
+	// goroutine, in stream order. Values got from tx may be modified in place
+	// but must be Put to be written. An error skips the event (it is counted
+	// and logged as poison) and must leave tx as it was.
+	Apply(tx *Tx[V], r domain.Record) error
+}
+
+// Tx is the projection's view of the model while it applies events.
+type Tx[V any] struct {
+	values map[string]V
+	dirty  map[string]struct{}
+}
+
+// Get returns the value of key.
+func (tx *Tx[V]) Get(key string) (V, bool) {
+	v, ok := tx.values[key]
+	return v, ok
+}
+
+// Put sets the value of key; it is written with the next commit.
+func (tx *Tx[V]) Put(key string, v V) {
+	tx.values[key] = v
+	tx.dirty[key] = struct{}{}
+}
+
+// Range calls fn for every key until fn returns false, in no fixed order.
+func (tx *Tx[V]) Range(fn func(key string, v V) bool) {
+	for k, v := range tx.values {
+		if !fn(k, v) {
+			return
+		}
+	}
+}
+
+// maxBatchKeys leaves room for the checkpoint in the server's limit of 1000
+// messages per atomic batch.
+const maxBatchKeys = 999
+
+// flushAfter bounds how long applied events wait for their commit while more
+// events keep arriving.
+const flushAfter = 50 * time.Millisecond
+
+// errFenced means another writer moved the checkpoint.
+var errFenced = errors.New("readmodel: checkpoint moved by another writer")
+
+// Projector runs one projection into the active generation of its read model.
+type Projector[V any] struct {
+	js      jetstream.JetStream
+	proj    Projection[V]
+	cfg     BucketConfig
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu       sync.Mutex
+	caughtUp chan struct{} // closed once the model has caught up with the log
+	applied  uint64
+}
+
+// NewProjector returns a projector; metrics may be nil.
+func NewProjector[V any](js jetstream.JetStream, p Projection[V], cfg BucketConfig, log *slog.Logger, m *Metrics) *Projector[V] {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Projector[V]{js: js, proj: p, cfg: cfg, log: log.With(slog.String("projection", p.Name())), metrics: m, caughtUp: make(chan struct{})}
+}
+
+// CaughtUp is closed once the projector has applied every event that was in
+// the log when it started.
+func (p *Projector[V]) CaughtUp() <-chan struct{} { return p.caughtUp }
+
+// Applied is the stream sequence of the last committed event.
+func (p *Projector[V]) Applied() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.applied
+}
+
+func (p *Projector[V]) markCaughtUp() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.caughtUp:
+	default:
+		close(p.caughtUp)
+		p.metrics.caughtUp.WithLabelValues(p.proj.Name()).Set(1)
+	}
+}
+
+// Run applies events until ctx ends. It follows the active generation (a
+// rebuild moves it), and after a fence or an error it reloads the model from
+// its bucket and goes on from the checkpoint there.
+func (p *Projector[V]) Run(ctx context.Context) error {
+	name := p.proj.Name()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := p.runActive(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch {
+		case errors.Is(err, errPointerMoved):
+			p.log.Info("active generation moved; reloading")
+			backoff = 100 * time.Millisecond
+			continue
+		case errors.Is(err, errFenced):
+			p.metrics.fenced.WithLabelValues(name).Inc()
+			p.log.Warn("fenced: another projector committed first; reloading")
+		default:
+			p.log.Error("projector stopped; retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	return nil
+}
+
+var errPointerMoved = errors.New("readmodel: active generation moved")
+
+// runActive applies events into the active generation until the pointer
+// moves, a commit is fenced or an error happens.
+func (p *Projector[V]) runActive(ctx context.Context) error {
+	meta, err := metaKV(ctx, p.js, p.cfg)
+	if err != nil {
+		return err
+	}
+	bucket, _, err := activeBucket(ctx, meta, p.proj.Name(), true)
+	if err != nil {
+		return err
+	}
+	w, err := meta.Watch(ctx, pointerKey(p.proj.Name()), jetstream.UpdatesOnly())
+	if err != nil {
+		return fmt.Errorf("readmodel: watch pointer: %w", err)
+	}
+	defer w.Stop()
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		for e := range w.Updates() {
+			if e != nil && string(e.Value()) != bucket {
+				cancel(errPointerMoved)
+				return
+			}
+		}
+	}()
+	_, err = p.runGeneration(runCtx, bucket, false)
+	if cause := context.Cause(runCtx); errors.Is(cause, errPointerMoved) {
+		return errPointerMoved
+	}
+	return err
+}
+
+// runGeneration folds events into bucket from its checkpoint. With
+// untilCaughtUp it returns once every event in the log is committed, with
+// the checkpoint's sequence.
+func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCaughtUp bool) (uint64, error) {
+	name := p.proj.Name()
+	kv, err := ensureBucket(ctx, p.js, bucket, p.cfg)
+	if err != nil {
+		return 0, err
+	}
+	st, err := load[V](ctx, kv)
+	if err != nil {
+		return 0, err
+	}
+	tx := &Tx[V]{values: st.values, dirty: map[string]struct{}{}}
+	committed, rev := st.checkpoint.Seq, st.cpRevision
+	p.setApplied(committed)
+
+	cons, err := p.js.OrderedConsumer(ctx, domain.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: p.proj.Subjects(),
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    committed + 1,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("readmodel: %s consumer: %w", name, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("readmodel: %s consumer info: %w", name, err)
+	}
+	p.metrics.lagEvents.WithLabelValues(name).Set(float64(info.NumPending))
+	if info.NumPending == 0 {
+		if untilCaughtUp {
+			return committed, nil
+		}
+		p.markCaughtUp()
+	}
+	p.log.Info("projecting", slog.String("bucket", bucket), slog.Uint64("from_seq", committed+1), slog.Uint64("pending", info.NumPending))
+
+	msgs := make(chan jetstream.Msg, 2*maxBatchKeys)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(2*maxBatchKeys))
+	if err != nil {
+		return 0, fmt.Errorf("readmodel: %s consume: %w", name, err)
+	}
+	defer cc.Stop()
+
+	var (
+		pending     uint64 // last applied, not yet committed
+		pendingTime time.Time
+		timer       = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	commit := func() error {
+		if pending <= committed {
+			return nil
+		}
+		start := time.Now()
+		newRev, err := p.commit(ctx, bucket, tx, pending, rev)
+		if err != nil {
+			return err
+		}
+		p.metrics.commitSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		committed, rev = pending, newRev
+		p.setApplied(committed)
+		return nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return committed, ctx.Err()
+		case <-timer.C:
+			if err := commit(); err != nil {
+				return committed, err
+			}
+		case m := <-msgs:
+			md, err := m.Metadata()
+			if err != nil {
+				return committed, fmt.Errorf("readmodel: %s metadata: %w", name, err)
+			}
+			seq := md.Sequence.Stream
+			if seq <= max(pending, committed) {
+				continue // never apply an event twice
+			}
+			p.apply(tx, seq, m.Data())
+			if pending <= committed {
+				timer.Reset(flushAfter)
+			}
+			pending, pendingTime = seq, md.Timestamp
+			p.metrics.lagEvents.WithLabelValues(name).Set(float64(md.NumPending))
+			if md.NumPending > 0 {
+				p.metrics.lagSeconds.WithLabelValues(name).Set(time.Since(pendingTime).Seconds())
+			}
+			if len(tx.dirty) < maxBatchKeys && md.NumPending > 0 {
+				continue
+			}
+			timer.Stop()
+			if err := commit(); err != nil {
+				return committed, err
+			}
+			if md.NumPending == 0 {
+				p.metrics.lagSeconds.WithLabelValues(name).Set(0)
+				if untilCaughtUp {
+					return committed, nil
+				}
+				p.markCaughtUp()
+			}
+		}
+	}
+}
+
+// apply decodes and folds one event; an event that does not decode or apply
+// is poison: it is skipped, counted and logged, the same way on every replay.
+func (p *Projector[V]) apply(tx *Tx[V], seq uint64, data []byte) {
+	name := p.proj.Name()
+	r, err := domain.Decode(seq, data)
+	if err == nil {
+		err = p.proj.Apply(tx, r)
+	}
+	if err != nil {
+		p.metrics.events.WithLabelValues(name, "skipped").Inc()
+		p.log.Error("skipping event that cannot be applied", slog.Uint64("seq", seq), slog.Any("err", err))
+		return
+	}
+	p.metrics.events.WithLabelValues(name, "applied").Inc()
+}
+
+// commit writes the changed keys and the checkpoint in one atomic batch; the
+// checkpoint write expects the checkpoint's current revision.
+func (p *Projector[V]) commit(ctx context.Context, bucket string, tx *Tx[V], seq, rev uint64) (uint64, error) {
+	keys := make([]string, 0, len(tx.dirty))
+	for k := range tx.dirty {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b, err := jetstreamext.NewBatchPublisher(p.js)
+	if err != nil {
+		return 0, err
+	}
+	prefix := "$KV." + bucket + "."
+	for _, k := range keys {
+		data, err := json.Marshal(tx.values[k])
+		if err != nil {
+			_ = b.Discard()
+			return 0, fmt.Errorf("readmodel: encode %s: %w", k, err)
+		}
+		if err := b.Add(prefix+k, data); err != nil {
+			_ = b.Discard()
+			return 0, fmt.Errorf("readmodel: commit %s: %w", bucket, err)
+		}
+	}
+	cp, _ := json.Marshal(Checkpoint{Seq: seq})
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ack, err := b.Commit(cctx, prefix+CheckpointKey, cp, jetstreamext.WithBatchExpectLastSequencePerSubject(rev))
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, errFenced
+		}
+		return 0, fmt.Errorf("readmodel: commit %s at seq %d: %w", bucket, seq, err)
+	}
+	clear(tx.dirty)
+	return ack.Sequence, nil
+}
+
+func (p *Projector[V]) setApplied(seq uint64) {
+	p.mu.Lock()
+	p.applied = seq
+	p.mu.Unlock()
+	p.metrics.applied.WithLabelValues(p.proj.Name()).Set(float64(seq))
+}
+
+// Rebuild replays the whole log into a new generation of the projection's
+// read model and, once it has caught up, makes it the active one. Servers
+// keep serving the old generation until the switch; projectors and replicas
+// follow the pointer. It returns the new bucket and its checkpoint.
+func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection[V], cfg BucketConfig, log *slog.Logger, m *Metrics) (string, uint64, error) {
+	name := proj.Name()
+	meta, err := metaKV(ctx, js, cfg)
+	if err != nil {
+		return "", 0, err
+	}
+	cur, rev, err := activeBucket(ctx, meta, name, true)
+	if err != nil {
+		return "", 0, err
+	}
+	gen, err := generation(name, cur)
+	if err != nil {
+		return "", 0, err
+	}
+	next := bucketName(name, gen+1)
+	// A bucket left by an interrupted rebuild is started over.
+	if err := js.DeleteKeyValue(ctx, next); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return "", 0, fmt.Errorf("readmodel: clear %s: %w", next, err)
+	}
+	p := NewProjector(js, proj, cfg, log, m)
+	seq, err := p.runGeneration(ctx, next, true)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := meta.Update(ctx, pointerKey(name), []byte(next), rev); err != nil {
+		return "", 0, fmt.Errorf("readmodel: switch %s to %s (another rebuild ran?): %w", name, next, err)
+	}
+	// The generation before the previous one has no readers left.
+	if gen > 1 {
+		if err := js.DeleteKeyValue(ctx, bucketName(name, gen-1)); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			log.Warn("could not delete an old generation", slog.String("bucket", bucketName(name, gen-1)), slog.Any("err", err))
+		}
+	}
+	return next, seq, nil
+}

@@ -1,0 +1,198 @@
+// Package readmodel owns the read models of Justice Events as they live in
+// NATS: key-value buckets written by projectors and read by any number of
+// servers.
+//
+// A read model is one KV bucket per generation (calendar_1, calendar_2, …)
+// holding one JSON value per key and a checkpoint key, _checkpoint, with the
+// stream sequence of the last event folded in. A pointer in the meta bucket
+// (jevents_meta, key readmodel.<name>) names the active generation; a
+// rebuild fills a new generation from the first event and moves the pointer
+// in one step.
+//
+// The Projector writes a generation: it consumes the event log in order from
+// the checkpoint and commits every group of changed keys together with the
+// new checkpoint in one atomic batch whose checkpoint write is conditional on
+// the checkpoint's previous revision. A crash before the commit applies
+// nothing; a commit never applies an event twice; and a second projector
+// that commits from the same checkpoint fails the condition and reloads
+// (fencing, so a stale projector cannot write).
+//
+// The Replica reads the active generation into memory and follows it, for
+// servers that must never read the event log.
+//
+// It imports the domain package and nats.go; projections plug in through the
+// Projection interface.
+package readmodel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// MetaBucket holds the pointers to the active generation of each read model.
+const MetaBucket = "jevents_meta"
+
+// CheckpointKey is the key of the checkpoint in every read-model bucket.
+const CheckpointKey = "_checkpoint"
+
+// Checkpoint is the value stored under CheckpointKey.
+type Checkpoint struct {
+	// Seq is the stream sequence of the last event folded into the model.
+	Seq uint64 `json:"seq"`
+}
+
+// BucketConfig is what every read-model bucket shares.
+type BucketConfig struct {
+	// Replicas of the meta bucket and of each generation.
+	Replicas int
+}
+
+func pointerKey(name string) string { return "readmodel." + name }
+
+// bucketName is the bucket of one generation: <name>_<gen>.
+func bucketName(name string, gen int) string { return name + "_" + strconv.Itoa(gen) }
+
+// generation parses the generation out of a bucket name.
+func generation(name, bucket string) (int, error) {
+	s, ok := strings.CutPrefix(bucket, name+"_")
+	if !ok {
+		return 0, fmt.Errorf("readmodel: bucket %q is not a generation of %q", bucket, name)
+	}
+	return strconv.Atoi(s)
+}
+
+// metaKV opens the meta bucket, creating it when missing.
+func metaKV(ctx context.Context, js jetstream.JetStream, cfg BucketConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, MetaBucket)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("readmodel: open %s: %w", MetaBucket, err)
+	}
+	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      MetaBucket,
+		Description: "Justice Events: active generation of each read model",
+		History:     5,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(cfg.Replicas, 1),
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return js.KeyValue(ctx, MetaBucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: create %s: %w", MetaBucket, err)
+	}
+	return kv, nil
+}
+
+// ensureBucket creates a generation's bucket when missing and makes sure its
+// stream accepts atomic batches. The flag is set with UpdateStream because
+// CreateOrUpdateKeyValue would clear it.
+func ensureBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg BucketConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bucket,
+			Description: "Justice Events read model",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(cfg.Replicas, 1),
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: bucket %s: %w", bucket, err)
+	}
+	s, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: bucket %s: %w", bucket, err)
+	}
+	if sc := s.CachedInfo().Config; !sc.AllowAtomicPublish {
+		sc.AllowAtomicPublish = true
+		if _, err := js.UpdateStream(ctx, sc); err != nil {
+			return nil, fmt.Errorf("readmodel: allow atomic batches on %s: %w", bucket, err)
+		}
+	}
+	return kv, nil
+}
+
+// activeBucket returns the active generation's bucket name and the pointer's
+// revision. With create set, a missing pointer is created at generation 1.
+func activeBucket(ctx context.Context, meta jetstream.KeyValue, name string, create bool) (string, uint64, error) {
+	e, err := meta.Get(ctx, pointerKey(name))
+	if err == nil {
+		return string(e.Value()), e.Revision(), nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyNotFound) || !create {
+		return "", 0, fmt.Errorf("readmodel: active generation of %s: %w", name, err)
+	}
+	first := bucketName(name, 1)
+	rev, err := meta.Create(ctx, pointerKey(name), []byte(first))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return activeBucket(ctx, meta, name, false)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("readmodel: create pointer of %s: %w", name, err)
+	}
+	return first, rev, nil
+}
+
+// loaded is a bucket read into memory.
+type loaded[V any] struct {
+	values     map[string]V
+	checkpoint Checkpoint
+	cpRevision uint64 // 0 when there is no checkpoint yet
+}
+
+// load reads every key of a bucket into memory with one watch.
+func load[V any](ctx context.Context, kv jetstream.KeyValue) (*loaded[V], error) {
+	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: load %s: %w", kv.Bucket(), err)
+	}
+	defer w.Stop()
+	l := &loaded[V]{values: map[string]V{}}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("readmodel: load %s: watch closed", kv.Bucket())
+			}
+			if e == nil {
+				return l, nil
+			}
+			if err := l.set(e); err != nil {
+				return nil, fmt.Errorf("readmodel: load %s: %w", kv.Bucket(), err)
+			}
+		}
+	}
+}
+
+// set stores one entry of the bucket.
+func (l *loaded[V]) set(e jetstream.KeyValueEntry) error {
+	if e.Key() == CheckpointKey {
+		var cp Checkpoint
+		if err := json.Unmarshal(e.Value(), &cp); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		l.checkpoint, l.cpRevision = cp, e.Revision()
+		return nil
+	}
+	var v V
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return fmt.Errorf("key %s: %w", e.Key(), err)
+	}
+	l.values[e.Key()] = v
+	return nil
+}

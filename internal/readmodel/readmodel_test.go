@@ -1,0 +1,290 @@
+package readmodel_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/internal/natstest"
+	"github.com/justiceevents/jevents/internal/readmodel"
+)
+
+// tally counts the events of each aggregate and remembers the sequences, so
+// that an event applied twice or skipped shows.
+type tally struct {
+	N    int      `json:"n"`
+	Seqs []uint64 `json:"seqs"`
+}
+
+type counter struct{}
+
+func (counter) Name() string       { return "counter" }
+func (counter) Subjects() []string { return []string{domain.StreamSubjects} }
+func (counter) Apply(tx *readmodel.Tx[tally], r domain.Record) error {
+	t, _ := tx.Get(r.AggregateID)
+	t.N++
+	t.Seqs = append(t.Seqs, r.Seq)
+	tx.Put(r.AggregateID, t)
+	return nil
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func mustLog(t *testing.T, js jetstream.JetStream) *eventlog.Log {
+	t.Helper()
+	if _, err := eventlog.EnsureStream(context.Background(), js, eventlog.StreamConfig{MaxBytes: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	return eventlog.New(js, nil)
+}
+
+// appendEvents appends n events spread over aggs aggregates and returns the
+// sequences per aggregate.
+func appendEvents(t *testing.T, l *eventlog.Log, n, aggs int, tag string) map[string][]uint64 {
+	t.Helper()
+	ctx := context.Background()
+	last := map[string]uint64{}
+	out := map[string][]uint64{}
+	for i := range n {
+		id := fmt.Sprintf("%s%d", tag, i%aggs)
+		var ev domain.Event = domain.ConferenceApproved{Note: tag}
+		if _, ok := last[id]; !ok {
+			ev = domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: id}}
+		}
+		env, err := domain.NewEnvelope(fmt.Sprintf("%s-%d", tag, i), id, "test", time.Now(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq, err := l.Append(ctx, env, env.ID, last[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		last[id] = seq
+		out[id] = append(out[id], seq)
+	}
+	return out
+}
+
+// bucketValues reads a bucket's raw bytes per key.
+func bucketValues(t *testing.T, js jetstream.JetStream, bucket string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	out := map[string]string{}
+	for e := range w.Updates() {
+		if e == nil {
+			return out
+		}
+		out[e.Key()] = string(e.Value())
+	}
+	return out
+}
+
+// activeBucket reads the pointer to the active generation; "" while there
+// is none yet.
+func activeBucket(t *testing.T, js jetstream.JetStream, name string) string {
+	t.Helper()
+	kv, err := js.KeyValue(context.Background(), readmodel.MetaBucket)
+	if err != nil {
+		return ""
+	}
+	e, err := kv.Get(context.Background(), "readmodel."+name)
+	if err != nil {
+		return ""
+	}
+	return string(e.Value())
+}
+
+// waitCheckpoint polls the active bucket until its checkpoint reaches seq.
+func waitCheckpoint(t *testing.T, js jetstream.JetStream, name string, seq uint64) map[string]string {
+	t.Helper()
+	want := fmt.Sprintf(`{"seq":%d}`, seq)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if b := activeBucket(t, js, name); b != "" {
+			if v := bucketValues(t, js, b); v[readmodel.CheckpointKey] == want {
+				return v
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("checkpoint of %s never reached %d", name, seq)
+	return nil
+}
+
+func checkTallies(t *testing.T, got map[string]string, want map[string][]uint64) {
+	t.Helper()
+	if len(got) != len(want)+1 {
+		t.Fatalf("model has %d keys, want %d aggregates and the checkpoint", len(got), len(want))
+	}
+	for id, seqs := range want {
+		w := fmt.Sprintf(`{"n":%d,"seqs":%s}`, len(seqs), jsonSeqs(seqs))
+		if got[id] != w {
+			t.Fatalf("%s = %s, want %s", id, got[id], w)
+		}
+	}
+}
+
+func jsonSeqs(s []uint64) string {
+	out := "["
+	for i, v := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += fmt.Sprint(v)
+	}
+	return out + "]"
+}
+
+func merge(a, b map[string][]uint64) map[string][]uint64 {
+	out := map[string][]uint64{}
+	for k, v := range a {
+		out[k] = append(out[k], v...)
+	}
+	for k, v := range b {
+		out[k] = append(out[k], v...)
+	}
+	return out
+}
+
+func lastSeq(m map[string][]uint64) uint64 {
+	var max uint64
+	for _, s := range m {
+		if s[len(s)-1] > max {
+			max = s[len(s)-1]
+		}
+	}
+	return max
+}
+
+func runProjector(t *testing.T, js jetstream.JetStream) (*readmodel.Projector[tally], context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := readmodel.NewProjector[tally](js, counter{}, readmodel.BucketConfig{}, quiet, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return p, stop
+}
+
+// TestProjectorAppliesEveryEventOnceAcrossRestarts: the checkpoint travels
+// with the model, so a restarted projector neither repeats nor skips.
+func TestProjectorAppliesEveryEventOnceAcrossRestarts(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	l := mustLog(t, js)
+	first := appendEvents(t, l, 2500, 300, "a") // more than one batch of keys
+	p, stop := runProjector(t, js)
+	select {
+	case <-p.CaughtUp():
+	case <-time.After(20 * time.Second):
+		t.Fatal("projector did not catch up")
+	}
+	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(first)), first)
+	stop()
+
+	second := appendEvents(t, l, 700, 450, "b")
+	all := merge(first, second)
+	runProjector(t, js)
+	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
+}
+
+// TestProjectorsAreFenced: projectors racing on one model never apply an
+// event twice, because a commit from a stale checkpoint is refused.
+func TestProjectorsAreFenced(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	l := mustLog(t, js)
+	m := readmodel.NewMetrics(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 3 {
+		p := readmodel.NewProjector[tally](js, counter{}, readmodel.BucketConfig{}, quiet, m)
+		wg.Go(func() { _ = p.Run(ctx) })
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	var all map[string][]uint64
+	for i := range 5 {
+		all = merge(all, appendEvents(t, l, 300, 100, fmt.Sprint("r", i)))
+		time.Sleep(30 * time.Millisecond)
+	}
+	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
+}
+
+// TestRebuildIsByteIdentical: replaying the log into a new generation gives
+// the same bytes as the model built incrementally, and the live projector
+// and replicas move to it.
+func TestRebuildIsByteIdentical(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	l := mustLog(t, js)
+	all := appendEvents(t, l, 400, 50, "x")
+	runProjector(t, js)
+	// Build the live model in several steps, so it is made of many commits.
+	for i := range 4 {
+		waitCheckpoint(t, js, "counter", lastSeq(all))
+		all = merge(all, appendEvents(t, l, 200, 60, fmt.Sprint("y", i)))
+	}
+	live := waitCheckpoint(t, js, "counter", lastSeq(all))
+	before := activeBucket(t, js, "counter")
+
+	replica := readmodel.NewReplica[tally](js, "counter", quiet, nil)
+	rctx, rcancel := context.WithCancel(context.Background())
+	defer rcancel()
+	go func() { _ = replica.Run(rctx) }()
+	<-replica.Ready()
+
+	bucket, seq, err := readmodel.Rebuild[tally](context.Background(), js, counter{}, readmodel.BucketConfig{}, quiet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bucket == before || seq != lastSeq(all) {
+		t.Fatalf("rebuild gave %s at %d, want a new bucket at %d (was %s)", bucket, seq, lastSeq(all), before)
+	}
+	rebuilt := bucketValues(t, js, bucket)
+	if len(rebuilt) != len(live) {
+		t.Fatalf("rebuilt model has %d keys, live %d", len(rebuilt), len(live))
+	}
+	for k, v := range live {
+		if rebuilt[k] != v {
+			t.Fatalf("key %s differs:\nlive    %s\nrebuilt %s", k, v, rebuilt[k])
+		}
+	}
+	if got := activeBucket(t, js, "counter"); got != bucket {
+		t.Fatalf("active generation is %s, want %s", got, bucket)
+	}
+
+	// The live projector follows the switch and goes on in the new bucket.
+	more := appendEvents(t, l, 100, 70, "z")
+	all = merge(all, more)
+	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seq, b := replica.Checkpoint()
+		if seq == lastSeq(all) && b == bucket {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica at %d in %s, want %d in %s", seq, b, lastSeq(all), bucket)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got, ok := replica.Get("x1")
+	if want := all["x1"]; !ok || got.N != len(want) {
+		t.Fatalf("replica x1 = %+v, want %d events", got, len(want))
+	}
+}

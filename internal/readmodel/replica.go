@@ -1,0 +1,226 @@
+package readmodel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Replica is an in-memory copy of the active generation of one read model,
+// kept current by a KV watch. Servers answer from it and never read the log.
+// While NATS or the projector is away it keeps serving the last model it had.
+// Its methods are safe for concurrent use.
+type Replica[V any] struct {
+	js      jetstream.JetStream
+	name    string
+	log     *slog.Logger
+	metrics *Metrics
+
+	onChange []func(key string, old V, hadOld bool, v V)
+	onReset  []func()
+
+	mu     sync.RWMutex
+	values map[string]V
+	seq    uint64
+	bucket string
+	ready  chan struct{}
+}
+
+// NewReplica returns a replica of the read model of the named projection;
+// metrics may be nil. Call Run to fill it.
+func NewReplica[V any](js jetstream.JetStream, name string, log *slog.Logger, m *Metrics) *Replica[V] {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Replica[V]{js: js, name: name, log: log.With(slog.String("replica", name)), metrics: m,
+		values: map[string]V{}, ready: make(chan struct{})}
+}
+
+// OnChange registers fn to be called after a key changed, with its previous
+// value. OnReset registers fn to be called after the whole model was
+// replaced (first load, a rebuild's switch, a reload). Register before Run;
+// callbacks run on the replica's goroutine, one at a time.
+func (r *Replica[V]) OnChange(fn func(key string, old V, hadOld bool, v V)) {
+	r.onChange = append(r.onChange, fn)
+}
+
+// OnReset: see OnChange.
+func (r *Replica[V]) OnReset(fn func()) { r.onReset = append(r.onReset, fn) }
+
+// Ready is closed once the replica holds a full copy of the model.
+func (r *Replica[V]) Ready() <-chan struct{} { return r.ready }
+
+// Get returns the value of key.
+func (r *Replica[V]) Get(key string) (V, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v, ok := r.values[key]
+	return v, ok
+}
+
+// Range calls fn for every key until fn returns false, in no fixed order,
+// holding a read lock: fn must not call back into the replica.
+func (r *Replica[V]) Range(fn func(key string, v V) bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for k, v := range r.values {
+		if !fn(k, v) {
+			return
+		}
+	}
+}
+
+// Checkpoint is the stream sequence of the last event in the model as seen
+// by this replica, and the generation's bucket.
+func (r *Replica[V]) Checkpoint() (uint64, string) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.seq, r.bucket
+}
+
+// Run follows the active generation until ctx ends, reloading after a
+// generation switch or a lost watch.
+func (r *Replica[V]) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := r.follow(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, errPointerMoved) {
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		r.log.Warn("read-model watch ended; keeping the last model and retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	return nil
+}
+
+func (r *Replica[V]) follow(ctx context.Context) error {
+	meta, err := r.js.KeyValue(ctx, MetaBucket)
+	if err != nil {
+		return fmt.Errorf("readmodel: open %s: %w", MetaBucket, err)
+	}
+	bucket, _, err := activeBucket(ctx, meta, r.name, false)
+	if err != nil {
+		return err
+	}
+	kv, err := r.js.KeyValue(ctx, bucket)
+	if err != nil {
+		return fmt.Errorf("readmodel: open %s: %w", bucket, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pw, err := meta.Watch(ctx, pointerKey(r.name), jetstream.UpdatesOnly())
+	if err != nil {
+		return fmt.Errorf("readmodel: watch pointer: %w", err)
+	}
+	defer pw.Stop()
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("readmodel: watch %s: %w", bucket, err)
+	}
+	defer w.Stop()
+
+	fresh := &loaded[V]{values: map[string]V{}}
+	initial := true
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-pw.Updates():
+			if !ok {
+				return errors.New("readmodel: pointer watch closed")
+			}
+			if e != nil && string(e.Value()) != bucket {
+				return errPointerMoved
+			}
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("readmodel: watch of %s closed", bucket)
+			}
+			switch {
+			case e == nil && initial:
+				initial = false
+				r.swap(bucket, fresh)
+			case e == nil:
+			case initial:
+				if e.Operation() != jetstream.KeyValuePut {
+					delete(fresh.values, e.Key())
+					continue
+				}
+				if err := fresh.set(e); err != nil {
+					return fmt.Errorf("readmodel: %s: %w", bucket, err)
+				}
+			default:
+				if err := r.update(e); err != nil {
+					return fmt.Errorf("readmodel: %s: %w", bucket, err)
+				}
+			}
+		}
+	}
+}
+
+// swap replaces the whole model.
+func (r *Replica[V]) swap(bucket string, l *loaded[V]) {
+	r.mu.Lock()
+	r.values, r.seq, r.bucket = l.values, l.checkpoint.Seq, bucket
+	r.mu.Unlock()
+	r.metrics.replicaReload.WithLabelValues(r.name).Inc()
+	r.metrics.replicaSeq.WithLabelValues(r.name).Set(float64(l.checkpoint.Seq))
+	r.metrics.replicaReady.WithLabelValues(r.name).Set(1)
+	for _, fn := range r.onReset {
+		fn()
+	}
+	select {
+	case <-r.ready:
+	default:
+		close(r.ready)
+	}
+}
+
+// update applies one live change.
+func (r *Replica[V]) update(e jetstream.KeyValueEntry) error {
+	if e.Key() == CheckpointKey {
+		var cp Checkpoint
+		if err := json.Unmarshal(e.Value(), &cp); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		r.mu.Lock()
+		r.seq = cp.Seq
+		r.mu.Unlock()
+		r.metrics.replicaSeq.WithLabelValues(r.name).Set(float64(cp.Seq))
+		return nil
+	}
+	var v V
+	put := e.Operation() == jetstream.KeyValuePut
+	if put {
+		if err := json.Unmarshal(e.Value(), &v); err != nil {
+			return fmt.Errorf("key %s: %w", e.Key(), err)
+		}
+	}
+	r.mu.Lock()
+	old, had := r.values[e.Key()]
+	if put {
+		r.values[e.Key()] = v
+	} else {
+		delete(r.values, e.Key())
+	}
+	r.mu.Unlock()
+	for _, fn := range r.onChange {
+		fn(e.Key(), old, had, v)
+	}
+	return nil
+}
