@@ -178,6 +178,17 @@ func ValidateSubmission(in SubmissionInput, now time.Time) (Submission, error) {
 	return Submission{Details: d, Contact: c}, nil
 }
 
+// ValidateDetails checks the public fields of in, for an editor's edit of
+// an existing conference (the contact stays as submitted).
+func ValidateDetails(in SubmissionInput, now time.Time) (ConferenceDetails, error) {
+	var errs ValidationError
+	d := validateDetails(in, now, &errs)
+	if err := errs.Err(); err != nil {
+		return ConferenceDetails{}, err
+	}
+	return d, nil
+}
+
 func validateContact(in Contact, errs *ValidationError) Contact {
 	c := Contact{Name: CleanLine(in.Name), Email: strings.TrimSpace(in.Email)}
 	checkLength(errs, "contact.name", c.Name, MaxNameLength)

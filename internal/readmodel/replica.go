@@ -97,7 +97,11 @@ func (r *Replica[V]) Run(ctx context.Context) error {
 			backoff = 100 * time.Millisecond
 			continue
 		}
-		r.log.Warn("read-model watch ended; keeping the last model and retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
+		level := slog.LevelWarn
+		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) {
+			level = slog.LevelDebug // no projector has created the read model yet
+		}
+		r.log.Log(ctx, level, "read-model watch ended; keeping the last model and retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
 		select {
 		case <-ctx.Done():
 			return nil

@@ -1,0 +1,116 @@
+// Package httpcache owns how prepared representations are served: a body
+// with its gzip form, a strong ETag and Last-Modified, answered with 304 to
+// a matching If-None-Match or If-Modified-Since, with HEAD, Vary and
+// Cache-Control. Feeds, directory views and pages build an Entry once per
+// change of their model and serve it to every poller at the same cost.
+package httpcache
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Entry is one prepared representation. It is immutable once built.
+type Entry struct {
+	Body         []byte
+	Gzip         []byte // nil when compression does not pay
+	ETag         string // strong, quoted
+	LastModified time.Time
+	ContentType  string
+	CacheControl string
+}
+
+// NewEntry prepares body: its ETag is a hash of the bytes, so equal bytes
+// always carry the same validator whichever server made them.
+func NewEntry(body []byte, contentType, cacheControl string, lastModified time.Time) *Entry {
+	sum := sha256.Sum256(body)
+	e := &Entry{
+		Body:         body,
+		ETag:         `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
+		LastModified: lastModified.UTC().Truncate(time.Second),
+		ContentType:  contentType,
+		CacheControl: cacheControl,
+	}
+	if len(body) >= 1024 {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		if b.Len() < len(body) {
+			e.Gzip = b.Bytes()
+		}
+	}
+	return e
+}
+
+// Serve answers r from e: 304 when the client's validators match, the gzip
+// form when the client accepts it, no body for HEAD.
+func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
+	h := w.Header()
+	h.Set("ETag", e.ETag)
+	if !e.LastModified.IsZero() {
+		h.Set("Last-Modified", e.LastModified.Format(http.TimeFormat))
+	}
+	h.Set("Cache-Control", e.CacheControl)
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if notModified(r, e) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := e.Body
+	if e.Gzip != nil && acceptsGzip(r) {
+		body = e.Gzip
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Type", e.ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// notModified implements RFC 9110 §13.1.2 and §13.1.3: If-None-Match wins
+// over If-Modified-Since.
+func notModified(r *http.Request, e *Entry) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, t := range strings.Split(inm, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == e.ETag {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !e.LastModified.IsZero() {
+		if t, err := http.ParseTime(ims); err == nil && !e.LastModified.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") || strings.TrimSpace(coding) == "*" {
+			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+				if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,157 @@
+// Package service joins the pieces of Justice Events into one running
+// process: the NATS connection (or an embedded server), the event stream,
+// the producers, the projectors, the feed server and the HTTP server, for
+// whichever roles the process plays. cmd/jevents parses flags into a Config
+// and calls Run; tests boot the same Run on port 0 in a temporary directory.
+package service
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Role is one job a process can do; a process plays any subset.
+type Role string
+
+const (
+	// RoleIntake serves submissions and editors' commands (producers).
+	RoleIntake Role = "intake"
+	// RoleProjector runs the projectors that build the read models.
+	RoleProjector Role = "projector"
+	// RoleFeeds serves feeds, pages and read APIs from the read models.
+	RoleFeeds Role = "feeds"
+)
+
+// AllRoles is what `jevents serve` plays by default.
+var AllRoles = []Role{RoleIntake, RoleProjector, RoleFeeds}
+
+// ParseRoles reads "all" or a comma-separated subset of intake, projector
+// and feeds.
+func ParseRoles(s string) ([]Role, error) {
+	if strings.TrimSpace(s) == "" || s == "all" {
+		return slices.Clone(AllRoles), nil
+	}
+	var out []Role
+	for _, p := range strings.Split(s, ",") {
+		r := Role(strings.TrimSpace(p))
+		if !slices.Contains(AllRoles, r) {
+			return nil, fmt.Errorf("unknown role %q: use intake, projector, feeds or all", p)
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Config is everything a serving process needs to know.
+type Config struct {
+	Roles []Role
+	// DataDir holds the embedded server's store and the generated editor token.
+	DataDir string
+	// NATS lists server URLs (comma-separated); empty embeds a server.
+	NATS string
+	// NATSListen is the embedded server's client address ("-": none).
+	NATSListen string
+	NATSAuth   NATSAuth
+	// HTTP is the listen address of the HTTP server.
+	HTTP string
+	// PublicURL is where people reach the service; default http://<HTTP>.
+	PublicURL string
+	// Replicas of the stream and buckets: 1 embedded, 3 on a cluster.
+	Replicas int
+	// LogMaxBytes is the event stream's byte budget.
+	LogMaxBytes int64
+	// FeedWindow is how long ended conferences stay in feeds.
+	FeedWindow time.Duration
+	// FeedRefresh is the refresh interval suggested to calendar apps.
+	FeedRefresh time.Duration
+	// EditorToken, EditorTokensFile: where editor tokens come from; with
+	// neither, one is generated into DataDir/editor-token.
+	EditorToken      string
+	EditorTokensFile string
+	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// NATSAuth are the credentials and TLS settings for an external cluster.
+type NATSAuth struct {
+	User, Password string
+	NKeyFile       string
+	CredsFile      string
+	TLSCA          string
+	TLSCert        string
+	TLSKey         string
+}
+
+// Embedded reports whether the process embeds its NATS server.
+func (c Config) Embedded() bool { return c.NATS == "" }
+
+// Has reports whether the process plays role r.
+func (c Config) Has(r Role) bool { return slices.Contains(c.Roles, r) }
+
+// Validate checks the configuration and fills defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Roles) == 0 {
+		c.Roles = slices.Clone(AllRoles)
+	}
+	if c.HTTP == "" {
+		c.HTTP = "127.0.0.1:8080"
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		errs = append(errs, fmt.Errorf("--http %q: %w", c.HTTP, err))
+	}
+	if c.Embedded() {
+		if c.DataDir == "" {
+			errs = append(errs, errors.New("--data is required with the embedded NATS server"))
+		}
+		if c.NATSListen == "" {
+			c.NATSListen = "127.0.0.1:4222"
+		}
+		if c.Replicas == 0 {
+			c.Replicas = 1
+		}
+		if c.Replicas != 1 {
+			errs = append(errs, errors.New("--replicas must be 1 with the embedded NATS server"))
+		}
+	} else if c.Replicas == 0 {
+		c.Replicas = 3
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("--replicas %d: must be 1 to 5", c.Replicas))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTP
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--public-url %q: must be an absolute http(s) URL", c.PublicURL))
+	}
+	if c.LogMaxBytes == 0 {
+		c.LogMaxBytes = 1 << 30
+	}
+	if c.LogMaxBytes < 1<<20 {
+		errs = append(errs, errors.New("--log-max-bytes must be at least 1 MiB"))
+	}
+	if c.FeedWindow == 0 {
+		c.FeedWindow = 90 * 24 * time.Hour
+	}
+	if c.FeedRefresh == 0 {
+		c.FeedRefresh = 6 * time.Hour
+	}
+	if c.FeedRefresh < 15*time.Minute || c.FeedRefresh > 7*24*time.Hour {
+		errs = append(errs, errors.New("--feed-refresh must be between 15m and 168h"))
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.Has(RoleIntake) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))
+	}
+	return errors.Join(errs...)
+}

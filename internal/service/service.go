@@ -1,0 +1,430 @@
+package service
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/producers/intake"
+	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/feeds"
+)
+
+// Service is one running Justice Events process.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	ns       *server.Server // nil unless embedded
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	registry *prometheus.Registry
+	httpSrv  *http.Server
+	listener net.Listener
+
+	ready   []readiness
+	workers sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// readiness is one condition /readyz waits for.
+type readiness struct {
+	name string
+	done <-chan struct{}
+}
+
+// New validates cfg and prepares a service; Start runs it.
+func New(cfg Config, log *slog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, log: log}, nil
+}
+
+// Run starts the service and blocks until ctx ends, then shuts it down.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	s, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	<-ctx.Done()
+	return s.Close()
+}
+
+// HTTPAddr is the address the HTTP server listens on, once started.
+func (s *Service) HTTPAddr() string { return s.listener.Addr().String() }
+
+// NATSURL is the client URL of the embedded server ("" when external).
+func (s *Service) NATSURL() string {
+	if s.ns == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// Start connects, creates what is missing and starts the workers and the
+// HTTP server for the configured roles.
+func (s *Service) Start(ctx context.Context) error {
+	cfg := s.cfg
+	if err := s.connect(); err != nil {
+		return err
+	}
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registerNATSMetrics()
+
+	// The event stream exists before anything is accepted or projected.
+	if cfg.Has(RoleIntake) || cfg.Has(RoleProjector) {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := eventlog.EnsureStream(sctx, s.js, eventlog.StreamConfig{Replicas: cfg.Replicas, MaxBytes: cfg.LogMaxBytes})
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	rmMetrics := readmodel.NewMetrics(s.registry)
+	bucketCfg := readmodel.BucketConfig{Replicas: cfg.Replicas}
+
+	if cfg.Has(RoleProjector) {
+		p := readmodel.NewProjector(s.js, calendar.Projection{}, bucketCfg, s.log, rmMetrics)
+		s.ready = append(s.ready, readiness{"calendar projector caught up", p.CaughtUp()})
+		s.goWorker(wctx, "calendar projector", p.Run)
+	}
+
+	mux := http.NewServeMux()
+	var replica *readmodel.Replica[calendar.Conference]
+	if cfg.Has(RoleFeeds) || cfg.Has(RoleIntake) {
+		replica = readmodel.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics)
+		s.ready = append(s.ready, readiness{"calendar read model loaded", replica.Ready()})
+	}
+	var editors *auth.Editors
+	if cfg.Has(RoleIntake) || cfg.Has(RoleFeeds) {
+		var generated string
+		var err error
+		editors, generated, err = auth.Load(auth.Source{Token: cfg.EditorToken, File: cfg.EditorTokensFile, DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		if generated != "" {
+			s.log.Info("generated an editor token; use it as Authorization: Bearer <token>", slog.String("path", generated))
+		}
+	}
+	if cfg.Has(RoleIntake) {
+		log := eventlog.New(s.js, eventlog.NewMetrics(s.registry))
+		intake.New(log, s.log, intake.NewMetrics(s.registry), nil).Register(mux)
+		moderation.New(log, pendingQueue{replica}, s.log, nil).Register(mux)
+	}
+	if cfg.Has(RoleFeeds) {
+		pub, _ := url.Parse(cfg.PublicURL)
+		fs := feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh}, replica, s.log, feeds.NewMetrics(s.registry))
+		replica.OnChange(fs.Changed)
+		replica.OnReset(fs.Reset)
+		fs.Register(mux, nil)
+	}
+	if replica != nil {
+		s.goWorker(wctx, "calendar replica", replica.Run)
+	}
+
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	var h http.Handler = mux
+	if editors != nil {
+		h = editors.Identify(h)
+	}
+	h = securityHeaders(h)
+
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("service: listen %s: %w", cfg.HTTP, err)
+	}
+	s.listener = ln
+	s.httpSrv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", slog.Any("err", err))
+		}
+	}()
+	s.log.Info("serving", slog.String("http", "http://"+ln.Addr().String()), slog.String("public_url", cfg.PublicURL),
+		slog.Any("roles", cfg.Roles), slog.String("nats", cmp.Or(s.NATSURL(), cfg.NATS)))
+	return nil
+}
+
+// connect starts the embedded server when configured and connects to NATS.
+func (s *Service) connect() error {
+	cfg := s.cfg
+	opts := []nats.Option{
+		nats.Name("jevents " + joinRoles(cfg.Roles)),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("nats disconnected", slog.Any("err", err))
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			s.log.Info("nats reconnected", slog.String("url", nc.ConnectedUrl()))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			s.log.Warn("nats error", slog.Any("err", err))
+		}),
+	}
+	url := cfg.NATS
+	if cfg.Embedded() {
+		ns, err := embednats.Start(embednats.Config{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATSListen})
+		if err != nil {
+			return err
+		}
+		s.ns = ns
+		opts = append(opts, nats.InProcessServer(ns))
+		s.log.Info("embedded nats-server started", slog.String("client_url", ns.ClientURL()), slog.String("store", filepath.Join(cfg.DataDir, "nats")))
+	} else {
+		authOpts, err := cfg.NATSAuth.options()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, authOpts...)
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("service: connect to nats: %w", err)
+	}
+	s.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("service: jetstream: %w", err)
+	}
+	s.js = js
+	return nil
+}
+
+func (a NATSAuth) options() ([]nats.Option, error) {
+	var opts []nats.Option
+	if a.User != "" {
+		opts = append(opts, nats.UserInfo(a.User, a.Password))
+	}
+	if a.NKeyFile != "" {
+		o, err := nats.NkeyOptionFromSeed(a.NKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("service: nkey %s: %w", a.NKeyFile, err)
+		}
+		opts = append(opts, o)
+	}
+	if a.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(a.CredsFile))
+	}
+	if a.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(a.TLSCA))
+	}
+	if a.TLSCert != "" || a.TLSKey != "" {
+		opts = append(opts, nats.ClientCert(a.TLSCert, a.TLSKey))
+	}
+	return opts, nil
+}
+
+func (s *Service) goWorker(ctx context.Context, name string, run func(context.Context) error) {
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		if err := run(ctx); err != nil {
+			s.log.Error("worker stopped", slog.String("worker", name), slog.Any("err", err))
+		}
+	}()
+}
+
+// Close stops everything in reverse order of start: HTTP (in-flight
+// requests finish), workers, the NATS connection (drained), the embedded
+// server. Nothing outlives it.
+func (s *Service) Close() error {
+	var errs []error
+	if s.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.workers.Wait()
+	if s.nc != nil {
+		if err := s.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, fmt.Errorf("nats drain: %w", err))
+		}
+		for i := 0; i < 100 && !s.nc.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+	s.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !s.nc.IsConnected() {
+		http.Error(w, "nats disconnected", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// handleReady answers 200 once the stream exists and every read model this
+// process depends on has caught up; otherwise 503 listing what it waits for.
+func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
+	var waiting []string
+	for _, c := range s.ready {
+		select {
+		case <-c.done:
+		default:
+			waiting = append(waiting, c.name)
+		}
+	}
+	if !s.nc.IsConnected() {
+		waiting = append(waiting, "nats connection")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusOK
+	if len(waiting) > 0 {
+		status = http.StatusServiceUnavailable
+	}
+	w.WriteHeader(status)
+	if waiting == nil {
+		waiting = []string{}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(waiting) == 0, "waiting_for": waiting})
+}
+
+// registerNATSMetrics exports the connection state and the event stream's
+// size against its byte budget.
+func (s *Service) registerNATSMetrics() {
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "jevents", Subsystem: "nats", Name: "connected",
+		Help: "1 while the process is connected to NATS.",
+	}, func() float64 {
+		if s.nc.IsConnected() {
+			return 1
+		}
+		return 0
+	}))
+	s.registry.MustRegister(&streamCollector{js: s.js, log: s.log})
+}
+
+// pendingQueue lists pending conferences from the calendar replica for the
+// moderation producer.
+type pendingQueue struct {
+	r *readmodel.Replica[calendar.Conference]
+}
+
+func (q pendingQueue) Pending() []moderation.Pending {
+	var out []moderation.Pending
+	q.r.Range(func(_ string, c calendar.Conference) bool {
+		if c.Status == domain.StatusPending {
+			out = append(out, moderation.Pending{ID: c.ID, Version: c.Version, Submitted: c.Submitted, Details: c.Details})
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b moderation.Pending) int {
+		return cmp.Or(a.Submitted.Compare(b.Submitted), strings.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+func joinRoles(rs []Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Dial connects to an external NATS deployment for the CLI's log-level
+// commands (rebuild, seed).
+func Dial(urls string, a NATSAuth, name string) (*nats.Conn, jetstream.JetStream, error) {
+	opts, err := a.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts = append(opts, nats.Name(name))
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to nats at %s: %w", urls, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// RebuildResult says where one read model was rebuilt to.
+type RebuildResult struct {
+	Projection string `json:"projection"`
+	Bucket     string `json:"bucket"`
+	Sequence   uint64 `json:"sequence"`
+}
+
+// Rebuild replays the log into a fresh generation of every read model and
+// switches each to it while the service keeps serving.
+func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) ([]RebuildResult, error) {
+	cfg := readmodel.BucketConfig{Replicas: replicas}
+	bucket, seq, err := readmodel.Rebuild(ctx, js, calendar.Projection{}, cfg, log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild %s: %w", calendar.Name, err)
+	}
+	return []RebuildResult{{Projection: calendar.Name, Bucket: bucket, Sequence: seq}}, nil
+}

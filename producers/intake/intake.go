@@ -1,0 +1,249 @@
+// Package intake owns the public side of the conference log: anyone's
+// submission, from the JSON API, the CLI or a file, validated and appended as
+// a conference.submitted event in status pending. Nothing it appends is
+// public until an editor approves it.
+//
+// Creation is create-once in the domain, not only through the stream's
+// duplicate window: the conference id is derived from the Idempotency-Key,
+// and the first event of an aggregate is appended only if its subject is
+// empty. A retry with the same key, minutes or months later, answers the same
+// conference and appends nothing.
+//
+// It imports the domain package, internal/eventlog and internal/httpjson;
+// never a projection.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/internal/httpjson"
+)
+
+// idNamespace derives conference ids from idempotency keys (UUIDv5).
+var idNamespace = uuid.MustParse("6f1c2a0e-5b7d-4c1e-9a53-2d8e7f4b9c10")
+
+// ActorPublic is the actor of submissions from people without an editor token.
+const ActorPublic = "public"
+
+// SponsorLinker links the sponsor names of a submission to resources of the
+// directory. Intake works without one: names then stay text.
+type SponsorLinker interface {
+	LinkSponsors(sponsors []domain.Sponsor) []domain.Sponsor
+}
+
+// Intake validates submissions and appends them. Safe for concurrent use.
+type Intake struct {
+	log      *eventlog.Log
+	logger   *slog.Logger
+	metrics  *Metrics
+	sponsors SponsorLinker
+}
+
+// New returns an Intake appending to log. metrics and sponsors may be nil.
+func New(log *eventlog.Log, logger *slog.Logger, m *Metrics, sponsors SponsorLinker) *Intake {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Intake{log: log, logger: logger, metrics: m, sponsors: sponsors}
+}
+
+// Receipt answers an accepted submission.
+type Receipt struct {
+	ID        string        `json:"id"`
+	Status    domain.Status `json:"status"`
+	Version   uint64        `json:"version"`
+	Duplicate bool          `json:"duplicate,omitempty"`
+	Links     Links         `json:"links"`
+}
+
+// Links point to where the submission can be followed.
+type Links struct {
+	Self     string `json:"self"`
+	Calendar string `json:"ics"`
+}
+
+func receipt(id string, st domain.Status, version uint64, dup bool) Receipt {
+	return Receipt{ID: id, Status: st, Version: version, Duplicate: dup, Links: Links{
+		Self: "/api/v1/conferences/" + id, Calendar: "/conferences/" + id + ".ics",
+	}}
+}
+
+// ValidKey reports whether an Idempotency-Key is usable: 1 to 200 visible
+// ASCII characters.
+func ValidKey(k string) bool {
+	if len(k) == 0 || len(k) > 200 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// ConferenceID is the id a submission with this idempotency key gets.
+func ConferenceID(key string) string {
+	return uuid.NewSHA1(idNamespace, []byte("conference-submission\x00"+key)).String()
+}
+
+// Submit validates one submission and appends it. key is the client's
+// Idempotency-Key ("" for none: the submission is then not retry-safe);
+// source says how it arrived (api, form, cli, ics); actor is "public" or the
+// editor who submitted it.
+func (in *Intake) Submit(ctx context.Context, input domain.SubmissionInput, key, source, actor string) (Receipt, error) {
+	start := time.Now()
+	r, err := in.submit(ctx, input, key, source, actor)
+	in.metrics.observe(source, r, err, time.Since(start))
+	return r, err
+}
+
+func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key, source, actor string) (Receipt, error) {
+	sub, err := domain.ValidateSubmission(input, time.Now())
+	if err != nil {
+		return Receipt{}, err
+	}
+	if in.sponsors != nil {
+		sub.Details.Sponsors = in.sponsors.LinkSponsors(sub.Details.Sponsors)
+	}
+	if key == "" {
+		key = uuid.Must(uuid.NewV7()).String()
+	}
+	id := ConferenceID(key)
+	hash := sub.Hash()
+	env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), id, actor, time.Now(), domain.ConferenceSubmitted{
+		Details: sub.Details, Contact: sub.Contact, Source: source, RequestHash: hash,
+	})
+	if err != nil {
+		return Receipt{}, err
+	}
+	// The message id carries the content's hash: a retry of this request is
+	// recognised as ours, a different request under the same key is not.
+	seq, err := in.log.Append(ctx, env, "submit:"+id+":"+hash[:16], 0)
+	var ve *domain.VersionError
+	switch {
+	case err == nil:
+		return receipt(id, domain.StatusPending, seq, false), nil
+	case errors.As(err, &ve):
+		// The conference exists: the same request again, or a reused key.
+		c, _, lerr := in.log.LoadConference(ctx, id)
+		if lerr != nil {
+			return Receipt{}, fmt.Errorf("intake: load %s after a duplicate key: %w", id, lerr)
+		}
+		if c.RequestHash != hash {
+			return Receipt{}, domain.ErrIdempotencyMismatch
+		}
+		return receipt(id, c.Status, c.Version, true), nil
+	default:
+		return Receipt{}, err
+	}
+}
+
+// Register adds the intake routes to mux.
+func (in *Intake) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/conferences", in.handleSubmit)
+}
+
+func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !ValidKey(key) {
+		in.fail(w, r, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
+			Detail: "use 1 to 200 visible ASCII characters", Fields: []domain.FieldError{{
+				Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 200 visible ASCII characters"}}})
+		return
+	}
+	var input domain.SubmissionInput
+	if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &input); err != nil {
+		in.fail(w, r, err)
+		return
+	}
+	source := "api"
+	if s := r.Header.Get("X-Jevents-Source"); s == "cli" {
+		source = s
+	}
+	rec, err := in.Submit(r.Context(), input, key, source, ActorPublic)
+	if err != nil {
+		httpjson.WriteError(w, r, in.logger, err)
+		return
+	}
+	w.Header().Set("Location", rec.Links.Self)
+	httpjson.Write(w, http.StatusAccepted, rec)
+}
+
+// fail answers a request that never reached Submit, counting it as invalid.
+func (in *Intake) fail(w http.ResponseWriter, r *http.Request, err error) {
+	in.metrics.observe("api", Receipt{}, err, 0)
+	httpjson.WriteError(w, r, in.logger, err)
+}
+
+// Metrics are the intake's Prometheus series.
+type Metrics struct {
+	submissions *prometheus.CounterVec
+	rejects     *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+}
+
+// NewMetrics registers the series on reg (nil: unregistered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "intake", Name: "submissions_total",
+			Help: "Conference submissions, by source and outcome (accepted, duplicate, invalid, conflict, error)."}, []string{"source", "outcome"}),
+		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "intake", Name: "validation_rejects_total",
+			Help: "Invalid fields in refused submissions, by field and reason."}, []string{"field", "reason"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "intake", Name: "submission_duration_seconds",
+			Help:    "Time from a submission's arrival to its answer, including the append to the log.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"source"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.submissions, m.rejects, m.duration)
+	}
+	return m
+}
+
+func (m *Metrics) observe(source string, r Receipt, err error, d time.Duration) {
+	outcome := "accepted"
+	var (
+		ve *domain.ValidationError
+		he *httpjson.Error
+	)
+	switch {
+	case err == nil && r.Duplicate:
+		outcome = "duplicate"
+	case err == nil:
+	case errors.As(err, &ve):
+		outcome = "invalid"
+		for _, f := range ve.Fields {
+			m.rejects.WithLabelValues(fieldLabel(f.Field), f.Code).Inc()
+		}
+	case errors.As(err, &he) && he.Status < 500, errors.As(err, new(*http.MaxBytesError)):
+		outcome = "invalid"
+		m.rejects.WithLabelValues("(request)", "malformed").Inc()
+	case errors.Is(err, domain.ErrIdempotencyMismatch):
+		outcome = "conflict"
+	default:
+		outcome = "error"
+	}
+	m.submissions.WithLabelValues(source, outcome).Inc()
+	if d > 0 {
+		m.duration.WithLabelValues(source).Observe(d.Seconds())
+	}
+}
+
+// fieldLabel drops list indexes, so the label set stays small: topics[3] → topics.
+func fieldLabel(f string) string {
+	if i := strings.IndexByte(f, '['); i >= 0 {
+		return f[:i]
+	}
+	return f
+}

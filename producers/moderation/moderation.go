@@ -1,0 +1,311 @@
+// Package moderation owns the editors' side of the conference log:
+// approving, rejecting, cancelling and editing conferences, each decided on
+// the conference's state as the log holds it and appended only if no other
+// change came first (optimistic concurrency on the aggregate's subject).
+//
+// Every route requires an editor; the auth middleware in front of it says
+// who the editor is. It imports the domain package and internal packages;
+// never a projection: the queue it lists comes through the Queue interface.
+package moderation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/internal/httpjson"
+)
+
+// Pending is a conference waiting for a decision, as the read model has it.
+type Pending struct {
+	ID        string
+	Version   uint64
+	Submitted time.Time
+	Details   domain.ConferenceDetails
+}
+
+// Queue lists the conferences waiting for a decision, oldest first. The
+// read model behind it may lag the log by a moment.
+type Queue interface {
+	Pending() []Pending
+}
+
+// SponsorLinker links sponsor names in an edit to resources of the
+// directory; names it does not know stay text.
+type SponsorLinker interface {
+	LinkSponsors(sponsors []domain.Sponsor) []domain.Sponsor
+}
+
+// Moderation decides on conferences. Safe for concurrent use.
+type Moderation struct {
+	log      *eventlog.Log
+	queue    Queue
+	logger   *slog.Logger
+	sponsors SponsorLinker
+}
+
+// New returns a Moderation over log; queue lists pending conferences and
+// sponsors (may be nil) links sponsor names in edits.
+func New(log *eventlog.Log, queue Queue, logger *slog.Logger, sponsors SponsorLinker) *Moderation {
+	return &Moderation{log: log, queue: queue, logger: logger, sponsors: sponsors}
+}
+
+// Result answers a decision or an edit.
+type Result struct {
+	ID      string        `json:"id"`
+	Status  domain.Status `json:"status"`
+	Version uint64        `json:"version"`
+	// Changed lists the fields an edit changed; empty when nothing changed
+	// and nothing was appended.
+	Changed []string `json:"changed,omitempty"`
+}
+
+// Decision is one of the commands an editor gives on a conference.
+type Decision string
+
+const (
+	Approve Decision = "approve"
+	Reject  Decision = "reject"
+	Cancel  Decision = "cancel"
+)
+
+// maxAttempts bounds how often a command is re-decided when another change
+// lands between loading the conference and appending.
+const maxAttempts = 3
+
+// Decide applies a decision. ifMatch, when not 0, is the version the editor
+// saw: if the conference changed since, the decision is refused with a
+// *domain.VersionError and nothing is appended. key makes a retry safe.
+func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason string, ifMatch uint64, editor, key string) (Result, error) {
+	return m.command(ctx, id, ifMatch, editor, key, func(c *domain.Conference) (domain.Event, error) {
+		switch d {
+		case Approve:
+			return c.Approve(reason)
+		case Reject:
+			return c.Reject(reason)
+		case Cancel:
+			return c.Cancel(reason)
+		}
+		return nil, fmt.Errorf("moderation: unknown decision %q", d)
+	})
+}
+
+// Edit applies a partial update: fields present in patch (a JSON object
+// with the submission's field names) replace the current ones, absent fields
+// stay. The result is validated like a submission. ifMatch is required.
+func (m *Moderation) Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (Result, error) {
+	if ifMatch == 0 {
+		return Result{}, domain.ErrPreconditionRequired
+	}
+	return m.command(ctx, id, ifMatch, editor, key, func(c *domain.Conference) (domain.Event, error) {
+		in := c.Details.Input()
+		if err := httpjson.DecodeBytes(patch, &in); err != nil {
+			return nil, err
+		}
+		d, err := domain.ValidateDetails(in, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if m.sponsors != nil {
+			d.Sponsors = m.sponsors.LinkSponsors(d.Sponsors)
+		}
+		return c.Update(d)
+	})
+}
+
+// command loads the conference, decides, and appends the event expecting
+// the version it decided on; when another change lands first and the editor
+// named no version, it decides again on the new state.
+func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, editor, key string,
+	decide func(*domain.Conference) (domain.Event, error)) (Result, error) {
+	if key == "" {
+		key = uuid.Must(uuid.NewV7()).String()
+	}
+	for attempt := 1; ; attempt++ {
+		c, _, err := m.log.LoadConference(ctx, id)
+		if err != nil {
+			return Result{}, err
+		}
+		if ifMatch != 0 && ifMatch != c.Version {
+			return Result{}, &domain.VersionError{Expected: ifMatch, Current: c.Version}
+		}
+		ev, err := decide(c)
+		if err != nil {
+			return Result{}, err
+		}
+		if ev == nil { // an edit that changes nothing
+			return Result{ID: id, Status: c.Status, Version: c.Version}, nil
+		}
+		env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), id, editor, time.Now(), ev)
+		if err != nil {
+			return Result{}, err
+		}
+		seq, err := m.log.Append(ctx, env, "edit:"+id+":"+key, c.Version)
+		var ve *domain.VersionError
+		if errors.As(err, &ve) && ifMatch == 0 && attempt < maxAttempts {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		c.Apply(domain.Record{Seq: seq, Envelope: env, Event: ev})
+		r := Result{ID: id, Status: c.Status, Version: seq}
+		if u, ok := ev.(domain.ConferenceUpdated); ok {
+			r.Changed = u.Changed
+		}
+		return r, nil
+	}
+}
+
+// Register adds the editors' routes to mux.
+func (m *Moderation) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/moderation/queue", m.editorOnly(m.handleQueue))
+	for _, d := range []Decision{Approve, Reject, Cancel} {
+		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), m.editorOnly(m.handleDecision(d)))
+	}
+	mux.Handle("PATCH /api/v1/conferences/{id}", m.editorOnly(m.handleEdit))
+}
+
+func (m *Moderation) editorOnly(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		editor, ok := auth.Editor(r.Context())
+		if !ok {
+			httpjson.WriteError(w, r, m.logger, domain.ErrUnauthorized)
+			return
+		}
+		h(w, r, editor)
+	})
+}
+
+// QueueItem is one entry of the moderation queue, with the organiser's
+// contact, which only editors see.
+type QueueItem struct {
+	ID        string                   `json:"id"`
+	Version   uint64                   `json:"version"`
+	Submitted time.Time                `json:"submitted"`
+	Details   domain.ConferenceDetails `json:"details"`
+	Contact   *domain.Contact          `json:"contact,omitempty"`
+}
+
+// QueuePage is one page of the queue.
+type QueuePage struct {
+	Total int         `json:"total"`
+	Items []QueueItem `json:"items"`
+}
+
+func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ string) {
+	limit := 50
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid limit",
+				Fields: []domain.FieldError{{Field: "limit", Code: "invalid", Message: "must be a number from 1 to 500"}}})
+			return
+		}
+		limit = n
+	}
+	pending := m.queue.Pending()
+	if after := r.URL.Query().Get("after"); after != "" {
+		if i := slices.IndexFunc(pending, func(p Pending) bool { return p.ID == after }); i >= 0 {
+			pending = pending[i+1:]
+		}
+	}
+	page := QueuePage{Total: len(pending), Items: []QueueItem{}}
+	for _, p := range pending[:min(limit, len(pending))] {
+		item := QueueItem{ID: p.ID, Version: p.Version, Submitted: p.Submitted, Details: p.Details}
+		if c, _, err := m.log.LoadConference(r.Context(), p.ID); err == nil {
+			item.Contact = &c.Contact
+		}
+		page.Items = append(page.Items, item)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpjson.Write(w, http.StatusOK, page)
+}
+
+func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, editor string) {
+		ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+		if err != nil {
+			httpjson.WriteError(w, r, m.logger, err)
+			return
+		}
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &body); err != nil {
+				httpjson.WriteError(w, r, m.logger, err)
+				return
+			}
+		}
+		res, err := m.Decide(r.Context(), r.PathValue("id"), d, body.Reason, ifMatch, editor, r.Header.Get("Idempotency-Key"))
+		m.answer(w, r, res, err)
+	}
+}
+
+func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
+	ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		httpjson.WriteError(w, r, m.logger, err)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusUnsupportedMediaType,
+			Title: "Unsupported media type", Detail: "send application/json or application/merge-patch+json"})
+		return
+	}
+	patch, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpjson.MaxBodyBytes))
+	if err != nil {
+		httpjson.WriteError(w, r, m.logger, err)
+		return
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &probe); err != nil {
+		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Malformed JSON",
+			Detail: "the body must be a JSON object of the fields to change"})
+		return
+	}
+	if _, ok := probe["contact"]; ok {
+		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Unknown field",
+			Fields: []domain.FieldError{{Field: "contact", Code: "unknown", Message: "the organiser's contact cannot be edited"}}})
+		return
+	}
+	res, err := m.Edit(r.Context(), r.PathValue("id"), patch, ifMatch, editor, r.Header.Get("Idempotency-Key"))
+	m.answer(w, r, res, err)
+}
+
+func (m *Moderation) answer(w http.ResponseWriter, r *http.Request, res Result, err error) {
+	if err != nil {
+		httpjson.WriteError(w, r, m.logger, err)
+		return
+	}
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(res.Version, 10)))
+	httpjson.Write(w, http.StatusOK, res)
+}
+
+// parseIfMatch reads a version from If-Match: 12, "12" or W/"12"; "" is 0.
+func parseIfMatch(h string) (uint64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil || v == 0 {
+		return 0, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid If-Match",
+			Fields: []domain.FieldError{{Field: "If-Match", Code: "invalid", Message: "must be the conference's version, such as \"12\""}}}
+	}
+	return v, nil
+}

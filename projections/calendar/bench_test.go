@@ -1,0 +1,131 @@
+package calendar_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/internal/natstest"
+	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/calendar"
+)
+
+// history appends n events of a realistic mix to the log: each conference
+// is submitted, edited once and approved, some are later cancelled (about
+// 3.5 events per conference). Appends are asynchronous: this builds the
+// fixture, it is not what is measured.
+func history(tb testing.TB, js jetstream.JetStream, n int) uint64 {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := eventlog.EnsureStream(ctx, js, eventlog.StreamConfig{MaxBytes: 4 << 30}); err != nil {
+		tb.Fatal(err)
+	}
+	details := domain.ConferenceDetails{
+		Title: "Regional training on trafficking investigations", Description: "Two days of sessions for investigators and victim advocates.",
+		AllDay: true, Start: "2027-06-12", End: "2027-06-13", Format: domain.FormatInPerson,
+		Location: domain.Location{City: "Baltimore", Region: "MD", Country: "US"}, Topics: []string{"trafficking-in-persons"},
+	}
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	count := 0
+	put := func(id string, ev domain.Event) {
+		env, err := domain.NewEnvelope(fmt.Sprint("e", count), id, "bench", at, ev)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		data, _ := json.Marshal(env)
+		if _, err := js.PublishAsync(env.Subject(), data); err != nil {
+			tb.Fatal(err)
+		}
+		count++
+	}
+	for c := 0; count < n; c++ {
+		id := fmt.Sprintf("c%07d", c)
+		put(id, domain.ConferenceSubmitted{Details: details, Contact: domain.Contact{Email: "org@example.org"}})
+		if count < n {
+			d := details
+			d.Title += " (updated)"
+			put(id, domain.ConferenceUpdated{Details: d, Changed: []string{"title"}})
+		}
+		if count < n {
+			put(id, domain.ConferenceApproved{})
+		}
+		if count < n && c%2 == 0 {
+			put(id, domain.ConferenceCancelled{Reason: "moved online"})
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(2 * time.Minute):
+		tb.Fatal("fixture appends did not complete")
+	}
+	s, _ := js.Stream(ctx, domain.StreamName)
+	info, _ := s.Info(ctx)
+	return info.State.LastSeq
+}
+
+// BenchmarkCatchUp measures, on one server in one run, the raw ordered
+// consumer read rate over the whole log and the calendar projector's
+// catch-up rate from an empty read model over the same log (decode, fold,
+// atomic commits of keys and checkpoint). The ratio projector/raw is the
+// figure docs/performance.md tracks (target ≥ 0.5).
+//
+//	go test -run '^$' -bench CatchUp -benchtime 1x ./projections/calendar/
+func BenchmarkCatchUp(b *testing.B) {
+	const n = 100_000
+	ns := natstest.Server(b, b.TempDir())
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	last := history(b, js, n)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+
+	var raw, proj float64
+	for i := 0; b.Loop(); i++ {
+		// Raw: an ordered consumer reading every event, doing nothing.
+		start := time.Now()
+		cons, err := js.OrderedConsumer(ctx, domain.StreamName, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(2000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			m, err := it.Next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			md, _ := m.Metadata()
+			if md.Sequence.Stream == last {
+				break
+			}
+		}
+		it.Stop()
+		raw = float64(n) / time.Since(start).Seconds()
+
+		// Projector: a fresh generation from the first event (a rebuild).
+		start = time.Now()
+		_, seq, err := readmodel.Rebuild(ctx, js, calendar.Projection{}, readmodel.BucketConfig{}, quiet, nil)
+		if err != nil || seq != last {
+			b.Fatalf("rebuild to %d: %v", seq, err)
+		}
+		proj = float64(n) / time.Since(start).Seconds()
+	}
+	b.ReportMetric(raw, "raw-events/s")
+	b.ReportMetric(proj, "projector-events/s")
+	b.ReportMetric(proj/raw, "projector/raw")
+}

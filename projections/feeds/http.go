@@ -1,0 +1,388 @@
+package feeds
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/httpcache"
+	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/projections/calendar"
+)
+
+// Filter selects the conferences of a feed: OR within a facet, AND across
+// facets, as the published Justice Events search does. The zero Filter is
+// the whole calendar.
+type Filter struct {
+	ID       string   // one conference
+	Topics   []string // topic slugs
+	Regions  []string // USPS codes
+	Sponsors []string // directory ids or sponsor names
+	Words    []string // every word must appear in the title, description, location or sponsors
+}
+
+// Match reports whether c belongs to the feed (publication is checked by
+// the caller).
+func (f Filter) Match(c calendar.Conference) bool {
+	d := c.Details
+	if f.ID != "" && c.ID != f.ID {
+		return false
+	}
+	if len(f.Topics) > 0 && !slices.ContainsFunc(f.Topics, func(t string) bool { return slices.Contains(d.Topics, t) }) {
+		return false
+	}
+	if len(f.Regions) > 0 && !slices.Contains(f.Regions, d.Location.Region) {
+		return false
+	}
+	if len(f.Sponsors) > 0 && !slices.ContainsFunc(f.Sponsors, c.Sponsored) {
+		return false
+	}
+	if len(f.Words) > 0 {
+		hay := strings.ToLower(d.Title + "\n" + d.Description + "\n" + locationText(d))
+		for _, s := range d.Sponsors {
+			hay += "\n" + strings.ToLower(s.Name)
+		}
+		for _, w := range f.Words {
+			if !strings.Contains(hay, w) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// key is the filter's canonical form: equal filters share one cached feed.
+func (f Filter) key() string {
+	norm := func(s []string) string {
+		s = slices.Clone(s)
+		slices.Sort(s)
+		return strings.Join(slices.Compact(s), ",")
+	}
+	return f.ID + "|" + norm(f.Topics) + "|" + norm(f.Regions) + "|" + norm(f.Sponsors) + "|" + norm(f.Words)
+}
+
+// Kind names the feed for metrics: all, conference, topic, region,
+// sponsor or query (several facets or words).
+func (f Filter) Kind() string {
+	facets := 0
+	kind := "all"
+	for k, n := range map[string]int{"topic": len(f.Topics), "region": len(f.Regions), "sponsor": len(f.Sponsors), "query": len(f.Words)} {
+		if n > 0 {
+			facets++
+			kind = k
+		}
+	}
+	switch {
+	case f.ID != "":
+		return "conference"
+	case facets > 1:
+		return "query"
+	}
+	return kind
+}
+
+// Register adds the feed and read routes to mux. pages, when not nil,
+// answers /conferences/{id} for names that are not .ics files.
+func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
+	mux.HandleFunc("GET /calendar.ics", s.handleQuery)
+	mux.HandleFunc("GET /calendar/topics/{file}", s.handleFacet("topic"))
+	mux.HandleFunc("GET /calendar/regions/{file}", s.handleFacet("region"))
+	mux.HandleFunc("GET /calendar/sponsors/{file}", s.handleFacet("sponsor"))
+	mux.HandleFunc("GET /conferences/{file}", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		if !ok && pages != nil {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		c, found := s.src.Get(calendar.Key(id))
+		if !ok || !found || !c.Public() {
+			s.notFound(w, r, "conference")
+			return
+		}
+		s.serveFeed(w, r, Filter{ID: id})
+	})
+	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
+	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
+}
+
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
+	e, err := s.Feed(f, time.Now())
+	if err != nil {
+		s.metrics.requests.WithLabelValues(f.Kind(), "500").Inc()
+		httpjson.WriteError(w, r, s.log, err)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	w.Header().Set("Content-Disposition", `inline; filename="justice-events.ics"`)
+	httpcache.Serve(rec, r, e)
+	s.metrics.requests.WithLabelValues(f.Kind(), itoa(rec.status)).Inc()
+}
+
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	f, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		s.metrics.requests.WithLabelValues("query", "400").Inc()
+		httpjson.WriteError(w, r, s.log, err)
+		return
+	}
+	s.serveFeed(w, r, f)
+}
+
+func (s *Server) handleFacet(facet string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		if !ok {
+			s.notFound(w, r, facet)
+			return
+		}
+		var f Filter
+		switch facet {
+		case "topic":
+			t, found := domain.LookupTopic(v)
+			if !found || t.Slug != v {
+				s.notFound(w, r, facet)
+				return
+			}
+			f.Topics = []string{t.Slug}
+		case "region":
+			reg, found := domain.LookupRegion(v)
+			if !found || !strings.EqualFold(reg.Code, v) {
+				s.notFound(w, r, facet)
+				return
+			}
+			f.Regions = []string{reg.Code}
+		case "sponsor":
+			if v == "" || len(v) > domain.MaxNameLength {
+				s.notFound(w, r, facet)
+				return
+			}
+			f.Sponsors = []string{v}
+		}
+		s.serveFeed(w, r, f)
+	}
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
+	s.metrics.requests.WithLabelValues(kind, "404").Inc()
+	httpjson.WriteError(w, r, s.log, domain.ErrNotFound)
+}
+
+// ParseQuery reads a filter from ?topic=&region=&sponsor=&q=, naming the
+// parameter at fault.
+func ParseQuery(q map[string][]string) (Filter, error) {
+	var f Filter
+	var errs domain.ValidationError
+	for _, v := range q["topic"] {
+		if t, ok := domain.LookupTopic(v); ok {
+			f.Topics = append(f.Topics, t.Slug)
+		} else {
+			errs.Add("topic", "unknown", "%q is not a topic of the calendar", v)
+		}
+	}
+	for _, v := range q["region"] {
+		if reg, ok := domain.LookupRegion(v); ok {
+			f.Regions = append(f.Regions, reg.Code)
+		} else {
+			errs.Add("region", "unknown", "%q is not a US state, DC or territory", v)
+		}
+	}
+	for _, v := range q["sponsor"] {
+		v = domain.CleanLine(v)
+		if v == "" || len(v) > domain.MaxNameLength {
+			errs.Add("sponsor", "invalid", "must be a directory id or a sponsor name of at most %d characters", domain.MaxNameLength)
+			continue
+		}
+		f.Sponsors = append(f.Sponsors, v)
+	}
+	for _, v := range q["q"] {
+		if len(v) > 200 {
+			errs.Add("q", "too_long", "must be at most 200 characters")
+			continue
+		}
+		f.Words = append(f.Words, strings.Fields(strings.ToLower(domain.CleanLine(v)))...)
+	}
+	if len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) > 50 {
+		errs.Add("q", "too_many", "a feed may combine at most 50 values")
+	}
+	if err := errs.Err(); err != nil {
+		return Filter{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid feed query", Fields: err.(*domain.ValidationError).Fields}
+	}
+	return f, nil
+}
+
+// ConferenceView is a conference as the read API shows it.
+type ConferenceView struct {
+	calendar.Conference
+	Links ConferenceLinks `json:"links"`
+}
+
+// ConferenceLinks point to a conference's representations.
+type ConferenceLinks struct {
+	Self   string `json:"self"`
+	ICS    string `json:"ics"`
+	Webcal string `json:"webcal"`
+}
+
+func (s *Server) view(c calendar.Conference) ConferenceView {
+	ics := s.absolute("/conferences/" + c.ID + ".ics")
+	return ConferenceView{Conference: c, Links: ConferenceLinks{
+		Self: "/api/v1/conferences/" + c.ID, ICS: ics, Webcal: Webcal(ics)}}
+}
+
+// Webcal turns an http(s) feed URL into its webcal:// form, which Apple
+// Calendar and Outlook open as a subscription.
+func Webcal(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "webcal://" + rest
+	}
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		return "webcal://" + rest
+	}
+	return u
+}
+
+// handleConference shows a published conference to everyone and any
+// conference to editors.
+func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.src.Get(calendar.Key(r.PathValue("id")))
+	_, editor := auth.Editor(r.Context())
+	if !ok || (!c.Public() && !editor) {
+		s.notFound(w, r, "api")
+		return
+	}
+	body, _ := json.Marshal(s.view(c))
+	cc := "public, max-age=60"
+	if editor {
+		cc = "private, no-store"
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", cc, c.Updated))
+	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+}
+
+// ConferenceList is one page of published conferences.
+type ConferenceList struct {
+	Total int              `json:"total"`
+	Items []ConferenceView `json:"items"`
+}
+
+// handleList lists the published conferences in the feed window that match
+// the query, soonest first.
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	f, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		httpjson.WriteError(w, r, s.log, err)
+		return
+	}
+	cut := s.cutoff(time.Now())
+	var list []calendar.Conference
+	s.src.Range(func(_ string, c calendar.Conference) bool {
+		if c.Public() && f.Match(c) && !c.Details.EndTime().Before(cut) {
+			list = append(list, c)
+		}
+		return true
+	})
+	slices.SortFunc(list, func(a, b calendar.Conference) int {
+		if n := a.Details.StartTime().Compare(b.Details.StartTime()); n != 0 {
+			return n
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out := ConferenceList{Total: len(list), Items: make([]ConferenceView, 0, min(len(list), 500))}
+	for _, c := range list[:min(len(list), 500)] {
+		out.Items = append(out.Items, s.view(c))
+	}
+	body, _ := json.Marshal(out)
+	rec := &statusRecorder{ResponseWriter: w}
+	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+}
+
+// title names a feed in calendar apps.
+func (s *Server) title(f Filter) string {
+	var parts []string
+	for _, t := range f.Topics {
+		parts = append(parts, domain.TopicLabel(t))
+	}
+	for _, code := range f.Regions {
+		if reg, ok := domain.LookupRegion(code); ok {
+			parts = append(parts, reg.Name)
+		}
+	}
+	parts = append(parts, f.Sponsors...)
+	if len(f.Words) > 0 {
+		parts = append(parts, "“"+strings.Join(f.Words, " ")+"”")
+	}
+	switch {
+	case f.ID != "":
+		if c, ok := s.src.Get(calendar.Key(f.ID)); ok {
+			return "Justice Events: " + c.Details.Title
+		}
+		return "Justice Events"
+	case len(parts) == 0:
+		return "Justice Events"
+	}
+	return "Justice Events: " + strings.Join(parts, ", ")
+}
+
+func (s *Server) description(f Filter) string {
+	if f.ID != "" {
+		return "One conference from the Justice Events calendar of criminal-justice conferences."
+	}
+	return "Criminal-justice conferences from the Justice Events calendar, approved by its editors. " +
+		"Past and cancelled conferences stay for a while after they end."
+}
+
+// feedURL is the feed's own address, its SOURCE.
+func (s *Server) feedURL(f Filter) string {
+	switch f.Kind() {
+	case "conference":
+		return s.absolute("/conferences/" + f.ID + ".ics")
+	case "topic":
+		return s.absolute("/calendar/topics/" + f.Topics[0] + ".ics")
+	case "region":
+		return s.absolute("/calendar/regions/" + f.Regions[0] + ".ics")
+	case "sponsor":
+		return s.absolute("/calendar/sponsors/" + url.PathEscape(f.Sponsors[0]) + ".ics")
+	}
+	u := *s.cfg.PublicURL
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
+	q := u.Query()
+	for _, t := range f.Topics {
+		q.Add("topic", t)
+	}
+	for _, reg := range f.Regions {
+		q.Add("region", reg)
+	}
+	for _, sp := range f.Sponsors {
+		q.Add("sponsor", sp)
+	}
+	if len(f.Words) > 0 {
+		q.Set("q", strings.Join(f.Words, " "))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func itoa(code int) string {
+	if code == 0 {
+		code = http.StatusOK
+	}
+	return strconv.Itoa(code)
+}
