@@ -8,7 +8,9 @@ import (
 )
 
 // CleanText normalises untrusted text before it is validated and stored:
-//   - invalid UTF-8 becomes U+FFFD;
+//   - invalid UTF-8 and U+FFFD (the mark of bytes already lost) are
+//     dropped: they carry nothing, and calendar apps read U+FFFD as a
+//     broken feed;
 //   - CR LF, lone CR, NEL (U+0085), LINE and PARAGRAPH SEPARATOR become LF;
 //   - other C0 and C1 controls, DEL, the byte-order mark and the bidi
 //     embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069)
@@ -40,8 +42,10 @@ func CleanText(s string) string {
 			// control character: dropped
 		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0xfeff:
 			// bidi override or BOM: dropped
+		case r == utf8.RuneError:
+			// invalid UTF-8 or U+FFFD: dropped
 		default:
-			b.WriteRune(r) // utf8.RuneError for invalid input writes U+FFFD
+			b.WriteRune(r)
 		}
 	}
 	return strings.TrimSpace(b.String())

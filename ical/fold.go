@@ -12,6 +12,7 @@ const maxLine = 75
 
 var (
 	errBareLineBreak = errors.New("ical: CR or LF outside a CRLF line ending")
+	errLeadingSpace  = errors.New("ical: content line starts with white space, which would continue the line before")
 	errUnterminated  = errors.New("ical: last content line has no CRLF")
 )
 
@@ -22,9 +23,10 @@ var (
 // byte of a UTF-8 sequence, never inside one.
 //
 // It buffers up to each CRLF, so any pattern of writes gives the same
-// output, and it refuses a CR or LF that is not part of a CRLF, so nothing
-// it writes can hold a bare line break. A foldWriter is not safe for
-// concurrent use.
+// output. It refuses a CR or LF that is not part of a CRLF and a line that
+// starts with SPACE or HTAB, so every line it writes is one content line
+// and unfolding gives back exactly what was written to it. A foldWriter is
+// not safe for concurrent use.
 type foldWriter struct {
 	w    io.Writer
 	line []byte // the current content line, without its line ending
@@ -68,6 +70,9 @@ func (fw *foldWriter) Close() error {
 
 // writeLine writes fw.line folded, in one Write.
 func (fw *foldWriter) writeLine() error {
+	if len(fw.line) > 0 && (fw.line[0] == ' ' || fw.line[0] == '\t') {
+		return errLeadingSpace
+	}
 	out, line, limit := fw.out[:0], fw.line, maxLine
 	for len(line) > limit {
 		// The longest prefix of whole runes (or single invalid bytes) that

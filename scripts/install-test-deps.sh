@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the test suite drives, when it is missing. Idempotent; safe
-# to run on a fresh Debian 12 machine as root (or with sudo).
+# Installs what the test suite drives, when it is missing: each script in
+# scripts/deps/ installs one kind of dependency (iCalendar parsers, a
+# browser, Prometheus, …) and is idempotent. Runs on a fresh Debian 12
+# machine as root (or with sudo).
 set -euo pipefail
-echo "install-test-deps: nothing to install yet"
+here=$(cd "$(dirname "$0")" && pwd)
+shopt -s nullglob
+for s in "$here"/deps/*.sh; do
+  echo "install-test-deps: $(basename "$s")"
+  bash "$s"
+done

@@ -12,6 +12,7 @@ type Metrics struct {
 	events        *prometheus.CounterVec
 	fenced        *prometheus.CounterVec
 	caughtUp      *prometheus.GaugeVec
+	active        *prometheus.GaugeVec
 	replicaSeq    *prometheus.GaugeVec
 	replicaReady  *prometheus.GaugeVec
 	replicaReload *prometheus.CounterVec
@@ -36,6 +37,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Commits refused because another projector moved the checkpoint first."}, l),
 		caughtUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "caught_up",
 			Help: "1 once the projector has applied every event that was in the log when it started."}, l),
+		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "active",
+			Help: "1 while this projector holds the lease and applies events; 0 while it stands by."}, l),
 		replicaSeq: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_sequence",
 			Help: "Checkpoint of the read model as this server's in-memory replica last saw it."}, l),
 		replicaReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_ready",
@@ -44,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Full reloads of the in-memory replica (start, generation switch, lost watch)."}, l),
 	}
 	if reg != nil {
-		reg.MustRegister(m.applied, m.lagEvents, m.lagSeconds, m.commitSeconds, m.events, m.fenced, m.caughtUp,
+		reg.MustRegister(m.applied, m.lagEvents, m.lagSeconds, m.commitSeconds, m.events, m.fenced, m.caughtUp, m.active,
 			m.replicaSeq, m.replicaReady, m.replicaReload)
 	}
 	return m

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -77,6 +79,8 @@ type Projector[V any] struct {
 	log     *slog.Logger
 	metrics *Metrics
 
+	id string // names this instance in the lease
+
 	mu       sync.Mutex
 	caughtUp chan struct{} // closed once the model has caught up with the log
 	applied  uint64
@@ -87,7 +91,10 @@ func NewProjector[V any](js jetstream.JetStream, p Projection[V], cfg BucketConf
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Projector[V]{js: js, proj: p, cfg: cfg, log: log.With(slog.String("projection", p.Name())), metrics: m, caughtUp: make(chan struct{})}
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
+	return &Projector[V]{js: js, proj: p, cfg: cfg, log: log.With(slog.String("projection", p.Name())), metrics: m,
+		id: id, caughtUp: make(chan struct{})}
 }
 
 // CaughtUp is closed once the projector has applied every event that was in
@@ -112,36 +119,80 @@ func (p *Projector[V]) markCaughtUp() {
 	}
 }
 
-// Run applies events until ctx ends. It follows the active generation (a
-// rebuild moves it), and after a fence or an error it reloads the model from
-// its bucket and goes on from the checkpoint there.
+// Run applies events until ctx ends, while this projector holds the
+// projection's lease; without it, it stands by and takes over when the
+// holder stops renewing. It follows the active generation (a rebuild moves
+// it), and after a fence or an error it reloads the model from its bucket
+// and goes on from the checkpoint there.
+//
+// The lease only keeps projectors from wasting work on each other; the
+// conditional checkpoint is what keeps a stale one from ever writing.
 func (p *Projector[V]) Run(ctx context.Context) error {
+	name := p.proj.Name()
+	var leases jetstream.KeyValue
+	for backoff := 100 * time.Millisecond; leases == nil; backoff = min(2*backoff, 5*time.Second) {
+		var err error
+		if leases, err = leasesKV(ctx, p.js, p.cfg); err != nil {
+			p.log.Warn("lease bucket unavailable; retrying", slog.Any("err", err))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+		}
+	}
+	for ctx.Err() == nil {
+		rev, err := p.acquire(ctx, leases)
+		if err != nil {
+			return nil
+		}
+		p.log.Info("active: holding the lease", slog.String("instance", p.id))
+		p.metrics.active.WithLabelValues(name).Set(1)
+		lead, cancel := context.WithCancelCause(ctx)
+		go p.hold(lead, leases, rev, cancel)
+		p.lead(lead)
+		cancel(nil)
+		p.metrics.active.WithLabelValues(name).Set(0)
+		if ctx.Err() != nil {
+			p.release(leases)
+			return nil
+		}
+		p.log.Warn("lost the lease; standing by", slog.Any("cause", context.Cause(lead)))
+	}
+	return nil
+}
+
+// lead applies events until ctx ends.
+func (p *Projector[V]) lead(ctx context.Context) {
 	name := p.proj.Name()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := p.runActive(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
+		wait := backoff
 		switch {
 		case errors.Is(err, errPointerMoved):
 			p.log.Info("active generation moved; reloading")
 			backoff = 100 * time.Millisecond
 			continue
 		case errors.Is(err, errFenced):
+			// Another writer is ahead: reload at once, with a little jitter
+			// so that two projectors do not keep colliding.
 			p.metrics.fenced.WithLabelValues(name).Inc()
 			p.log.Warn("fenced: another projector committed first; reloading")
+			wait = time.Duration(rand.Int64N(int64(100 * time.Millisecond)))
 		default:
 			p.log.Error("projector stopped; retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
+			backoff = min(2*backoff, 5*time.Second)
 		}
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
+			return
+		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
-	return nil
 }
 
 var errPointerMoved = errors.New("readmodel: active generation moved")
@@ -153,7 +204,7 @@ func (p *Projector[V]) runActive(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bucket, _, err := activeBucket(ctx, meta, p.proj.Name(), true)
+	bucket, _, err := activeBucket(ctx, p.js, meta, p.proj.Name(), p.cfg, true)
 	if err != nil {
 		return err
 	}
@@ -366,7 +417,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection
 	if err != nil {
 		return "", 0, err
 	}
-	cur, rev, err := activeBucket(ctx, meta, name, true)
+	cur, rev, err := activeBucket(ctx, js, meta, name, cfg, true)
 	if err != nil {
 		return "", 0, err
 	}

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -49,8 +50,11 @@ type Checkpoint struct {
 
 // BucketConfig is what every read-model bucket shares.
 type BucketConfig struct {
-	// Replicas of the meta bucket and of each generation.
+	// Replicas of the meta bucket, the lease bucket and each generation.
 	Replicas int
+	// LeaseTTL is how long a projector's lease outlives its last renewal;
+	// DefaultLeaseTTL when 0.
+	LeaseTTL time.Duration
 }
 
 func pointerKey(name string) string { return "readmodel." + name }
@@ -126,8 +130,9 @@ func ensureBucket(ctx context.Context, js jetstream.JetStream, bucket string, cf
 }
 
 // activeBucket returns the active generation's bucket name and the pointer's
-// revision. With create set, a missing pointer is created at generation 1.
-func activeBucket(ctx context.Context, meta jetstream.KeyValue, name string, create bool) (string, uint64, error) {
+// revision. With create set, a missing pointer is created at generation 1,
+// after the bucket it points to.
+func activeBucket(ctx context.Context, js jetstream.JetStream, meta jetstream.KeyValue, name string, cfg BucketConfig, create bool) (string, uint64, error) {
 	e, err := meta.Get(ctx, pointerKey(name))
 	if err == nil {
 		return string(e.Value()), e.Revision(), nil
@@ -136,9 +141,12 @@ func activeBucket(ctx context.Context, meta jetstream.KeyValue, name string, cre
 		return "", 0, fmt.Errorf("readmodel: active generation of %s: %w", name, err)
 	}
 	first := bucketName(name, 1)
+	if _, err := ensureBucket(ctx, js, first, cfg); err != nil {
+		return "", 0, err
+	}
 	rev, err := meta.Create(ctx, pointerKey(name), []byte(first))
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return activeBucket(ctx, meta, name, false)
+		return activeBucket(ctx, js, meta, name, cfg, false)
 	}
 	if err != nil {
 		return "", 0, fmt.Errorf("readmodel: create pointer of %s: %w", name, err)

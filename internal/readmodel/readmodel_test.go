@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
@@ -73,27 +74,33 @@ func appendEvents(t *testing.T, l *eventlog.Log, n, aggs int, tag string) map[st
 	return out
 }
 
-// bucketValues reads a bucket's raw bytes per key.
-func bucketValues(t *testing.T, js jetstream.JetStream, bucket string) map[string]string {
+// bucketValues reads a bucket's raw bytes per key; false when it cannot
+// be read right now (a busy server, a bucket being created).
+func bucketValues(t *testing.T, js jetstream.JetStream, bucket string) (map[string]string, bool) {
 	t.Helper()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	kv, err := js.KeyValue(ctx, bucket)
 	if err != nil {
-		t.Fatal(err)
+		return nil, false
 	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return nil, false
 	}
 	defer w.Stop()
 	out := map[string]string{}
-	for e := range w.Updates() {
-		if e == nil {
-			return out
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				return out, true
+			}
+			out[e.Key()] = string(e.Value())
+		case <-ctx.Done():
+			return nil, false
 		}
-		out[e.Key()] = string(e.Value())
 	}
-	return out
 }
 
 // activeBucket reads the pointer to the active generation; "" while there
@@ -115,10 +122,10 @@ func activeBucket(t *testing.T, js jetstream.JetStream, name string) string {
 func waitCheckpoint(t *testing.T, js jetstream.JetStream, name string, seq uint64) map[string]string {
 	t.Helper()
 	want := fmt.Sprintf(`{"seq":%d}`, seq)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if b := activeBucket(t, js, name); b != "" {
-			if v := bucketValues(t, js, b); v[readmodel.CheckpointKey] == want {
+			if v, ok := bucketValues(t, js, b); ok && v[readmodel.CheckpointKey] == want {
 				return v
 			}
 		}
@@ -205,24 +212,80 @@ func TestProjectorAppliesEveryEventOnceAcrossRestarts(t *testing.T) {
 	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
 }
 
-// TestProjectorsAreFenced: projectors racing on one model never apply an
-// event twice, because a commit from a stale checkpoint is refused.
+// TestProjectorsAreFenced: projectors racing on one model past the lease
+// never apply an event twice, because a commit from a stale checkpoint is
+// refused.
 func TestProjectorsAreFenced(t *testing.T) {
 	_, _, js := natstest.Start(t)
 	l := mustLog(t, js)
 	m := readmodel.NewMetrics(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for range 3 {
+	for range 2 {
 		p := readmodel.NewProjector[tally](js, counter{}, readmodel.BucketConfig{}, quiet, m)
-		wg.Go(func() { _ = p.Run(ctx) })
+		wg.Go(func() { p.LeadForTest(ctx) })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	var all map[string][]uint64
-	for i := range 5 {
-		all = merge(all, appendEvents(t, l, 300, 100, fmt.Sprint("r", i)))
-		time.Sleep(30 * time.Millisecond)
+	for i := range 4 {
+		all = merge(all, appendEvents(t, l, 150, 50, fmt.Sprint("r", i)))
+		time.Sleep(50 * time.Millisecond)
 	}
+	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
+}
+
+// TestStandbyTakesOverFromADeadProjector: with several projectors one
+// applies; when it dies without a word (its connection gone), a standby
+// takes the lapsed lease and goes on from the checkpoint, applying nothing
+// twice.
+func TestStandbyTakesOverFromADeadProjector(t *testing.T) {
+	ns, _, js := natstest.Start(t)
+	l := mustLog(t, js)
+	cfg := readmodel.BucketConfig{LeaseTTL: 2 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	conns := make([]*nats.Conn, 3)
+	for i := range conns {
+		nc, pjs := natstest.Connect(t, ns)
+		conns[i] = nc
+		p := readmodel.NewProjector[tally](pjs, counter{}, cfg, quiet, nil)
+		wg.Go(func() { _ = p.Run(ctx) })
+	}
+	all := appendEvents(t, l, 300, 40, "a")
+	waitCheckpoint(t, js, "counter", lastSeq(all))
+
+	// Find the holder by its connection: the lease names host-pid-random,
+	// so kill connections one by one until the lease moves.
+	leases, err := js.KeyValue(context.Background(), readmodel.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := func() string {
+		e, err := leases.Get(context.Background(), "projector.counter")
+		if err != nil {
+			return ""
+		}
+		return string(e.Value())
+	}
+	first := holder()
+	if first == "" {
+		t.Fatal("no projector holds the lease")
+	}
+	for _, nc := range conns {
+		nc.Close() // a crash: no release, no renewal
+		deadline := time.Now().Add(3 * cfg.LeaseTTL)
+		for h := holder(); time.Now().Before(deadline) && (h == first || h == ""); h = holder() {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if h := holder(); h != first && h != "" {
+			break
+		}
+	}
+	if h := holder(); h == first || h == "" {
+		t.Fatalf("no standby took over (holder %q)", h)
+	}
+	all = merge(all, appendEvents(t, l, 300, 60, "b"))
 	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
 }
 
@@ -255,7 +318,10 @@ func TestRebuildIsByteIdentical(t *testing.T) {
 	if bucket == before || seq != lastSeq(all) {
 		t.Fatalf("rebuild gave %s at %d, want a new bucket at %d (was %s)", bucket, seq, lastSeq(all), before)
 	}
-	rebuilt := bucketValues(t, js, bucket)
+	rebuilt, ok := bucketValues(t, js, bucket)
+	if !ok {
+		t.Fatal("cannot read the rebuilt bucket")
+	}
 	if len(rebuilt) != len(live) {
 		t.Fatalf("rebuilt model has %d keys, live %d", len(rebuilt), len(live))
 	}

@@ -117,7 +117,7 @@ func (r *Replica[V]) follow(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("readmodel: open %s: %w", MetaBucket, err)
 	}
-	bucket, _, err := activeBucket(ctx, meta, r.name, false)
+	bucket, _, err := activeBucket(ctx, r.js, meta, r.name, BucketConfig{}, false)
 	if err != nil {
 		return err
 	}

@@ -144,6 +144,7 @@ func (c *Config) Validate() error {
 	if c.FeedRefresh == 0 {
 		c.FeedRefresh = 6 * time.Hour
 	}
+	c.FeedRefresh = c.FeedRefresh.Truncate(time.Second) // REFRESH-INTERVAL counts whole seconds
 	if c.FeedRefresh < 15*time.Minute || c.FeedRefresh > 7*24*time.Hour {
 		errs = append(errs, errors.New("--feed-refresh must be between 15m and 168h"))
 	}

@@ -1,0 +1,138 @@
+package readmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// LeaseBucket holds one lease per projection: the key names the active
+// projector, and the bucket's TTL lets a lease lapse when its holder stops
+// renewing it (a crash, a partition, a paused process).
+const LeaseBucket = "jevents_leases"
+
+// DefaultLeaseTTL is how long a lease outlives its holder's last renewal,
+// and so how long a standby waits before it takes over from a dead holder.
+const DefaultLeaseTTL = 10 * time.Second
+
+func leaseKey(name string) string { return "projector." + name }
+
+// leasesKV opens the lease bucket, creating it when missing.
+func leasesKV(ctx context.Context, js jetstream.JetStream, cfg BucketConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, LeaseBucket)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("readmodel: open %s: %w", LeaseBucket, err)
+	}
+	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      LeaseBucket,
+		Description: "Justice Events: which projector applies each read model",
+		History:     1,
+		TTL:         cfg.leaseTTL(),
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(cfg.Replicas, 1),
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return js.KeyValue(ctx, LeaseBucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: create %s: %w", LeaseBucket, err)
+	}
+	return kv, nil
+}
+
+func (c BucketConfig) leaseTTL() time.Duration {
+	if c.LeaseTTL > 0 {
+		return c.LeaseTTL
+	}
+	return DefaultLeaseTTL
+}
+
+// acquire blocks until this projector holds the lease, or ctx ends. It
+// returns the lease entry's revision.
+func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
+	key := leaseKey(p.proj.Name())
+	every := p.cfg.leaseTTL() / 4
+	logged := false
+	for {
+		rev, err := kv.Create(ctx, key, []byte(p.id))
+		if err == nil {
+			return rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			p.log.Warn("lease: could not try to take the lease", slog.Any("err", err))
+		} else if !logged {
+			holder := "?"
+			if e, err := kv.Get(ctx, key); err == nil {
+				holder = string(e.Value())
+			}
+			p.log.Info("standing by: another projector holds the lease", slog.String("holder", holder))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// hold renews the lease until ctx ends or the lease is lost (another
+// holder, or no renewal for a whole TTL); then it cancels lead.
+func (p *Projector[V]) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, lead context.CancelCauseFunc) {
+	key := leaseKey(p.proj.Name())
+	ttl := p.cfg.leaseTTL()
+	renewed := time.Now()
+	tick := time.NewTicker(ttl / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, ttl/4)
+		next, err := kv.Update(rctx, key, []byte(p.id), rev)
+		cancel()
+		switch {
+		case err == nil:
+			rev, renewed = next, time.Now()
+		case errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyNotFound):
+			lead(errLeaseLost)
+			return
+		case time.Since(renewed) > ttl-ttl/4:
+			// Not renewed for most of a TTL: another projector may take
+			// over any moment. Stop before it does; the fence covers the rest.
+			lead(errLeaseLost)
+			return
+		default:
+			p.log.Warn("lease: renewal failed; retrying", slog.Any("err", err))
+		}
+	}
+}
+
+// release gives the lease up at a clean stop, so a standby takes over at
+// once instead of after the TTL.
+func (p *Projector[V]) release(kv jetstream.KeyValue) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e, err := kv.Get(ctx, leaseKey(p.proj.Name()))
+	if err != nil || string(e.Value()) != p.id {
+		return
+	}
+	_ = kv.Delete(ctx, leaseKey(p.proj.Name()), jetstream.LastRevision(e.Revision()))
+}
+
+var errLeaseLost = errors.New("readmodel: lease lost")
+
+func isWrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
