@@ -52,12 +52,31 @@ type Record struct {
 	Event Event
 }
 
+// HeaderEventType is the message header that repeats the envelope's type,
+// so that readers can decode an event in one pass (DecodeTyped) and
+// permissions and tools can see it without parsing JSON.
+const HeaderEventType = "Jevents-Event-Type"
+
 // typeInfo describes one registered event type.
 type typeInfo struct {
 	aggregate string
 	short     string // subject token
 	schema    int
 	decode    func([]byte) (Event, error)
+	// decodeAll reads envelope and payload in one pass.
+	decodeAll func([]byte) (Envelope, Event, error)
+}
+
+// typedEnvelope is Envelope with its payload decoded as E.
+type typedEnvelope[E Event] struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	Schema      int       `json:"schema"`
+	Aggregate   string    `json:"aggregate"`
+	AggregateID string    `json:"aggregate_id"`
+	Time        time.Time `json:"time"`
+	Actor       string    `json:"actor"`
+	Data        E         `json:"data"`
 }
 
 var registry = map[string]typeInfo{}
@@ -83,6 +102,14 @@ func register[E Event](name string) {
 				return nil, err
 			}
 			return e, nil
+		},
+		decodeAll: func(b []byte) (Envelope, Event, error) {
+			var t typedEnvelope[E]
+			if err := json.Unmarshal(b, &t); err != nil {
+				return Envelope{}, nil, err
+			}
+			return Envelope{ID: t.ID, Type: t.Type, Schema: t.Schema, Aggregate: t.Aggregate,
+				AggregateID: t.AggregateID, Time: t.Time, Actor: t.Actor}, t.Data, nil
 		},
 	}
 }
@@ -158,6 +185,25 @@ func Decode(seq uint64, data []byte) (Record, error) {
 	ev, err := info.decode(env.Data)
 	if err != nil {
 		return Record{}, fmt.Errorf("domain: decode %s at seq %d: %w", env.Type, seq, err)
+	}
+	return Record{Seq: seq, Envelope: env, Event: ev}, nil
+}
+
+// DecodeTyped is Decode for a reader that knows the event's type from its
+// HeaderEventType header: envelope and payload are read in one pass, and
+// the Record's Data is left empty. An unknown or empty typ falls back to
+// Decode; a typ that the envelope contradicts is an error.
+func DecodeTyped(seq uint64, typ string, data []byte) (Record, error) {
+	info, ok := registry[typ]
+	if !ok {
+		return Decode(seq, data)
+	}
+	env, ev, err := info.decodeAll(data)
+	if err != nil {
+		return Record{}, fmt.Errorf("domain: decode %s at seq %d: %w", typ, seq, err)
+	}
+	if env.Type != typ {
+		return Record{}, fmt.Errorf("domain: event at seq %d is %q, its header says %q", seq, env.Type, typ)
 	}
 	return Record{Seq: seq, Envelope: env, Event: ev}, nil
 }

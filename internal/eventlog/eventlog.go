@@ -23,11 +23,11 @@ import (
 	"github.com/justiceevents/jevents/domain"
 )
 
-// Header names set on every event besides Nats-Msg-Id.
+// Header names set on every event besides Nats-Msg-Id and
+// domain.HeaderEventType.
 const (
-	HeaderEventType = "Jevents-Event-Type"
-	HeaderSchema    = "Jevents-Schema"
-	HeaderActor     = "Jevents-Actor"
+	HeaderSchema = "Jevents-Schema"
+	HeaderActor  = "Jevents-Actor"
 )
 
 // StreamConfig are the operator's choices for the event stream.
@@ -124,7 +124,7 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 	}
 	msg := nats.NewMsg(env.Subject())
 	msg.Data = data
-	msg.Header.Set(HeaderEventType, env.Type)
+	msg.Header.Set(domain.HeaderEventType, env.Type)
 	msg.Header.Set(HeaderSchema, fmt.Sprint(env.Schema))
 	msg.Header.Set(HeaderActor, env.Actor)
 	aggSubject := domain.AggregateSubject(env.Aggregate, env.AggregateID)

@@ -280,32 +280,66 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	}
 	defer cc.Stop()
 
+	// Commits are pipelined: while one batch is on its way to the server,
+	// the next one is being applied. At most one commit is in flight,
+	// because each commit's checkpoint condition needs the revision the
+	// previous one produced.
 	var (
-		pending     uint64 // last applied, not yet committed
-		pendingTime time.Time
-		timer       = time.NewTimer(time.Hour)
+		pending  uint64 // last applied event
+		launched uint64 // last event handed to a commit
+		flight   *inflight
+		timer    = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
-	commit := func() error {
-		if pending <= committed {
+	// settle waits for the commit in flight and takes its result.
+	settle := func() error {
+		if flight == nil {
 			return nil
 		}
-		start := time.Now()
-		newRev, err := p.commit(ctx, bucket, tx, pending, rev)
-		if err != nil {
-			return err
+		<-flight.done
+		f := flight
+		flight = nil
+		if f.err != nil {
+			return f.err
 		}
-		p.metrics.commitSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
-		committed, rev = pending, newRev
+		p.metrics.commitSeconds.WithLabelValues(name).Observe(f.took.Seconds())
+		committed, rev = f.seq, f.rev
 		p.setApplied(committed)
 		return nil
 	}
+	// flush hands what was applied since the last flush to a commit.
+	flush := func() error {
+		if pending <= launched {
+			return nil
+		}
+		batch, err := encodeDirty(tx)
+		if err != nil {
+			return err
+		}
+		if err := settle(); err != nil {
+			return err
+		}
+		f := &inflight{seq: pending, done: make(chan struct{})}
+		flight, launched = f, pending
+		go func(rev uint64) {
+			defer close(f.done)
+			start := time.Now()
+			f.rev, f.err = p.commit(ctx, bucket, batch, f.seq, rev)
+			f.took = time.Since(start)
+		}(rev)
+		return nil
+	}
+	defer func() { _ = settle() }() // never leave a commit behind
+	launched = committed
 	for {
 		select {
 		case <-ctx.Done():
 			return committed, ctx.Err()
 		case <-timer.C:
-			if err := commit(); err != nil {
+			if err := flush(); err != nil {
+				return committed, err
+			}
+			if err := settle(); err != nil {
 				return committed, err
 			}
 		case m := <-msgs:
@@ -314,41 +348,79 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 				return committed, fmt.Errorf("readmodel: %s metadata: %w", name, err)
 			}
 			seq := md.Sequence.Stream
-			if seq <= max(pending, committed) {
+			if seq <= pending || seq <= committed {
 				continue // never apply an event twice
 			}
-			p.apply(tx, seq, m.Data())
-			if pending <= committed {
+			p.apply(tx, seq, m.Headers().Get(domain.HeaderEventType), m.Data())
+			if pending <= launched {
 				timer.Reset(flushAfter)
 			}
-			pending, pendingTime = seq, md.Timestamp
+			pending = seq
 			p.metrics.lagEvents.WithLabelValues(name).Set(float64(md.NumPending))
 			if md.NumPending > 0 {
-				p.metrics.lagSeconds.WithLabelValues(name).Set(time.Since(pendingTime).Seconds())
-			}
-			if len(tx.dirty) < maxBatchKeys && md.NumPending > 0 {
+				p.metrics.lagSeconds.WithLabelValues(name).Set(time.Since(md.Timestamp).Seconds())
+				if len(tx.dirty) < maxBatchKeys {
+					continue
+				}
+				timer.Stop()
+				if err := flush(); err != nil {
+					return committed, err
+				}
 				continue
 			}
+			// Caught up: commit now and wait, so the change is visible at once.
 			timer.Stop()
-			if err := commit(); err != nil {
+			if err := flush(); err != nil {
 				return committed, err
 			}
-			if md.NumPending == 0 {
-				p.metrics.lagSeconds.WithLabelValues(name).Set(0)
-				if untilCaughtUp {
-					return committed, nil
-				}
-				p.markCaughtUp()
+			if err := settle(); err != nil {
+				return committed, err
 			}
+			p.metrics.lagSeconds.WithLabelValues(name).Set(0)
+			if untilCaughtUp {
+				return committed, nil
+			}
+			p.markCaughtUp()
 		}
 	}
 }
 
+// inflight is a commit on its way to the server.
+type inflight struct {
+	seq  uint64 // checkpoint it writes
+	rev  uint64 // checkpoint's revision once committed
+	err  error
+	took time.Duration
+	done chan struct{}
+}
+
+// entry is one encoded key of a commit.
+type entry struct {
+	key   string
+	value []byte
+}
+
+// encodeDirty encodes the keys changed since the last commit, sorted, and
+// forgets them: later changes to the same keys go into the next commit.
+func encodeDirty[V any](tx *Tx[V]) ([]entry, error) {
+	out := make([]entry, 0, len(tx.dirty))
+	for k := range tx.dirty {
+		data, err := json.Marshal(tx.values[k])
+		if err != nil {
+			return nil, fmt.Errorf("readmodel: encode %s: %w", k, err)
+		}
+		out = append(out, entry{k, data})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	clear(tx.dirty)
+	return out, nil
+}
+
 // apply decodes and folds one event; an event that does not decode or apply
 // is poison: it is skipped, counted and logged, the same way on every replay.
-func (p *Projector[V]) apply(tx *Tx[V], seq uint64, data []byte) {
+func (p *Projector[V]) apply(tx *Tx[V], seq uint64, typ string, data []byte) {
 	name := p.proj.Name()
-	r, err := domain.Decode(seq, data)
+	r, err := domain.DecodeTyped(seq, typ, data)
 	if err == nil {
 		err = p.proj.Apply(tx, r)
 	}
@@ -360,26 +432,16 @@ func (p *Projector[V]) apply(tx *Tx[V], seq uint64, data []byte) {
 	p.metrics.events.WithLabelValues(name, "applied").Inc()
 }
 
-// commit writes the changed keys and the checkpoint in one atomic batch; the
-// checkpoint write expects the checkpoint's current revision.
-func (p *Projector[V]) commit(ctx context.Context, bucket string, tx *Tx[V], seq, rev uint64) (uint64, error) {
-	keys := make([]string, 0, len(tx.dirty))
-	for k := range tx.dirty {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+// commit writes the encoded keys and the checkpoint in one atomic batch;
+// the checkpoint write expects the checkpoint's current revision.
+func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry, seq, rev uint64) (uint64, error) {
 	b, err := jetstreamext.NewBatchPublisher(p.js)
 	if err != nil {
 		return 0, err
 	}
 	prefix := "$KV." + bucket + "."
-	for _, k := range keys {
-		data, err := json.Marshal(tx.values[k])
-		if err != nil {
-			_ = b.Discard()
-			return 0, fmt.Errorf("readmodel: encode %s: %w", k, err)
-		}
-		if err := b.Add(prefix+k, data); err != nil {
+	for _, e := range batch {
+		if err := b.Add(prefix+e.key, e.value); err != nil {
 			_ = b.Discard()
 			return 0, fmt.Errorf("readmodel: commit %s: %w", bucket, err)
 		}
@@ -389,14 +451,11 @@ func (p *Projector[V]) commit(ctx context.Context, bucket string, tx *Tx[V], seq
 	defer cancel()
 	ack, err := b.Commit(cctx, prefix+CheckpointKey, cp, jetstreamext.WithBatchExpectLastSequencePerSubject(rev))
 	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		if isWrongLastSeq(err) {
 			return 0, errFenced
 		}
 		return 0, fmt.Errorf("readmodel: commit %s at seq %d: %w", bucket, seq, err)
 	}
-	clear(tx.dirty)
 	return ack.Sequence, nil
 }
 

@@ -34,7 +34,8 @@ func BenchmarkIntake(b *testing.B) {
 		clients = 64
 		perSide = 20_000
 	)
-	cfg := service.Config{DataDir: b.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", EditorToken: editorToken}
+	cfg := service.Config{DataDir: b.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", EditorToken: editorToken,
+		Roles: []service.Role{service.RoleIntake}}
 	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)

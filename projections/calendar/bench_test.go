@@ -41,8 +41,10 @@ func history(tb testing.TB, js jetstream.JetStream, n int) uint64 {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		data, _ := json.Marshal(env)
-		if _, err := js.PublishAsync(env.Subject(), data); err != nil {
+		msg := nats.NewMsg(env.Subject())
+		msg.Data, _ = json.Marshal(env)
+		msg.Header.Set(domain.HeaderEventType, env.Type) // as eventlog.Append stores it
+		if _, err := js.PublishMsgAsync(msg); err != nil {
 			tb.Fatal(err)
 		}
 		count++
