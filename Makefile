@@ -4,13 +4,18 @@
 
 GO ?= go
 
-.PHONY: test test-deps check run
+.PHONY: test test-deps check run test-cluster
 
 run:
 	$(GO) run ./cmd/jevents
 
 test: test-deps check
 	$(GO) test -race -timeout 30m ./...
+
+# The cluster test alone: a 3-node NATS cluster and every role as its own
+# process, permissions, Prometheus, failover (README: Running on a cluster).
+test-cluster: test-deps
+	$(GO) test -race -count=1 -run TestCluster -v ./cmd/jevents/
 
 # Installs, when missing, the programs the interop, browser and Prometheus
 # tests drive: independent iCalendar parsers, Chromium, Prometheus.

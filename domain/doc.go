@@ -10,6 +10,9 @@
 //     short name as last token (events.conference.<id>.submitted);
 //   - the conference aggregate: its states, its transitions and the
 //     decisions an editor may take on it;
+//   - the resource aggregate of the directory (resource.go): its fields,
+//     kinds and phone numbers, ids derived from names, and its
+//     transitions (added, updated, retired, restored);
 //   - validation of everything people type (lengths, dates, time zones,
 //     URLs, controlled vocabularies) and the normalisation of untrusted text;
 //   - sentinel errors and ValidationError, which adapters map to HTTP

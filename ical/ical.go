@@ -1,5 +1,6 @@
 // Package ical writes the public iCalendar feeds of Justice Events
-// (RFC 5545, with the calendar properties of RFC 7986).
+// (RFC 5545, with the calendar properties of RFC 7986), and reads the
+// iCalendar files people upload (decode.go, import.go).
 //
 // It owns the mapping of a Feed onto iCalendar: which properties a feed and
 // its events carry, TEXT normalisation, validation of the values that cannot
@@ -9,10 +10,17 @@
 // go-ical lacks: folding, CR and control-character handling, checks of
 // non-TEXT values and VTIMEZONE generation.
 //
+// EncodeEvent and Assemble (block.go) build the same bytes as Render from
+// events encoded once, so a feed server re-encodes only what changed.
+// Parse and Import read untrusted files within Limits, guarding go-ical's
+// Decoder (which panics on some malformed parameters and is quadratic in
+// parameter length) with a checking pre-pass.
+//
 // It imports go-ical and the standard library only; it knows nothing of
 // NATS or of the domain package. Callers map their read model to a Feed,
 // sort its events and embed time/tzdata (or ship a tz database).
-// Encode and Render are safe for concurrent use; output is deterministic.
+// Encode, Render, EncodeEvent, Assemble, Parse and Import are safe for
+// concurrent use; output is deterministic.
 package ical
 
 import (
@@ -59,8 +67,10 @@ type Event struct {
 	// Location, loaded by IANA name): written as
 	// DTSTART;TZID=<Location().String()> with a VTIMEZONE for that zone in
 	// the calendar, or in UTC form when the location is time.UTC, and also
-	// for the second pass through an hour repeated by a fall-back, which a
-	// local time cannot name (RFC 5545 §3.3.5). End equal to Start (a
+	// for both passes through an hour repeated by a fall-back: a local time
+	// cannot name the second (RFC 5545 §3.3.5), and ical.js, libical and
+	// python-icalendar all read the first as the second (see ambiguous.go).
+	// End equal to Start (a
 	// zero-length event) omits DTEND. All-day events: only the calendar
 	// dates of Start and End (in their own locations) matter, and End is
 	// exclusive: the day after the last day.
@@ -302,8 +312,9 @@ type zoneSpan struct {
 }
 
 // dateTime returns a DATE-TIME property for t (RFC 5545 §3.3.5): in UTC
-// form when t is in UTC or in an hour repeated by a fall-back, else as local
-// time with TZID=t.Location().String(), whose zone it adds to zs.
+// form when t is in UTC or in an hour repeated by a fall-back (either
+// pass, see ambiguous), else as local time with TZID=t.Location().String(),
+// whose zone it adds to zs.
 func (zs zoneSet) dateTime(name string, t time.Time) (*goical.Prop, error) {
 	if err := checkYear(name, t); err != nil {
 		return nil, err
@@ -318,7 +329,7 @@ func (zs zoneSet) dateTime(name string, t time.Time) (*goical.Prop, error) {
 	if err := checkTZID(tzid); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if repeated(t) {
+	if ambiguous(t) {
 		prop.SetDateTime(t.UTC())
 		return prop, nil
 	}

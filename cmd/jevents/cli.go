@@ -13,11 +13,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/service"
@@ -39,6 +42,9 @@ Commands:
   reject ID             decline a pending conference (editors)
   cancel ID             cancel a conference (editors)
   rebuild               replay the event log into fresh read models and switch to them
+  setup                 create or update the event stream and buckets on a NATS cluster (admin)
+  resource add|edit|retire|restore   change the resource directory (editors)
+  seed                  append the published resource directory to the log (idempotent)
   help                  show this help
 
 Run 'jevents COMMAND -h' for a command's flags. Every flag has an environment
@@ -63,6 +69,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = decide(ctx, cmd, args, stdout, stderr)
 	case "rebuild":
 		err = rebuild(ctx, args, stdout, stderr)
+	case "setup":
+		err = setup(ctx, args, stdout, stderr)
+	case "resource":
+		err = resourceCmd(ctx, args, stdout, stderr) // resources.go
+	case "seed":
+		err = seed(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -134,6 +146,7 @@ func natsFlags(fs *flag.FlagSet, a *service.NATSAuth, urls *string) {
 	fs.StringVar(&a.TLSCA, "nats-tls-ca", env("JEVENTS_NATS_TLS_CA", ""), "CA certificate to verify NATS servers (JEVENTS_NATS_TLS_CA)")
 	fs.StringVar(&a.TLSCert, "nats-tls-cert", env("JEVENTS_NATS_TLS_CERT", ""), "client certificate for NATS (JEVENTS_NATS_TLS_CERT)")
 	fs.StringVar(&a.TLSKey, "nats-tls-key", env("JEVENTS_NATS_TLS_KEY", ""), "client key for NATS (JEVENTS_NATS_TLS_KEY)")
+	fs.StringVar(&a.InboxPrefix, "nats-inbox-prefix", env("JEVENTS_NATS_INBOX_PREFIX", ""), "subject prefix for replies instead of _INBOX, e.g. _INBOX.intake: the one the NATS user may subscribe to (JEVENTS_NATS_INBOX_PREFIX)")
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -159,7 +172,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		replicas                   int
 		maxBytes                   int64
 	)
-	fs.StringVar(&roles, "role", env("JEVENTS_ROLE", "all"), "roles to play: all, or a comma-separated subset of intake, projector, feeds (JEVENTS_ROLE)")
+	fs.StringVar(&roles, "role", env("JEVENTS_ROLE", "all"), "roles to play: all, or a comma-separated subset of intake, editors, projector, feeds (JEVENTS_ROLE)")
 	fs.StringVar(&cfg.DataDir, "data", env("JEVENTS_DATA", "./data"), "data directory: embedded NATS store and generated editor token (JEVENTS_DATA)")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", env("JEVENTS_NATS_LISTEN", "127.0.0.1:4222"), "client address of the embedded NATS server, - for none (JEVENTS_NATS_LISTEN)")
 	natsFlags(fs, &cfg.NATSAuth, &cfg.NATS)
@@ -170,6 +183,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.FeedWindow, "feed-window", envDuration("JEVENTS_FEED_WINDOW", 90*24*time.Hour), "how long ended and cancelled conferences stay in feeds (JEVENTS_FEED_WINDOW)")
 	fs.DurationVar(&cfg.FeedRefresh, "feed-refresh", envDuration("JEVENTS_FEED_REFRESH", 6*time.Hour), "refresh interval suggested to calendar apps (JEVENTS_FEED_REFRESH)")
 	fs.StringVar(&cfg.EditorTokensFile, "editor-tokens-file", env("JEVENTS_EDITOR_TOKENS_FILE", ""), "file of editor tokens, one name:token per line (JEVENTS_EDITOR_TOKENS_FILE)")
+	fs.BoolVar(&cfg.NoSeed, "no-seed", envBool("JEVENTS_NO_SEED"), "do not seed the resource directory on a log without resources (JEVENTS_NO_SEED=1)")
+	trustedProxies := fs.String("trusted-proxies", env("JEVENTS_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For the pages' rate limits believe: comma-separated addresses or CIDRs; none by default (JEVENTS_TRUSTED_PROXIES)")
 	fs.StringVar(&logFormat, "log-format", env("JEVENTS_LOG_FORMAT", "text"), "log format: text or json (JEVENTS_LOG_FORMAT)")
 	fs.StringVar(&logLevel, "log-level", env("JEVENTS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (JEVENTS_LOG_LEVEL)")
 	if err := parse(fs, args); err != nil {
@@ -182,6 +197,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg.Replicas = replicas
 	cfg.LogMaxBytes = maxBytes
 	var err error
+	if cfg.TrustedProxies, err = service.ParseTrustedProxies(*trustedProxies); err != nil {
+		return inputError{err}
+	}
 	if cfg.Roles, err = service.ParseRoles(roles); err != nil {
 		return inputError{err}
 	}
@@ -297,7 +315,19 @@ func submit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("submit", stderr)
 	var c client
 	clientFlags(fs, &c, false)
-	key := fs.String("idempotency-key", "", "Idempotency-Key; default: a hash of the file, so submitting the same file again adds nothing")
+	key := fs.String("idempotency-key", "", "Idempotency-Key; default: a hash of the file (and the .ics flags), so submitting the same file again adds nothing")
+	// What an .ics file cannot say (producers/intake/ics.go).
+	ics := url.Values{}
+	for _, f := range []struct{ name, param, usage string }{
+		{"contact", "contact", ".ics: organiser's e-mail for editors, never published (default: each VEVENT's ORGANIZER)"},
+		{"contact-name", "contact_name", ".ics: organiser's name, with --contact"},
+		{"format", "format", ".ics: in_person, online or hybrid (default: from LOCATION and CONFERENCE)"},
+		{"timezone", "timezone", ".ics: IANA zone of floating times, and the zone UTC times are shown in"},
+	} {
+		fs.Func(f.name, f.usage, func(v string) error { ics.Set(f.param, v); return nil })
+	}
+	fs.Func("topic", ".ics: a topic for every VEVENT, besides the CATEGORIES that are topics (repeatable)", func(v string) error { ics.Add("topic", v); return nil })
+	fs.Func("sponsor", ".ics: a sponsor of every VEVENT (repeatable)", func(v string) error { ics.Add("sponsor", v); return nil })
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -310,20 +340,27 @@ func submit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return inputError{err}
 	}
 	h := http.Header{}
+	target := "/api/v1/conferences"
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".ics", ".ical", ".ifb", ".icalendar":
 		h.Set("Content-Type", "text/calendar")
+		if len(ics) > 0 {
+			target += "?" + ics.Encode()
+		}
 	default:
+		if len(ics) > 0 {
+			return inputError{errors.New("--contact, --format, --timezone, --topic and --sponsor are for .ics files; a JSON file holds these fields")}
+		}
 		h.Set("Content-Type", "application/json")
 	}
 	if *key == "" {
-		sum := sha256.Sum256(body)
+		sum := sha256.Sum256(append(body, ics.Encode()...))
 		*key = "file-" + hex.EncodeToString(sum[:16])
 	}
 	h.Set("Idempotency-Key", *key)
 	h.Set("X-Jevents-Source", "cli")
 	var out json.RawMessage
-	if err := c.do(ctx, http.MethodPost, "/api/v1/conferences", h, body, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, target, h, body, &out); err != nil {
 		return err
 	}
 	return printJSON(stdout, out)
@@ -368,7 +405,7 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		replicas int
 	)
 	natsFlags(fs, &a, &urls)
-	fs.IntVar(&replicas, "replicas", int(envInt("JEVENTS_REPLICAS", 1)), "replicas of the new read-model buckets (JEVENTS_REPLICAS)")
+	fs.IntVar(&replicas, "replicas", int(envInt("JEVENTS_REPLICAS", 0)), "replicas of the new read-model buckets; default 3 on a cluster, 1 on a single server (JEVENTS_REPLICAS)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -381,6 +418,9 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer nc.Close()
+	if replicas == 0 {
+		replicas = defaultReplicas(nc)
+	}
 	res, err := service.Rebuild(ctx, js, replicas, log)
 	if err != nil {
 		return err
@@ -398,4 +438,74 @@ func printJSON(w io.Writer, raw []byte) error {
 	buf.WriteByte('\n')
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// setup creates or updates the event stream and creates the buckets on an
+// external NATS deployment. It is the only command that needs the admin
+// user: the roles never create or change the stream (service.Setup).
+func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("setup", stderr)
+	var (
+		a        service.NATSAuth
+		urls     string
+		replicas int
+		maxBytes int64
+	)
+	natsFlags(fs, &a, &urls)
+	fs.IntVar(&replicas, "replicas", int(envInt("JEVENTS_REPLICAS", 0)), "replicas of the stream and buckets; default 3 on a cluster, 1 on a single server (JEVENTS_REPLICAS)")
+	fs.Int64Var(&maxBytes, "log-max-bytes", envInt("JEVENTS_LOG_MAX_BYTES", 1<<30), "byte budget of the event stream (JEVENTS_LOG_MAX_BYTES)")
+	timeout := fs.Duration("timeout", envDuration("JEVENTS_SETUP_TIMEOUT", time.Minute), "how long to wait for the cluster (JEVENTS_SETUP_TIMEOUT)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return inputError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	if urls == "" {
+		urls = "nats://127.0.0.1:4222"
+	}
+	if maxBytes < 1<<20 {
+		return inputError{errors.New("--log-max-bytes must be at least 1 MiB")}
+	}
+	nc, js, err := service.Dial(urls, a, "jevents setup")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if replicas == 0 {
+		replicas = defaultReplicas(nc)
+	}
+	if replicas < 1 || replicas > 5 {
+		return inputError{fmt.Errorf("--replicas %d: must be 1 to 5", replicas)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	// A cluster that has just started may not have elected its JetStream
+	// meta leader yet: retry until the deadline.
+	var res service.SetupResult
+	for {
+		res, err = service.Setup(ctx, js, service.SetupConfig{Replicas: replicas, LogMaxBytes: maxBytes})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(stderr, "jevents setup: %v; retrying\n", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(res)
+	return printJSON(stdout, b)
+}
+
+// defaultReplicas is 3 on a cluster and 1 on a single server (the embedded
+// one of `jevents serve`).
+func defaultReplicas(nc *nats.Conn) int {
+	if nc.ConnectedClusterName() == "" {
+		return 1
+	}
+	return 3
 }

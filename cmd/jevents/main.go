@@ -1,7 +1,8 @@
 // Command jevents is Justice Events in one binary: `jevents serve` runs the
 // service (on an embedded NATS server by default, or as any subset of the
-// intake, projector and feeds roles against a NATS cluster), and the other
-// commands submit, moderate and maintain it from a shell.
+// intake, editors, projector and feeds roles against a NATS cluster), `jevents
+// setup` prepares a cluster, and the other commands submit, moderate and
+// maintain it from a shell.
 package main
 
 import (

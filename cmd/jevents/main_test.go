@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	// The cluster tests' nats-server processes (cluster_test.go).
+	if os.Getenv("JEVENTS_TEST_NATS_SERVER") == "1" {
+		natsServerMain(os.Args[1:])
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -41,6 +41,10 @@ type StreamConfig struct {
 	Duplicates time.Duration
 }
 
+// AttemptTimeout bounds the wait for one publish's acknowledgement; Append
+// retries after it with the same Nats-Msg-Id until its context ends.
+const AttemptTimeout = 2 * time.Second
+
 // MaxEventSize bounds one stored event. Submissions are limited far below it.
 const MaxEventSize = 256 << 10
 
@@ -136,7 +140,13 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 	}
 	backoff := 50 * time.Millisecond
 	for {
-		ack, err := l.js.PublishMsg(ctx, msg, opts...)
+		// Each attempt waits for its acknowledgement a bounded time: a
+		// publish caught by a stream leader's death gets no answer, and the
+		// retry (same Nats-Msg-Id) reaches the new leader sooner than the
+		// client's 5 s default would.
+		actx, cancel := context.WithTimeout(ctx, AttemptTimeout)
+		ack, err := l.js.PublishMsg(actx, msg, opts...)
+		cancel()
 		if err == nil {
 			return ack.Sequence, nil
 		}
@@ -158,7 +168,10 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 				return 0, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrUnavailable, err)
 			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, time.Second)
+			// Short: while a stream leader is elected every answer is "no
+			// responders" at once, and the first retry after the election
+			// is the append's latency (docs/performance.md, failover).
+			backoff = min(2*backoff, 250*time.Millisecond)
 		default:
 			return 0, fmt.Errorf("eventlog: append %s: %w", env.Type, err)
 		}

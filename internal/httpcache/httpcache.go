@@ -24,11 +24,19 @@ type Entry struct {
 	LastModified time.Time
 	ContentType  string
 	CacheControl string
+
+	lastModified string // LastModified in HTTP form, made once by NewPlainEntry
 }
 
 // NewEntry prepares body: its ETag is a hash of the bytes, so equal bytes
 // always carry the same validator whichever server made them.
 func NewEntry(body []byte, contentType, cacheControl string, lastModified time.Time) *Entry {
+	return NewPlainEntry(body, contentType, cacheControl, lastModified).WithGzip()
+}
+
+// NewPlainEntry is NewEntry without the gzip form, for a large body that
+// must be served before it is compressed: WithGzip adds the form later.
+func NewPlainEntry(body []byte, contentType, cacheControl string, lastModified time.Time) *Entry {
 	sum := sha256.Sum256(body)
 	e := &Entry{
 		Body:         body,
@@ -37,29 +45,47 @@ func NewEntry(body []byte, contentType, cacheControl string, lastModified time.T
 		ContentType:  contentType,
 		CacheControl: cacheControl,
 	}
-	if len(body) >= 1024 {
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		if b.Len() < len(body) {
-			e.Gzip = b.Bytes()
-		}
+	if !e.LastModified.IsZero() {
+		e.lastModified = e.LastModified.Format(http.TimeFormat)
 	}
 	return e
+}
+
+// WithGzip returns e with its gzip form, a new Entry (e is not changed);
+// e itself when compression does not pay or e has it already.
+func (e *Entry) WithGzip() *Entry {
+	if e.Gzip != nil || len(e.Body) < 1024 {
+		return e
+	}
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	_, _ = zw.Write(e.Body)
+	_ = zw.Close()
+	if b.Len() >= len(e.Body) {
+		return e
+	}
+	out := *e
+	out.Gzip = b.Bytes()
+	return &out
 }
 
 // Serve answers r from e: 304 when the client's validators match, the gzip
 // form when the client accepts it, no body for HEAD.
 func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
+	// Header keys are written in canonical form, without h.Set's
+	// canonicalization: this runs for every poll of every feed.
 	h := w.Header()
-	h.Set("ETag", e.ETag)
+	h["Etag"] = []string{e.ETag}
 	if !e.LastModified.IsZero() {
-		h.Set("Last-Modified", e.LastModified.Format(http.TimeFormat))
+		lm := e.lastModified
+		if lm == "" {
+			lm = e.LastModified.Format(http.TimeFormat)
+		}
+		h["Last-Modified"] = []string{lm}
 	}
-	h.Set("Cache-Control", e.CacheControl)
-	h.Set("Vary", "Accept-Encoding")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Cache-Control"] = []string{e.CacheControl}
+	h["Vary"] = []string{"Accept-Encoding"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
 	if notModified(r, e) {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -21,6 +21,10 @@ const DefaultLeaseTTL = 10 * time.Second
 
 func leaseKey(name string) string { return "projector." + name }
 
+// Instance names this projector in the lease (host-pid-random), as
+// Presence reports the holder.
+func (p *Projector[V]) Instance() string { return p.id }
+
 // leasesKV opens the lease bucket, creating it when missing.
 func leasesKV(ctx context.Context, js jetstream.JetStream, cfg BucketConfig) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, LeaseBucket)
@@ -58,6 +62,14 @@ func (c BucketConfig) leaseTTL() time.Duration {
 // returns the lease entry's revision.
 func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
 	key := leaseKey(p.proj.Name())
+	// A standby exports its state too: active 0, and the counters at 0, so
+	// that every projector process shows the same series (docs/metrics.md).
+	name := p.proj.Name()
+	p.metrics.active.WithLabelValues(name).Set(0)
+	p.metrics.caughtUp.WithLabelValues(name)
+	p.metrics.fenced.WithLabelValues(name)
+	p.metrics.events.WithLabelValues(name, "applied")
+	p.metrics.events.WithLabelValues(name, "skipped")
 	every := p.cfg.leaseTTL() / 4
 	logged := false
 	for {
@@ -65,7 +77,10 @@ func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint
 		if err == nil {
 			return rev, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		// A held lease is ErrKeyExists, or on a clustered bucket the
+		// server's 10164 "wrong last sequence", which nats.go v1.55 does not
+		// translate.
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongLastSeq(err) {
 			p.log.Warn("lease: could not try to take the lease", slog.Any("err", err))
 		} else if !logged {
 			holder := "?"

@@ -245,18 +245,16 @@ func TestStandbyTakesOverFromADeadProjector(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	conns := make([]*nats.Conn, 3)
-	for i := range conns {
+	conns := map[string]*nats.Conn{} // by projector instance
+	for range 3 {
 		nc, pjs := natstest.Connect(t, ns)
-		conns[i] = nc
 		p := readmodel.NewProjector[tally](pjs, counter{}, cfg, quiet, nil)
+		conns[p.Instance()] = nc
 		wg.Go(func() { _ = p.Run(ctx) })
 	}
 	all := appendEvents(t, l, 300, 40, "a")
 	waitCheckpoint(t, js, "counter", lastSeq(all))
 
-	// Find the holder by its connection: the lease names host-pid-random,
-	// so kill connections one by one until the lease moves.
 	leases, err := js.KeyValue(context.Background(), readmodel.LeaseBucket)
 	if err != nil {
 		t.Fatal(err)
@@ -269,21 +267,19 @@ func TestStandbyTakesOverFromADeadProjector(t *testing.T) {
 		return string(e.Value())
 	}
 	first := holder()
-	if first == "" {
-		t.Fatal("no projector holds the lease")
+	if conns[first] == nil {
+		t.Fatalf("the lease names %q, not one of the projectors", first)
 	}
-	for _, nc := range conns {
-		nc.Close() // a crash: no release, no renewal
-		deadline := time.Now().Add(3 * cfg.LeaseTTL)
-		for h := holder(); time.Now().Before(deadline) && (h == first || h == ""); h = holder() {
-			time.Sleep(50 * time.Millisecond)
+	conns[first].Close() // a crash: no release, no renewal
+	deadline := time.Now().Add(4 * cfg.LeaseTTL)
+	for h := holder(); h == first || h == ""; h = holder() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no standby took over (holder %q)", h)
 		}
-		if h := holder(); h != first && h != "" {
-			break
-		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if h := holder(); h == first || h == "" {
-		t.Fatalf("no standby took over (holder %q)", h)
+	if conns[holder()] == nil {
+		t.Fatalf("the lease went to %q, not a standby", holder())
 	}
 	all = merge(all, appendEvents(t, l, 300, 60, "b"))
 	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)

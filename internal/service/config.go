@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -19,8 +20,13 @@ import (
 type Role string
 
 const (
-	// RoleIntake serves submissions and editors' commands (producers).
+	// RoleIntake serves the public's submissions: it may only append
+	// submission events.
 	RoleIntake Role = "intake"
+	// RoleEditors serves editors' commands (moderation, edits): it may only
+	// append editing events. It is apart from intake so that the process
+	// facing the public never holds credentials that can publish.
+	RoleEditors Role = "editors"
 	// RoleProjector runs the projectors that build the read models.
 	RoleProjector Role = "projector"
 	// RoleFeeds serves feeds, pages and read APIs from the read models.
@@ -28,10 +34,10 @@ const (
 )
 
 // AllRoles is what `jevents serve` plays by default.
-var AllRoles = []Role{RoleIntake, RoleProjector, RoleFeeds}
+var AllRoles = []Role{RoleIntake, RoleEditors, RoleProjector, RoleFeeds}
 
-// ParseRoles reads "all" or a comma-separated subset of intake, projector
-// and feeds.
+// ParseRoles reads "all" or a comma-separated subset of intake, editors,
+// projector and feeds.
 func ParseRoles(s string) ([]Role, error) {
 	if strings.TrimSpace(s) == "" || s == "all" {
 		return slices.Clone(AllRoles), nil
@@ -40,7 +46,7 @@ func ParseRoles(s string) ([]Role, error) {
 	for _, p := range strings.Split(s, ",") {
 		r := Role(strings.TrimSpace(p))
 		if !slices.Contains(AllRoles, r) {
-			return nil, fmt.Errorf("unknown role %q: use intake, projector, feeds or all", p)
+			return nil, fmt.Errorf("unknown role %q: use intake, editors, projector, feeds or all", p)
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
@@ -77,6 +83,14 @@ type Config struct {
 	EditorTokensFile string
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
+	// NoSeed keeps the first start on a log without resource events from
+	// seeding the directory with the published page (jevents seed does it
+	// by hand).
+	NoSeed bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// pages believe for their per-address rate limits (web.Config); none by
+	// default (ParseTrustedProxies).
+	TrustedProxies []netip.Prefix
 }
 
 // NATSAuth are the credentials and TLS settings for an external cluster.
@@ -87,6 +101,10 @@ type NATSAuth struct {
 	TLSCA          string
 	TLSCert        string
 	TLSKey         string
+	// InboxPrefix replaces _INBOX in the subjects replies come back on.
+	// Give each role its own (_INBOX.intake, …) and allow each user only
+	// its own, so no user can read another's replies (deploy/nats).
+	InboxPrefix string
 }
 
 // Embedded reports whether the process embeds its NATS server.
@@ -151,7 +169,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
-	if c.Has(RoleIntake) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
+	if (c.Has(RoleIntake) || c.Has(RoleEditors)) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))
 	}
 	return errors.Join(errs...)

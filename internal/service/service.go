@@ -31,6 +31,7 @@ import (
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/feeds"
 )
 
@@ -46,9 +47,11 @@ type Service struct {
 	httpSrv  *http.Server
 	listener net.Listener
 
-	ready   []readiness
-	workers sync.WaitGroup
-	cancel  context.CancelFunc
+	ready    []readiness
+	presence *readmodel.Presence // nil unless the process reads or writes read models
+	appendM  *eventlog.Metrics   // shared by the producers of intake and editors
+	workers  sync.WaitGroup
+	cancel   context.CancelFunc
 }
 
 // readiness is one condition /readyz waits for.
@@ -101,34 +104,36 @@ func (s *Service) Start(ctx context.Context) error {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.registerNATSMetrics()
 
-	// The event stream exists before anything is accepted or projected.
-	if cfg.Has(RoleIntake) || cfg.Has(RoleProjector) {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := eventlog.EnsureStream(sctx, s.js, eventlog.StreamConfig{Replicas: cfg.Replicas, MaxBytes: cfg.LogMaxBytes})
-		cancel()
-		if err != nil {
-			return err
-		}
+	// The event stream exists before anything is accepted or projected
+	// (setup.go: who creates it).
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	if err := s.seedDirectory(ctx); err != nil { // directory.go
+		return err
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	rmMetrics := readmodel.NewMetrics(s.registry)
 	bucketCfg := readmodel.BucketConfig{Replicas: cfg.Replicas}
+	s.newPresence()
 
 	if cfg.Has(RoleProjector) {
 		p := readmodel.NewProjector(s.js, calendar.Projection{}, bucketCfg, s.log, rmMetrics)
-		s.ready = append(s.ready, readiness{"calendar projector caught up", p.CaughtUp()})
+		s.ready = append(s.ready, s.projectorReadiness(wctx, p.CaughtUp(), calendar.Name, p.Instance()))
 		s.goWorker(wctx, "calendar projector", p.Run)
+		s.startDirectoryProjector(wctx, bucketCfg, rmMetrics)
 	}
 
 	mux := http.NewServeMux()
 	var replica *readmodel.Replica[calendar.Conference]
-	if cfg.Has(RoleFeeds) || cfg.Has(RoleIntake) {
+	if cfg.Has(RoleFeeds) || cfg.Has(RoleEditors) || cfg.Has(RoleIntake) { // intake: /submit's duplicate check
 		replica = readmodel.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics)
 		s.ready = append(s.ready, readiness{"calendar read model loaded", replica.Ready()})
 	}
+	dir := s.newDirectory(rmMetrics)
 	var editors *auth.Editors
-	if cfg.Has(RoleIntake) || cfg.Has(RoleFeeds) {
+	if cfg.Has(RoleIntake) || cfg.Has(RoleEditors) || cfg.Has(RoleFeeds) {
 		var generated string
 		var err error
 		editors, generated, err = auth.Load(auth.Source{Token: cfg.EditorToken, File: cfg.EditorTokensFile, DataDir: cfg.DataDir})
@@ -139,26 +144,44 @@ func (s *Service) Start(ctx context.Context) error {
 			s.log.Info("generated an editor token; use it as Authorization: Bearer <token>", slog.String("path", generated))
 		}
 	}
+	var (
+		in  *intake.Intake
+		mod *moderation.Moderation
+		fs  *feeds.Server
+	)
 	if cfg.Has(RoleIntake) {
-		log := eventlog.New(s.js, eventlog.NewMetrics(s.registry))
-		intake.New(log, s.log, intake.NewMetrics(s.registry), nil).Register(mux)
-		moderation.New(log, pendingQueue{replica}, s.log, nil).Register(mux)
+		log := eventlog.New(s.js, s.appendMetrics())
+		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
+		in.Register(mux)
+	}
+	if cfg.Has(RoleEditors) {
+		log := eventlog.New(s.js, s.appendMetrics())
+		mod = moderation.New(log, pendingQueue{replica}, s.log, dir.linker())
+		mod.Register(mux)
+		s.registerDirectoryEditors(mux, log)
 	}
 	if cfg.Has(RoleFeeds) {
 		pub, _ := url.Parse(cfg.PublicURL)
-		fs := feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh}, replica, s.log, feeds.NewMetrics(s.registry))
+		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh}, replica, s.log, feeds.NewMetrics(s.registry))
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
-		fs.Register(mux, nil)
+		s.registerDirectoryAPI(mux, fs, dir)
+	}
+	// The HTML pages of each role (web.go); it registers the feeds' routes
+	// too, which hand /conferences/{id} to a page.
+	if err := s.registerPages(mux, replica, dir, editors, in, mod, fs); err != nil {
+		return err
 	}
 	if replica != nil {
 		s.goWorker(wctx, "calendar replica", replica.Run)
 	}
+	dir.run(wctx, s)
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
-	var h http.Handler = mux
+	s.startPresence(wctx)
+	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
 	if editors != nil {
 		h = editors.Identify(h)
 	}
@@ -212,7 +235,13 @@ func (s *Service) connect() error {
 			return err
 		}
 		s.ns = ns
-		opts = append(opts, nats.InProcessServer(ns))
+		// Loopback TCP when the server listens (measured faster than the
+		// in-process pipe under concurrent appends); the pipe otherwise.
+		if cfg.NATSListen == "-" {
+			opts = append(opts, nats.InProcessServer(ns))
+		} else {
+			url = ns.ClientURL()
+		}
 		s.log.Info("embedded nats-server started", slog.String("client_url", ns.ClientURL()), slog.String("store", filepath.Join(cfg.DataDir, "nats")))
 	} else {
 		authOpts, err := cfg.NATSAuth.options()
@@ -255,6 +284,9 @@ func (a NATSAuth) options() ([]nats.Option, error) {
 	}
 	if a.TLSCert != "" || a.TLSKey != "" {
 		opts = append(opts, nats.ClientCert(a.TLSCert, a.TLSKey))
+	}
+	if a.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(a.InboxPrefix))
 	}
 	return opts, nil
 }
@@ -314,6 +346,29 @@ func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 // handleReady answers 200 once the stream exists and every read model this
 // process depends on has caught up; otherwise 503 listing what it waits for.
 func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
+	waiting := s.waitingFor()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusOK
+	if len(waiting) > 0 {
+		status = http.StatusServiceUnavailable
+	}
+	w.WriteHeader(status)
+	if waiting == nil {
+		waiting = []string{}
+	}
+	body := map[string]any{"ready": len(waiting) == 0, "waiting_for": waiting}
+	// Whether the read models are moving is news, not a reason to stop
+	// serving: servers keep answering from the last model (presence.go).
+	if projectors, degraded := s.projectorState(); projectors != nil {
+		body["projectors"] = projectors
+		body["degraded"] = degraded
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// waitingFor lists what the process waits for before it is ready.
+func (s *Service) waitingFor() []string {
 	var waiting []string
 	for _, c := range s.ready {
 		select {
@@ -325,22 +380,21 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 	if !s.nc.IsConnected() {
 		waiting = append(waiting, "nats connection")
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "application/json")
-	status := http.StatusOK
-	if len(waiting) > 0 {
-		status = http.StatusServiceUnavailable
-	}
-	w.WriteHeader(status)
-	if waiting == nil {
-		waiting = []string{}
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(waiting) == 0, "waiting_for": waiting})
+	return waiting
 }
 
-// registerNATSMetrics exports the connection state and the event stream's
-// size against its byte budget.
+// registerNATSMetrics exports the connection state, readiness and the event
+// stream's size against its byte budget.
 func (s *Service) registerNATSMetrics() {
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "jevents", Name: "ready",
+		Help: "1 while /readyz answers 200: the process serves its roles (the alert on feed servers counts these).",
+	}, func() float64 {
+		if len(s.waitingFor()) == 0 {
+			return 1
+		}
+		return 0
+	}))
 	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "jevents", Subsystem: "nats", Name: "connected",
 		Help: "1 while the process is connected to NATS.",
@@ -350,7 +404,15 @@ func (s *Service) registerNATSMetrics() {
 		}
 		return 0
 	}))
-	s.registry.MustRegister(&streamCollector{js: s.js, log: s.log})
+	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "jevents", Subsystem: "nats", Name: "reconnects_total",
+		Help: "Times the process reconnected to NATS (to the same or another server of the cluster).",
+	}, func() float64 { return float64(s.nc.Stats().Reconnects) }))
+	// Feed servers never touch the log (deploy/nats: the feeds user may not
+	// read it); the processes that append or project report its size.
+	if s.cfg.Has(RoleIntake) || s.cfg.Has(RoleEditors) || s.cfg.Has(RoleProjector) {
+		s.registry.MustRegister(&streamCollector{js: s.js, log: s.log})
+	}
 }
 
 // pendingQueue lists pending conferences from the calendar replica for the
@@ -426,5 +488,10 @@ func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("rebuild %s: %w", calendar.Name, err)
 	}
-	return []RebuildResult{{Projection: calendar.Name, Bucket: bucket, Sequence: seq}}, nil
+	dbucket, dseq, err := readmodel.Rebuild(ctx, js, directory.Projection{}, cfg, log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild %s: %w", directory.Name, err)
+	}
+	return []RebuildResult{{Projection: calendar.Name, Bucket: bucket, Sequence: seq},
+		{Projection: directory.Name, Bucket: dbucket, Sequence: dseq}}, nil
 }

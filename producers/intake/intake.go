@@ -9,8 +9,13 @@
 // empty. A retry with the same key, minutes or months later, answers the same
 // conference and appends nothing.
 //
-// It imports the domain package, internal/eventlog and internal/httpjson;
-// never a projection.
+// An iCalendar file (Content-Type: text/calendar, ics.go) is taken all or
+// nothing: every VEVENT becomes a submission with the same rules, each
+// created once under a key derived from the request's, or the answer lists
+// every VEVENT that cannot be taken.
+//
+// It imports the domain package, ical (to read files), internal/eventlog
+// and internal/httpjson; never a projection.
 package intake
 
 import (
@@ -18,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -120,8 +126,13 @@ func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key,
 	if key == "" {
 		key = uuid.Must(uuid.NewV7()).String()
 	}
-	id := ConferenceID(key)
-	hash := sub.Hash()
+	return in.create(ctx, sub, ConferenceID(key), sub.Hash(), source, actor)
+}
+
+// create appends the submission of conference id, create-once: hash is
+// what a retry must match (the request's hash) to be answered as a
+// duplicate instead of ErrIdempotencyMismatch.
+func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, source, actor string) (Receipt, error) {
 	env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), id, actor, time.Now(), domain.ConferenceSubmitted{
 		Details: sub.Details, Contact: sub.Contact, Source: source, RequestHash: hash,
 	})
@@ -161,6 +172,10 @@ func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		in.fail(w, r, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
 			Detail: "use 1 to 200 visible ASCII characters", Fields: []domain.FieldError{{
 				Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 200 visible ASCII characters"}}})
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "text/calendar" {
+		in.handleICS(w, r, key) // ics.go
 		return
 	}
 	var input domain.SubmissionInput

@@ -3,9 +3,17 @@
 // calendar read model and never reads the event log, so any number of feed
 // servers can run beside one projector.
 //
-// A feed is rendered once per change of the conferences it contains and per
-// day of its window, then served from memory with a strong ETag, its gzip
-// form and 304s, so a request costs the same for 10 or 100,000 conferences.
+// Each conference version is encoded once as a VEVENT block (ical.EventBlock)
+// and a feed is assembled from blocks once per change of the conferences it
+// contains and per day of its window, then served from memory with a strong
+// ETag, its gzip form and 304s: a request costs the same for 10 or 100,000
+// conferences, and a change re-encodes one conference, not the feed.
+//
+// The window: a conference stays in feeds until Config.Window after it
+// ended, cancelled ones too (STATUS:CANCELLED, "Cancelled: " before the
+// title), so subscribers see the cancellation; then it drops out. The window
+// moves once a day, at midnight UTC. The feed of one conference
+// (/conferences/{id}.ics) has no window.
 //
 // It imports the domain package, the calendar projection's record type,
 // ical and internal packages; never a producer.
@@ -19,6 +27,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +39,8 @@ import (
 )
 
 // Source is the calendar read model as the feed server reads it: the
-// replica in production and in tests.
+// replica in production and in tests. Range must not call back into the
+// source.
 type Source interface {
 	Get(key string) (calendar.Conference, bool)
 	Range(fn func(key string, c calendar.Conference) bool)
@@ -47,26 +57,48 @@ type Config struct {
 	// Refresh is the suggested polling interval (REFRESH-INTERVAL,
 	// X-PUBLISHED-TTL) and the Cache-Control max-age of feeds.
 	Refresh time.Duration
+	// CacheBytes bounds the memory of prepared feeds (body and gzip form);
+	// the least recently requested are dropped first. Default 256 MiB.
+	CacheBytes int64
 }
 
 // Server renders and serves feeds. Safe for concurrent use.
 type Server struct {
-	cfg     Config
-	src     Source
-	log     *slog.Logger
-	metrics *Metrics
+	cfg      Config
+	src      Source
+	log      *slog.Logger
+	metrics  *Metrics
+	names    SponsorNames // current sponsor names; nil: as stored (sponsors.go)
+	prepared *preparedSet
 
-	mu    sync.Mutex
-	cache map[string]*slot
+	mu         sync.Mutex
+	cache      map[string]*slot
+	cacheDay   time.Time // the cutoff the cached feeds were assembled for
+	cacheBytes int64
+	clock      uint64 // ticks at every request, for least-recently-used eviction
 }
 
-// slot is one cached feed; ready is closed once entry is set.
+// slot is one cached feed; ready is closed once entry is set. A large
+// feed's entry is replaced once its gzip form is ready.
 type slot struct {
 	filter Filter
-	ready  chan struct{}
-	entry  *httpcache.Entry
-	err    error
+	// What every request for the feed needs, made once: its kind, its
+	// Content-Disposition and its request counters.
+	kind                string
+	disposition         []string
+	served, notModified prometheus.Counter
+
+	ready chan struct{}
+	entry atomic.Pointer[httpcache.Entry]
+	err   error
+	size  int64  // counted in cacheBytes once > 0; guarded by Server.mu
+	used  uint64 // Server.clock at the last request; guarded by Server.mu
 }
+
+// gzipLater is the body size from which a feed is served at once and
+// compressed in the background: compressing 10,000 conferences (9 MB)
+// takes about 50 ms, which would delay every change by as much.
+const gzipLater = 256 << 10
 
 // New returns a feed server over src; metrics may be nil. Wire Changed and
 // Reset to the replica's OnChange and OnReset.
@@ -77,16 +109,26 @@ func New(cfg Config, src Source, log *slog.Logger, m *Metrics) *Server {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 6 * time.Hour
 	}
-	return &Server{cfg: cfg, src: src, log: log, metrics: m, cache: map[string]*slot{}}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 256 << 20
+	}
+	return &Server{cfg: cfg, src: src, log: log, metrics: m, prepared: newPreparedSet(), cache: map[string]*slot{}}
 }
 
-// Changed drops the cached feeds that contained the conference before or
-// contain it now, and records how fresh a published change is here.
+// Changed re-encodes the changed conference on its next use, drops the
+// cached feeds that published it before or publish it now, and records how
+// fresh a published change is here. Feeds that never held it keep their
+// bytes and validators.
 func (s *Server) Changed(key string, old calendar.Conference, hadOld bool, c calendar.Conference) {
+	s.prepared.forget(c.ID)
+	if hadOld {
+		s.prepared.forget(old.ID)
+	}
 	s.mu.Lock()
 	for k, sl := range s.cache {
-		if (hadOld && sl.filter.Match(old)) || sl.filter.Match(c) || sl.filter.ID == c.ID {
-			delete(s.cache, k)
+		if (hadOld && old.Public() && sl.filter.Match(old)) || (c.Public() && sl.filter.Match(c)) ||
+			sl.filter.ID != "" && (sl.filter.ID == c.ID || hadOld && sl.filter.ID == old.ID) {
+			s.drop(k, sl)
 		}
 	}
 	s.mu.Unlock()
@@ -95,11 +137,22 @@ func (s *Server) Changed(key string, old calendar.Conference, hadOld bool, c cal
 	}
 }
 
-// Reset drops every cached feed.
+// Reset drops every cached feed and encoded conference.
 func (s *Server) Reset() {
+	s.prepared.reset()
 	s.mu.Lock()
-	clear(s.cache)
+	for k, sl := range s.cache {
+		s.drop(k, sl)
+	}
 	s.mu.Unlock()
+}
+
+// drop removes a slot from the cache; s.mu is held.
+func (s *Server) drop(key string, sl *slot) {
+	delete(s.cache, key)
+	s.cacheBytes -= sl.size
+	sl.size = 0
+	s.metrics.cacheBytes.Set(float64(s.cacheBytes))
 }
 
 // cutoff is the first instant a conference must end after to be in feeds:
@@ -110,105 +163,217 @@ func (s *Server) cutoff(now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-s.cfg.Window)
 }
 
-// Feed returns the prepared feed for f, rendering it on first use after a
-// change. Concurrent requests for the same feed wait for one rendering.
+// dropsOut is the midnight (UTC) at which a conference that ends at end
+// leaves the feeds: the first day whose cutoff is after end.
+func (s *Server) dropsOut(end time.Time) time.Time {
+	y, m, d := end.Add(s.cfg.Window).UTC().Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+}
+
+// Feed returns the prepared feed for f at time now, assembling it on first
+// use after a change. Concurrent requests for the same feed wait for one
+// assembly.
 func (s *Server) Feed(f Filter, now time.Time) (*httpcache.Entry, error) {
+	_, e, err := s.feed(f, now)
+	return e, err
+}
+
+func (s *Server) feed(f Filter, now time.Time) (*slot, *httpcache.Entry, error) {
+	f = f.canonical()
 	cut := s.cutoff(now)
-	key := f.key() + "|" + cut.Format("20060102")
+	key := f.key()
 	s.mu.Lock()
+	if !cut.Equal(s.cacheDay) {
+		// A new day: the window moved, every feed may have changed.
+		for k, sl := range s.cache {
+			s.drop(k, sl)
+		}
+		s.cacheDay = cut
+	}
 	sl, ok := s.cache[key]
 	if !ok {
-		sl = &slot{filter: f, ready: make(chan struct{})}
+		kind := f.Kind()
+		sl = &slot{filter: f, kind: kind, disposition: []string{`inline; filename="` + f.fileName() + `"`},
+			served: s.metrics.requests.WithLabelValues(kind, "200"), notModified: s.metrics.requests.WithLabelValues(kind, "304"),
+			ready: make(chan struct{})}
 		s.cache[key] = sl
 	}
+	s.clock++
+	sl.used = s.clock
 	s.mu.Unlock()
 	if ok {
 		<-sl.ready
-		return sl.entry, sl.err
+		return sl, sl.entry.Load(), sl.err
 	}
 	start := time.Now()
-	sl.entry, sl.err = s.render(f, cut)
-	s.metrics.render.WithLabelValues(f.Kind()).Observe(time.Since(start).Seconds())
-	close(sl.ready)
-	if sl.err != nil {
-		s.mu.Lock()
-		if s.cache[key] == sl {
-			delete(s.cache, key)
-		}
-		s.mu.Unlock()
+	e, err := s.render(f, cut)
+	if err == nil && len(e.Body) < gzipLater {
+		e = e.WithGzip()
 	}
-	return sl.entry, sl.err
+	s.metrics.render.WithLabelValues(f.Kind()).Observe(time.Since(start).Seconds())
+	sl.entry.Store(e)
+	sl.err = err
+	s.mu.Lock()
+	cached := s.cache[key] == sl
+	if cached {
+		if sl.err != nil {
+			s.drop(key, sl)
+		} else {
+			s.resize(sl, e)
+			s.evict(sl)
+		}
+	}
+	s.mu.Unlock()
+	close(sl.ready)
+	if cached && err == nil && e.Gzip == nil && len(e.Body) >= gzipLater {
+		go s.compress(key, sl, e)
+	}
+	return sl, e, err
 }
 
-// render builds one feed from the replica.
-func (s *Server) render(f Filter, cut time.Time) (*httpcache.Entry, error) {
-	var list []calendar.Conference
-	s.src.Range(func(_ string, c calendar.Conference) bool {
-		if c.Public() && f.Match(c) && (f.ID != "" || !c.Details.EndTime().Before(cut)) {
-			list = append(list, c)
+// compress adds the gzip form of a large feed, unless the feed changed or
+// left the cache meanwhile. Until then the feed is served as is, which a
+// client that accepts gzip must accept too (RFC 9110 §12.5.3).
+func (s *Server) compress(key string, sl *slot, plain *httpcache.Entry) {
+	gz := plain.WithGzip()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache[key] == sl && sl.entry.CompareAndSwap(plain, gz) {
+		s.resize(sl, gz)
+		s.evict(sl)
+	}
+}
+
+// resize accounts for the memory of a slot's entry; s.mu is held.
+func (s *Server) resize(sl *slot, e *httpcache.Entry) {
+	s.cacheBytes -= sl.size
+	sl.size = int64(len(e.Body) + len(e.Gzip) + 512)
+	s.cacheBytes += sl.size
+	s.metrics.cacheBytes.Set(float64(s.cacheBytes))
+}
+
+// evict drops the least recently requested feeds, keep excepted, until the
+// cache fits its budget; s.mu is held.
+func (s *Server) evict(keep *slot) {
+	for s.cacheBytes > s.cfg.CacheBytes {
+		var (
+			victim    *slot
+			victimKey string
+		)
+		for k, sl := range s.cache {
+			if sl != keep && sl.size > 0 && (victim == nil || sl.used < victim.used) {
+				victim, victimKey = sl, k
+			}
 		}
-		return true
+		if victim == nil {
+			return
+		}
+		s.drop(victimKey, victim)
+		s.metrics.evictions.Inc()
+	}
+}
+
+// member is one conference of a feed being assembled.
+type member struct {
+	c calendar.Conference
+	p *prepared
+}
+
+// render assembles one feed from the replica and the encoded conferences.
+//
+// Last-Modified: for the feed of one conference, the time of its last
+// event. For every other feed it is the time of the last change to any
+// published conference when the feed was assembled, or the midnight a
+// conference of the feed dropped out of the window if that is later: a
+// feed's content changes only through such changes, so a client's
+// If-Modified-Since never hides one (a conference edited out of a topic is
+// no longer in the topic's feed, but its edit still moves the time). The
+// ETag, a hash of the bytes, is the exact validator.
+func (s *Server) render(f Filter, cut time.Time) (*httpcache.Entry, error) {
+	var (
+		list []member
+		last time.Time
+	)
+	if f.ID != "" {
+		if c, ok := s.src.Get(calendar.Key(f.ID)); ok && c.Public() {
+			list, last = append(list, member{c: c}), c.Updated
+		}
+	} else {
+		s.src.Range(func(_ string, c calendar.Conference) bool {
+			if c.Public() {
+				if c.Updated.After(last) {
+					last = c.Updated
+				}
+				if f.Match(c) {
+					list = append(list, member{c: c})
+				}
+			}
+			return true
+		})
+	}
+	in := list[:0]
+	for _, m := range list {
+		m.p = s.prepared.times(m.c)
+		switch {
+		case m.p.err != nil:
+			s.block(m.c, m.p) // logs it once
+		case f.ID == "" && m.p.end.Before(cut):
+			if d := s.dropsOut(m.p.end); d.After(last) {
+				last = d
+			}
+		default:
+			in = append(in, m)
+		}
+	}
+	slices.SortFunc(in, func(a, b member) int {
+		return cmp.Or(a.p.start.Compare(b.p.start), strings.Compare(a.c.ID, b.c.ID))
 	})
-	slices.SortFunc(list, func(a, b calendar.Conference) int {
-		return cmp.Or(a.Details.StartTime().Compare(b.Details.StartTime()), cmp.Compare(a.ID, b.ID))
-	})
-	feed := ical.Feed{
+	blocks := make([]*ical.EventBlock, 0, len(in))
+	for _, m := range in {
+		if b := s.block(m.c, m.p); b != nil {
+			blocks = append(blocks, b)
+		}
+	}
+	body, err := ical.Assemble(ical.Feed{
 		Name:        s.title(f),
 		Description: s.description(f),
 		Source:      s.feedURL(f),
-		URL:         s.absolute("/"),
+		URL:         s.pageURL(f),
 		Refresh:     s.cfg.Refresh,
-		Events:      make([]ical.Event, 0, len(list)),
-	}
-	var last time.Time
-	for _, c := range list {
-		ev, err := s.event(c)
-		if err != nil {
-			return nil, fmt.Errorf("feeds: conference %s: %w", c.ID, err)
-		}
-		feed.Events = append(feed.Events, ev)
-		if c.Updated.After(last) {
-			last = c.Updated
-		}
-	}
-	body, err := ical.Render(feed)
+	}, blocks)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: render %s: %w", f.key(), err)
+		return nil, fmt.Errorf("feeds: assemble %s: %w", f.key(), err)
 	}
 	cc := fmt.Sprintf("public, max-age=%d", int(min(s.cfg.Refresh, time.Hour).Seconds()))
-	return httpcache.NewEntry(body, "text/calendar; charset=utf-8", cc, last), nil
+	return httpcache.NewPlainEntry(body, "text/calendar; charset=utf-8", cc, last), nil
 }
 
-// event maps a conference record to its VEVENT.
-func (s *Server) event(c calendar.Conference) (ical.Event, error) {
+// event maps a conference record to its VEVENT, with the times prepared
+// for it. A cancelled conference keeps its UID and says so in STATUS and
+// in its title, as calendar apps show STATUS:CANCELLED differently (Google
+// drops the event, Outlook shows it unchanged).
+func (s *Server) event(c calendar.Conference, p *prepared) (ical.Event, error) {
 	d := c.Details
 	ev := ical.Event{
 		UID:          c.ID + "@" + s.cfg.PublicURL.Hostname(),
 		Summary:      d.Title,
 		Description:  s.eventDescription(c),
 		Location:     locationText(d),
-		URL:          d.URL,
+		URL:          cmp.Or(d.URL, s.absolute("/conferences/"+c.ID)),
 		Cancelled:    c.Status == domain.StatusCancelled,
 		AllDay:       d.AllDay,
+		Start:        p.start,
+		End:          p.end,
 		Created:      c.Submitted,
 		LastModified: c.Updated,
 		Sequence:     c.Sequence,
 	}
-	if ev.URL == "" {
-		ev.URL = s.absolute("/conferences/" + c.ID)
+	if ev.Cancelled {
+		ev.Summary = "Cancelled: " + d.Title
 	}
 	for _, t := range d.Topics {
 		ev.Categories = append(ev.Categories, domain.TopicLabel(t))
 	}
-	if d.AllDay {
-		ev.Start, ev.End = d.StartTime(), d.EndTime()
-		return ev, nil
-	}
-	loc, err := time.LoadLocation(d.Timezone)
-	if err != nil {
-		return ical.Event{}, err
-	}
-	ev.Start, ev.End = d.StartTime().In(loc), d.EndTime().In(loc)
 	return ev, nil
 }
 
@@ -236,7 +401,7 @@ func (s *Server) eventDescription(c calendar.Conference) string {
 	}
 	names := make([]string, len(d.Sponsors))
 	for i, sp := range d.Sponsors {
-		names[i] = sp.Name
+		names[i] = s.sponsorName(sp)
 	}
 	add("Sponsors: ", strings.Join(names, "; "))
 	add("Format: ", formatText(d.Format))
@@ -279,9 +444,12 @@ func (s *Server) absolute(path string) string {
 
 // Metrics are the feed server's Prometheus series.
 type Metrics struct {
-	requests  *prometheus.CounterVec
-	render    *prometheus.HistogramVec
-	freshness prometheus.Histogram
+	requests   *prometheus.CounterVec
+	render     *prometheus.HistogramVec
+	freshness  prometheus.Histogram
+	broken     prometheus.Counter
+	cacheBytes prometheus.Gauge
+	evictions  prometheus.Counter
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -290,14 +458,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "requests_total",
 			Help: "Feed and conference API requests, by feed kind and HTTP status (304s included)."}, []string{"feed", "code"}),
 		render: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "feed", Name: "render_duration_seconds",
-			Help:    "Time to render a feed after a change, by feed kind.",
+			Help:    "Time to assemble a feed after a change (encoding the conferences that changed), by feed kind.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"feed"}),
 		freshness: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "feed", Name: "freshness_seconds",
 			Help:    "Time from a published change's event (an approval, an edit, a cancellation) to its arrival in this server's read model.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
+		broken: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "unrenderable_conferences_total",
+			Help: "Conference versions left out of feeds because they cannot be rendered (logged; should stay 0)."}),
+		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "feed", Name: "cache_bytes",
+			Help: "Bytes of prepared feeds (bodies and gzip forms) held in memory."}),
+		evictions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "cache_evictions_total",
+			Help: "Prepared feeds dropped to keep the cache within its byte budget."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.render, m.freshness)
+		reg.MustRegister(m.requests, m.render, m.freshness, m.broken, m.cacheBytes, m.evictions)
 	}
 	return m
 }

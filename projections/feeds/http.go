@@ -1,7 +1,9 @@
 package feeds
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -59,32 +61,90 @@ func (f Filter) Match(c calendar.Conference) bool {
 
 // key is the filter's canonical form: equal filters share one cached feed.
 func (f Filter) key() string {
-	norm := func(s []string) string {
-		s = slices.Clone(s)
-		slices.Sort(s)
-		return strings.Join(slices.Compact(s), ",")
+	if f.ID == "" && len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) == 0 {
+		return "all"
 	}
-	return f.ID + "|" + norm(f.Topics) + "|" + norm(f.Regions) + "|" + norm(f.Sponsors) + "|" + norm(f.Words)
+	f = f.canonical()
+	var b strings.Builder
+	b.WriteString(strconv.Quote(f.ID))
+	for _, facet := range [][]string{f.Topics, f.Regions, f.Sponsors, f.Words} {
+		b.WriteByte('|')
+		for _, v := range facet {
+			b.WriteString(strconv.Quote(v))
+		}
+	}
+	return b.String()
 }
 
 // Kind names the feed for metrics: all, conference, topic, region,
 // sponsor or query (several facets or words).
 func (f Filter) Kind() string {
-	facets := 0
-	kind := "all"
-	for k, n := range map[string]int{"topic": len(f.Topics), "region": len(f.Regions), "sponsor": len(f.Sponsors), "query": len(f.Words)} {
-		if n > 0 {
-			facets++
-			kind = k
-		}
-	}
+	n := len(f.Topics) + len(f.Regions) + len(f.Sponsors) + len(f.Words)
 	switch {
 	case f.ID != "":
 		return "conference"
-	case facets > 1:
-		return "query"
+	case n == 0:
+		return "all"
+	case n == 1 && len(f.Topics) == 1:
+		return "topic"
+	case n == 1 && len(f.Regions) == 1:
+		return "region"
+	case n == 1 && len(f.Sponsors) == 1:
+		return "sponsor"
 	}
-	return kind
+	return "query"
+}
+
+// canonical sorts and de-duplicates the values of each facet, so that
+// equal filters, however a query orders them, give the same feed bytes
+// (NAME, SOURCE) and share one cached feed.
+func (f Filter) canonical() Filter {
+	norm := func(s []string) []string {
+		if len(s) == 0 {
+			return nil
+		}
+		s = slices.Clone(s)
+		slices.Sort(s)
+		return slices.Compact(s)
+	}
+	return Filter{ID: f.ID, Topics: norm(f.Topics), Regions: norm(f.Regions), Sponsors: norm(f.Sponsors), Words: norm(f.Words)}
+}
+
+// fileName is the name a browser saves the feed under:
+// justice-events[-topic|-MD|-sponsor|-search|-conference-<id>].ics.
+func (f Filter) fileName() string {
+	slug := func(s string) string {
+		var b strings.Builder
+		for _, r := range strings.ToLower(s) {
+			switch {
+			case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+				b.WriteRune(r)
+			case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+				b.WriteByte('-')
+			}
+		}
+		return strings.Trim(b.String(), "-")
+	}
+	suffix := ""
+	switch f.Kind() {
+	case "conference":
+		suffix = "conference-" + slug(f.ID)
+	case "topic":
+		suffix = f.Topics[0]
+	case "region":
+		suffix = f.Regions[0]
+	case "sponsor":
+		suffix = slug(f.Sponsors[0])
+	case "query":
+		suffix = "search"
+	}
+	if len(suffix) > 60 {
+		suffix = strings.TrimRight(suffix[:60], "-")
+	}
+	if suffix == "" {
+		return "justice-events.ics"
+	}
+	return "justice-events-" + suffix + ".ics"
 }
 
 // Register adds the feed and read routes to mux. pages, when not nil,
@@ -109,22 +169,34 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 	})
 	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
 	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
+	mux.HandleFunc("GET /api/v1/feeds", s.handleFeeds)
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
-	e, err := s.Feed(f, time.Now())
+	sl, e, err := s.feed(f, time.Now())
 	if err != nil {
 		s.metrics.requests.WithLabelValues(f.Kind(), "500").Inc()
 		httpjson.WriteError(w, r, s.log, err)
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w}
-	w.Header().Set("Content-Disposition", `inline; filename="justice-events.ics"`)
+	w.Header()["Content-Disposition"] = sl.disposition
 	httpcache.Serve(rec, r, e)
-	s.metrics.requests.WithLabelValues(f.Kind(), itoa(rec.status)).Inc()
+	switch rec.status {
+	case 0, http.StatusOK:
+		sl.served.Inc()
+	case http.StatusNotModified:
+		sl.notModified.Inc()
+	default:
+		s.metrics.requests.WithLabelValues(sl.kind, itoa(rec.status)).Inc()
+	}
 }
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawQuery == "" {
+		s.serveFeed(w, r, Filter{}) // the whole calendar: most polls
+		return
+	}
 	f, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("query", "400").Inc()
@@ -158,7 +230,7 @@ func (s *Server) handleFacet(facet string) http.HandlerFunc {
 			}
 			f.Regions = []string{reg.Code}
 		case "sponsor":
-			if v == "" || len(v) > domain.MaxNameLength {
+			if v == "" || len(v) > domain.MaxNameLength || domain.CleanLine(v) != v {
 				s.notFound(w, r, facet)
 				return
 			}
@@ -231,6 +303,7 @@ type ConferenceLinks struct {
 
 func (s *Server) view(c calendar.Conference) ConferenceView {
 	ics := s.absolute("/conferences/" + c.ID + ".ics")
+	c.Details.Sponsors = s.currentSponsors(c.Details.Sponsors)
 	return ConferenceView{Conference: c, Links: ConferenceLinks{
 		Self: "/api/v1/conferences/" + c.ID, ICS: ics, Webcal: Webcal(ics)}}
 }
@@ -266,11 +339,23 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
 }
 
-// ConferenceList is one page of published conferences.
+// ConferenceList is one page of published conferences, with the feed that
+// holds the same conferences, to subscribe to.
 type ConferenceList struct {
 	Total int              `json:"total"`
 	Items []ConferenceView `json:"items"`
+	Links FeedLinks        `json:"links"`
 }
+
+// FeedLinks are the two forms of a feed's address: https (Google
+// Calendar's "From URL", browsers) and webcal (Apple Calendar and Outlook
+// open it as a subscription).
+type FeedLinks struct {
+	ICS    string `json:"ics"`
+	Webcal string `json:"webcal"`
+}
+
+func feedLinks(u string) FeedLinks { return FeedLinks{ICS: u, Webcal: Webcal(u)} }
 
 // handleList lists the published conferences in the feed window that match
 // the query, soonest first.
@@ -281,22 +366,25 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cut := s.cutoff(time.Now())
-	var list []calendar.Conference
+	var list []member
 	s.src.Range(func(_ string, c calendar.Conference) bool {
-		if c.Public() && f.Match(c) && !c.Details.EndTime().Before(cut) {
-			list = append(list, c)
+		if c.Public() && f.Match(c) {
+			list = append(list, member{c: c})
 		}
 		return true
 	})
-	slices.SortFunc(list, func(a, b calendar.Conference) int {
-		if n := a.Details.StartTime().Compare(b.Details.StartTime()); n != 0 {
-			return n
+	in := list[:0]
+	for _, m := range list {
+		if m.p = s.prepared.times(m.c); m.p.err == nil && !m.p.end.Before(cut) {
+			in = append(in, m)
 		}
-		return strings.Compare(a.ID, b.ID)
+	}
+	slices.SortFunc(in, func(a, b member) int {
+		return cmp.Or(a.p.start.Compare(b.p.start), strings.Compare(a.c.ID, b.c.ID))
 	})
-	out := ConferenceList{Total: len(list), Items: make([]ConferenceView, 0, min(len(list), 500))}
-	for _, c := range list[:min(len(list), 500)] {
-		out.Items = append(out.Items, s.view(c))
+	out := ConferenceList{Total: len(in), Items: make([]ConferenceView, 0, min(len(in), 500)), Links: feedLinks(s.feedURL(f))}
+	for _, m := range in[:min(len(in), 500)] {
+		out.Items = append(out.Items, s.view(m.c))
 	}
 	body, _ := json.Marshal(out)
 	rec := &statusRecorder{ResponseWriter: w}
@@ -315,7 +403,7 @@ func (s *Server) title(f Filter) string {
 			parts = append(parts, reg.Name)
 		}
 	}
-	parts = append(parts, f.Sponsors...)
+	parts = append(parts, s.sponsorLabels(f.Sponsors)...)
 	if len(f.Words) > 0 {
 		parts = append(parts, "“"+strings.Join(f.Words, " ")+"”")
 	}
@@ -333,14 +421,85 @@ func (s *Server) title(f Filter) string {
 
 func (s *Server) description(f Filter) string {
 	if f.ID != "" {
-		return "One conference from the Justice Events calendar of criminal-justice conferences."
+		return "One conference from the Justice Events calendar of criminal-justice conferences, approved by its editors."
 	}
-	return "Criminal-justice conferences from the Justice Events calendar, approved by its editors. " +
-		"Past and cancelled conferences stay for a while after they end."
+	days := int(s.cfg.Window / (24 * time.Hour))
+	stay := fmt.Sprintf("Conferences, cancelled ones too, stay in the feed for %d days after they end.", days)
+	if days == 1 {
+		stay = "Conferences, cancelled ones too, stay in the feed for a day after they end."
+	}
+	return "Criminal-justice conferences from the Justice Events calendar, approved by its editors. " + stay
+}
+
+// pageURL is the web page of a feed (its URL property): the conference's
+// page, or the calendar's home page.
+func (s *Server) pageURL(f Filter) string {
+	if f.ID != "" {
+		return s.absolute("/conferences/" + f.ID)
+	}
+	return s.absolute("/")
+}
+
+// FeedInfo describes one feed a client can subscribe to.
+type FeedInfo struct {
+	Kind  string `json:"kind"` // all, topic, region, sponsor
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"` // the topic slug, USPS code or sponsor
+	FeedLinks
+}
+
+// FeedIndex lists the feeds: the whole calendar, one per topic and region,
+// and one per sponsor named by a published conference. Any combination is
+// also a feed: /calendar.ics?topic=…&region=…&sponsor=…&q=….
+type FeedIndex struct {
+	Feeds []FeedInfo `json:"feeds"`
+	Query string     `json:"query"`
+}
+
+// handleFeeds lists the feeds with both forms of their address.
+func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
+	info := func(kind, value string, f Filter) FeedInfo {
+		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: feedLinks(s.feedURL(f))}
+	}
+	out := FeedIndex{Feeds: []FeedInfo{info("all", "", Filter{})},
+		Query: s.absolute("/calendar.ics") + "?topic={slug}&region={code}&sponsor={name}&q={words}"}
+	for _, t := range domain.Topics {
+		out.Feeds = append(out.Feeds, info("topic", t.Slug, Filter{Topics: []string{t.Slug}}))
+	}
+	for _, reg := range domain.Regions {
+		out.Feeds = append(out.Feeds, info("region", reg.Code, Filter{Regions: []string{reg.Code}}))
+	}
+	sponsors := map[string]string{} // folded name → name as first seen in sort order
+	s.src.Range(func(_ string, c calendar.Conference) bool {
+		if c.Public() {
+			for _, sp := range c.Details.Sponsors {
+				k := strings.ToLower(sp.Name)
+				if cur, ok := sponsors[k]; !ok || sp.Name < cur {
+					sponsors[k] = sp.Name
+				}
+			}
+		}
+		return true
+	})
+	names := make([]string, 0, len(sponsors))
+	for _, n := range sponsors {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a), strings.ToLower(b)), strings.Compare(a, b))
+	})
+	for _, n := range names {
+		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
+	}
+	body, _ := json.Marshal(out)
+	rec := &statusRecorder{ResponseWriter: w}
+	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
 }
 
 // feedURL is the feed's own address, its SOURCE.
 func (s *Server) feedURL(f Filter) string {
+	f = f.canonical()
 	switch f.Kind() {
 	case "conference":
 		return s.absolute("/conferences/" + f.ID + ".ics")
@@ -349,7 +508,10 @@ func (s *Server) feedURL(f Filter) string {
 	case "region":
 		return s.absolute("/calendar/regions/" + f.Regions[0] + ".ics")
 	case "sponsor":
-		return s.absolute("/calendar/sponsors/" + url.PathEscape(f.Sponsors[0]) + ".ics")
+		u := *s.cfg.PublicURL
+		prefix := strings.TrimSuffix(u.Path, "/") + "/calendar/sponsors/"
+		u.Path, u.RawPath = prefix+f.Sponsors[0]+".ics", prefix+url.PathEscape(f.Sponsors[0])+".ics"
+		return u.String()
 	}
 	u := *s.cfg.PublicURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"

@@ -1,0 +1,537 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/ical"
+	"github.com/justiceevents/jevents/internal/httpjson"
+)
+
+// Limits of .ics intake. Each VEVENT is held to what one JSON submission
+// may be (httpjson.MaxBodyBytes) and to every rule of JSON intake (field
+// lengths, dates); the file as a whole to MaxICSBytes and MaxICSEvents.
+const (
+	MaxICSBytes  = 1 << 20
+	MaxICSEvents = 50
+)
+
+// icsLimits bound what the decoder reads from an uploaded file.
+var icsLimits = ical.Limits{
+	MaxBytes:      MaxICSBytes,
+	MaxLineBytes:  httpjson.MaxBodyBytes,
+	MaxParamBytes: 1 << 10,
+	MaxComponents: 4 * MaxICSEvents,
+	MaxDepth:      4,
+	MaxEvents:     MaxICSEvents,
+	MaxEventBytes: httpjson.MaxBodyBytes,
+}
+
+// icsParams are the query parameters of an .ics submission: what a file
+// exported from a calendar cannot say.
+var icsParams = []string{"contact", "contact_name", "format", "topic", "sponsor", "timezone"}
+
+// icsDefaults are the parsed query parameters.
+type icsDefaults struct {
+	contact  *domain.Contact // ?contact= (and ?contact_name=): wins over ORGANIZER
+	format   string          // ?format=: wins over what LOCATION and CONFERENCE suggest
+	topics   []string        // ?topic=: added to the topics found in CATEGORIES
+	sponsors []string        // ?sponsor=
+	zone     *time.Location  // ?timezone=: floating times, and the zone UTC times are shown in
+}
+
+// parseICSQuery reads and checks the query parameters; unknown ones are
+// refused, as unknown JSON fields are.
+func parseICSQuery(q url.Values) (icsDefaults, error) {
+	var (
+		d    icsDefaults
+		errs domain.ValidationError
+	)
+	for name := range q {
+		if !slices.Contains(icsParams, name) {
+			errs.Add(name, "unknown", "is not a parameter of an iCalendar submission (%s)", strings.Join(icsParams, ", "))
+		}
+	}
+	if v := strings.TrimSpace(q.Get("contact")); v != "" {
+		if email, msg := domain.ParseEmail(v); msg != "" {
+			errs.Add("contact", "invalid", "%s", msg)
+		} else {
+			d.contact = &domain.Contact{Email: email, Name: q.Get("contact_name")}
+		}
+	}
+	if v := q.Get("format"); v != "" {
+		if f, ok := domain.ParseFormat(v); ok {
+			d.format = string(f)
+		} else {
+			errs.Add("format", "invalid", "must be in_person, online or hybrid")
+		}
+	}
+	for _, v := range q["topic"] {
+		if t, ok := domain.LookupTopic(v); ok {
+			d.topics = append(d.topics, t.Slug)
+		} else {
+			errs.Add("topic", "unknown", "%q is not a topic of the calendar", v)
+		}
+	}
+	d.sponsors = q["sponsor"]
+	if v := strings.TrimSpace(q.Get("timezone")); v != "" {
+		loc, err := time.LoadLocation(v)
+		if err != nil || v == "Local" || strings.ContainsAny(v, " \t") {
+			errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+		} else {
+			d.zone = loc
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return icsDefaults{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid query parameters",
+			Fields: err.(*domain.ValidationError).Fields}
+	}
+	return d, nil
+}
+
+// icsItemError is one VEVENT that cannot be taken, with its problems.
+type icsItemError struct {
+	Index   int                 `json:"index"`
+	UID     string              `json:"uid,omitempty"`
+	Summary string              `json:"summary,omitempty"`
+	Error   icsItemErrorDetails `json:"error"`
+}
+
+type icsItemErrorDetails struct {
+	Title  string              `json:"title"`
+	Errors []domain.FieldError `json:"errors"`
+}
+
+// ICSError refuses a whole .ics submission because some of its VEVENTs
+// cannot be taken; Items lists each of them with its problems. Nothing of
+// the file was submitted.
+type ICSError struct {
+	Events int // VEVENTs in the file
+	Items  []icsItemError
+}
+
+func (e *ICSError) Error() string {
+	return fmt.Sprintf("intake: %d of %d VEVENTs cannot be taken", len(e.Items), e.Events)
+}
+
+// ICSReceipt answers an accepted .ics submission: one receipt per VEVENT,
+// in file order.
+type ICSReceipt struct {
+	Items []ICSItem `json:"items"`
+}
+
+// ICSItem is the receipt of one VEVENT.
+type ICSItem struct {
+	Index int    `json:"index"`
+	UID   string `json:"uid,omitempty"`
+	Receipt
+}
+
+// submitICS takes an iCalendar file: every VEVENT becomes a pending
+// submission, or, when any VEVENT cannot be taken, nothing does and the
+// error (*ICSError) lists each one that cannot, with its problems.
+//
+// All or nothing, so that a corrected file can simply be sent again: had
+// the good VEVENTs been taken, sending the corrected file (a new file, so
+// a new Idempotency-Key for `jevents submit`) would submit them twice.
+//
+// Idempotency: VEVENT i of a request with key K is created once under the
+// key K (i = 0, the id a JSON submission with K would get) or K + "#i",
+// and remembers a hash of the whole request, so a retried file adds
+// nothing and K reused for another file or a JSON body is refused (422)
+// before anything is appended. Appends go in file order; if one fails
+// (the log unavailable), the ones before it are in, and a retry with the
+// same key completes the file.
+func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key, actor string) (ICSReceipt, error) {
+	im, subs, err := prepareICS(body, d, time.Now())
+	var ie *ICSError
+	switch {
+	case errors.As(err, &ie):
+		for _, it := range ie.Items {
+			in.metrics.observe("ics", Receipt{}, &domain.ValidationError{Fields: it.Error.Errors}, 0)
+		}
+		return ICSReceipt{}, err
+	case err != nil:
+		in.metrics.observe("ics", Receipt{}, err, 0)
+		return ICSReceipt{}, err
+	}
+	for i := range subs {
+		if in.sponsors != nil {
+			subs[i].Details.Sponsors = in.sponsors.LinkSponsors(subs[i].Details.Sponsors)
+		}
+	}
+	if key == "" {
+		key = uuid.Must(uuid.NewV7()).String()
+	}
+	request := sha256.New()
+	request.Write([]byte("ics\x00"))
+	for _, sub := range subs {
+		request.Write([]byte(sub.Hash() + "\n"))
+	}
+	requestHash := hex.EncodeToString(request.Sum(nil))
+	var out ICSReceipt
+	for i, sub := range subs {
+		start := time.Now()
+		eventKey := key
+		if i > 0 {
+			eventKey = key + "#" + strconv.Itoa(i)
+		}
+		sum := sha256.Sum256([]byte(requestHash + "\x00" + strconv.Itoa(i)))
+		r, err := in.create(ctx, sub, ConferenceID(eventKey), hex.EncodeToString(sum[:]), "ics", actor)
+		in.metrics.observe("ics", r, err, time.Since(start))
+		if err != nil {
+			return ICSReceipt{}, err
+		}
+		out.Items = append(out.Items, ICSItem{Index: i, UID: clipText(im.Events[i].UID, 255), Receipt: r})
+	}
+	return out, nil
+}
+
+// prepareICS reads a file and maps every VEVENT onto a validated
+// submission as of now. The error is an *ICSError listing every VEVENT that
+// cannot be taken, or an *httpjson.Error about the file as a whole.
+func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []domain.Submission, error) {
+	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, FloatingZone: d.zone})
+	if err != nil {
+		return nil, nil, icsFileError(err)
+	}
+	switch im.Method {
+	case "CANCEL", "REPLY", "COUNTER", "DECLINECOUNTER", "REFRESH":
+		return nil, nil, &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Not a calendar of events",
+			Detail: fmt.Sprintf("the file is an iTIP METHOD:%s message, not events to publish", im.Method)}
+	}
+	if len(im.Events) == 0 {
+		return nil, nil, &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "No events", Detail: "the file holds no VEVENT",
+			Fields: []domain.FieldError{{Field: "VEVENT", Code: "required", Message: "the file must hold at least one VEVENT"}}}
+	}
+	subs := make([]domain.Submission, len(im.Events))
+	refused := &ICSError{Events: len(im.Events)}
+	for i, ev := range im.Events {
+		sub, fields := icsSubmission(ev, d, im.DefaultZone, now)
+		if len(fields) > 0 {
+			refused.Items = append(refused.Items, icsItemError{Index: ev.Index, UID: clipText(ev.UID, 255), Summary: clipText(ev.Summary, 100),
+				Error: icsItemErrorDetails{Title: "This VEVENT cannot be submitted", Errors: fields}})
+			continue
+		}
+		subs[i] = sub
+	}
+	if len(refused.Items) > 0 {
+		return im, nil, refused
+	}
+	return im, subs, nil
+}
+
+// icsFileError maps a decoding error of the whole file to its answer.
+func icsFileError(err error) error {
+	var (
+		se *ical.SyntaxError
+		le *ical.LimitError
+	)
+	switch {
+	case errors.As(err, &le) && le.What == "object":
+		return &httpjson.Error{Status: http.StatusRequestEntityTooLarge, Title: "Request body too large",
+			Detail: fmt.Sprintf("an iCalendar file may be at most %d bytes", MaxICSBytes)}
+	case errors.As(err, &le) && (le.What == "VEVENTs" || le.What == "VEVENT"):
+		return &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Too large", Detail: strings.TrimPrefix(err.Error(), "ical: "),
+			Fields: []domain.FieldError{{Field: "VEVENT", Code: "too_long", Message: fmt.Sprintf(
+				"a file may hold at most %d VEVENTs of at most %d bytes each", MaxICSEvents, httpjson.MaxBodyBytes)}}}
+	case errors.As(err, &le), errors.As(err, &se):
+		return &httpjson.Error{Status: http.StatusBadRequest, Title: "Malformed iCalendar", Detail: strings.TrimPrefix(err.Error(), "ical: ")}
+	}
+	return err
+}
+
+// icsSubmission maps one VEVENT onto a submission with the request's
+// defaults, and validates it with the rules of JSON intake. Problems are
+// named after the iCalendar property they come from (SUMMARY, DTSTART, …)
+// or the query parameter (?format).
+func icsSubmission(ev ical.ImportedEvent, d icsDefaults, fileZone string, now time.Time) (domain.Submission, []domain.FieldError) {
+	var fields []domain.FieldError
+	for _, p := range ev.Problems {
+		fields = append(fields, domain.FieldError{Field: p.Property, Code: p.Code, Message: p.Message})
+	}
+	if len(fields) > 0 {
+		return domain.Submission{}, fields
+	}
+	in := domain.SubmissionInput{
+		Title:       ev.Summary,
+		Description: ev.Description,
+		URL:         ev.URL,
+		Sponsors:    d.sponsors,
+		Contact:     d.contact,
+	}
+	if in.Contact == nil && ev.OrganizerEmail != "" {
+		in.Contact = &domain.Contact{Email: ev.OrganizerEmail, Name: ev.OrganizerName}
+	}
+	icsWhen(ev, d, fileZone, &in)
+
+	// Format and location.
+	place, online := strings.TrimSpace(ev.Location), len(ev.Conference) > 0
+	if _, msg := domain.ParseWebURL(place); msg == "" || isOnlineWord(place) {
+		place, online = "", true
+	}
+	in.Format = d.format
+	switch {
+	case in.Format != "":
+	case place != "" && online:
+		in.Format = string(domain.FormatHybrid)
+	case place != "":
+		in.Format = string(domain.FormatInPerson)
+	case online:
+		in.Format = string(domain.FormatOnline)
+	default:
+		fields = append(fields, domain.FieldError{Field: "LOCATION", Code: "required",
+			Message: "the event has no LOCATION and no CONFERENCE link: add LOCATION (Venue, City, ST), or send ?format=online"})
+	}
+	if place != "" {
+		in.Location = parseLocation(place)
+	}
+
+	// Topics: the categories that are topics of the calendar, and ?topic.
+	for _, c := range ev.Categories {
+		if t, ok := domain.LookupTopic(c); ok && !slices.Contains(in.Topics, t.Slug) {
+			in.Topics = append(in.Topics, t.Slug)
+		}
+	}
+	for _, t := range d.topics {
+		if !slices.Contains(in.Topics, t) {
+			in.Topics = append(in.Topics, t)
+		}
+	}
+	if len(in.Topics) == 0 {
+		fields = append(fields, domain.FieldError{Field: "CATEGORIES", Code: "required", Message: fmt.Sprintf(
+			"no category is a topic of the calendar (%s): add a CATEGORIES value such as %q, or send ?topic=",
+			clipText(strings.Join(ev.Categories, ", "), 100), domain.Topics[0].Label)})
+	}
+	if in.Contact == nil {
+		fields = append(fields, domain.FieldError{Field: "ORGANIZER", Code: "required",
+			Message: "the event names no organiser: add ORGANIZER:mailto:you@example.org, or send ?contact= (it is never published)"})
+	}
+	sub, err := domain.ValidateSubmission(in, now)
+	var ve *domain.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if (f.Field == "topics" || f.Field == "contact.email" || f.Field == "format") && f.Code == "required" {
+				continue // reported above, in iCalendar terms
+			}
+			f.Field = icsField(f.Field, d)
+			fields = append(fields, f)
+		}
+	}
+	return sub, fields
+}
+
+// icsWhen sets the times of in from ev: all-day events as their dates (the
+// last day inclusive, as people type them), timed ones as local times in
+// the event's IANA zone, or, for UTC and fixed-offset times, in the zone
+// of ?timezone, else of the calendar's X-WR-TIMEZONE, else in UTC.
+func icsWhen(ev ical.ImportedEvent, d icsDefaults, fileZone string, in *domain.SubmissionInput) {
+	allDay := ev.AllDay
+	in.AllDay = &allDay
+	if allDay {
+		in.Start = ev.Start.Format(domain.DateLayout)
+		in.End = ev.End.AddDate(0, 0, -1).Format(domain.DateLayout)
+		return
+	}
+	loc := ev.Start.Location()
+	switch {
+	case ev.Zone != "":
+	case d.zone != nil:
+		loc = d.zone
+	case fileZone != "":
+		if l, err := time.LoadLocation(fileZone); err == nil {
+			loc = l
+		}
+	default:
+		loc = time.UTC
+	}
+	start, end := ev.Start.In(loc), ev.End.In(loc)
+	// The domain stores local times and reads one that a fall-back
+	// repeats as its first pass: a second pass is kept in UTC instead.
+	if !firstPass(start) || !firstPass(end) {
+		loc, start, end = time.UTC, start.UTC(), end.UTC()
+	}
+	in.Timezone = loc.String()
+	in.Start, in.End = start.Format(domain.LocalTimeLayout), end.Format(domain.LocalTimeLayout)
+}
+
+// firstPass reports whether t is the first (or only) instant showing its
+// wall clock in its zone.
+func firstPass(t time.Time) bool {
+	earlier := t.Add(-time.Hour)
+	return !(earlier.Hour() == t.Hour() && earlier.Minute() == t.Minute() && earlier.Day() == t.Day())
+}
+
+// icsField names a validation error's field after its iCalendar source.
+func icsField(field string, d icsDefaults) string {
+	base, _, _ := strings.Cut(field, "[")
+	switch {
+	case base == "title":
+		return "SUMMARY"
+	case base == "description":
+		return "DESCRIPTION"
+	case base == "start", base == "all_day", base == "timezone":
+		return "DTSTART"
+	case base == "end":
+		return "DTEND"
+	case base == "url":
+		return "URL"
+	case strings.HasPrefix(base, "location"):
+		return "LOCATION"
+	case base == "topics":
+		return "CATEGORIES"
+	case strings.HasPrefix(base, "contact") && d.contact != nil:
+		return "contact"
+	case strings.HasPrefix(base, "contact"):
+		return "ORGANIZER"
+	case base == "format":
+		return "format"
+	case base == "sponsors":
+		return "sponsor"
+	}
+	return field
+}
+
+// isOnlineWord reports whether a LOCATION says the event is online.
+func isOnlineWord(s string) bool {
+	switch strings.ToLower(strings.Trim(s, " .")) {
+	case "online", "virtual", "webinar", "web", "remote", "zoom", "microsoft teams", "teams", "google meet", "online event", "virtual event":
+		return true
+	}
+	return false
+}
+
+// parseLocation reads a LOCATION such as "Hyatt Regency, 400 New Jersey
+// Ave NW, Washington, DC 20001, USA": a trailing country (USA, United
+// States) is dropped, a US state (code or name, maybe with a ZIP code)
+// becomes the region, the part before it the city and the rest the venue.
+// Without a state, the last part is the city.
+func parseLocation(s string) *domain.LocationInput {
+	var parts []string
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\n", ","), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	loc := &domain.LocationInput{}
+	if n := len(parts); n > 0 {
+		switch strings.ToUpper(strings.Trim(parts[n-1], ". ")) {
+		case "USA", "US", "U.S.A", "U.S", "UNITED STATES", "UNITED STATES OF AMERICA":
+			loc.Country, parts = "US", parts[:n-1]
+		}
+	}
+	if n := len(parts); n >= 2 {
+		state := parts[n-1]
+		if f := strings.Fields(state); len(f) > 1 && isZIP(f[len(f)-1]) {
+			state = strings.Join(f[:len(f)-1], " ")
+		}
+		if r, ok := domain.LookupRegion(state); ok {
+			loc.Region, loc.City = r.Code, parts[n-2]
+			loc.Venue = strings.Join(parts[:n-2], ", ")
+			return loc
+		}
+	}
+	switch len(parts) {
+	case 0:
+	case 1:
+		loc.City = parts[0]
+	default:
+		loc.City = parts[len(parts)-1]
+		loc.Venue = strings.Join(parts[:len(parts)-1], ", ")
+	}
+	return loc
+}
+
+// isZIP reports whether s is a US ZIP code (12345 or 12345-6789).
+func isZIP(s string) bool {
+	if len(s) != 5 && len(s) != 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || i == 5 && s[i] == '-') {
+			return false
+		}
+	}
+	return len(s) == 5 || s[5] == '-'
+}
+
+// clipText shortens s to at most n bytes on a rune boundary, for answers.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// handleICS answers POST /api/v1/conferences with Content-Type
+// text/calendar.
+func (in *Intake) handleICS(w http.ResponseWriter, r *http.Request, key string) {
+	d, err := parseICSQuery(r.URL.Query())
+	if err != nil {
+		in.failICS(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxICSBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = icsFileError(&ical.LimitError{What: "object", Limit: MaxICSBytes})
+		}
+		in.failICS(w, r, err)
+		return
+	}
+	rec, err := in.submitICS(r.Context(), body, d, key, ActorPublic)
+	var ie *ICSError
+	switch {
+	case errors.As(err, &ie):
+		writeICSError(w, r, ie)
+	case err != nil:
+		httpjson.WriteError(w, r, in.logger, err)
+	default:
+		if len(rec.Items) == 1 {
+			w.Header().Set("Location", rec.Items[0].Links.Self)
+		}
+		httpjson.Write(w, http.StatusAccepted, rec)
+	}
+}
+
+// failICS answers an .ics request refused before its events were read.
+func (in *Intake) failICS(w http.ResponseWriter, r *http.Request, err error) {
+	in.metrics.observe("ics", Receipt{}, err, 0)
+	httpjson.WriteError(w, r, in.logger, err)
+}
+
+// writeICSError answers 422 with a problem document (RFC 9457) that lists
+// every VEVENT that cannot be taken under "items".
+func writeICSError(w http.ResponseWriter, r *http.Request, e *ICSError) {
+	p := httpjson.ProblemFor(&httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Some events cannot be submitted",
+		Detail: fmt.Sprintf("%d of the file's %d VEVENTs cannot be taken (listed in items); nothing was submitted: fix them and send the file again",
+			len(e.Items), e.Events)})
+	p.Instance = r.URL.Path
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(struct {
+		httpjson.Problem
+		Items []icsItemError `json:"items"`
+	}{p, e.Items})
+}

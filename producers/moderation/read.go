@@ -1,0 +1,19 @@
+package moderation
+
+import (
+	"context"
+
+	"github.com/justiceevents/jevents/domain"
+)
+
+// Pending lists the conferences waiting for a decision, oldest first, as
+// the read model has them (it may lag the log by a moment).
+func (m *Moderation) Pending() []Pending { return m.queue.Pending() }
+
+// Conference is a conference's current state as the log holds it, with
+// the organiser's contact: for editors' pages only. An unknown id is
+// domain.ErrNotFound.
+func (m *Moderation) Conference(ctx context.Context, id string) (*domain.Conference, error) {
+	c, _, err := m.log.LoadConference(ctx, id)
+	return c, err
+}

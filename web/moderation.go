@@ -1,0 +1,586 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/projections/calendar"
+)
+
+// Moderator is the editors' side of the log (the moderation producer).
+type Moderator interface {
+	// Pending lists the conferences waiting for a decision, oldest first.
+	Pending() []moderation.Pending
+	// Conference is the current state of a conference, with the
+	// organiser's contact.
+	Conference(ctx context.Context, id string) (*domain.Conference, error)
+	Decide(ctx context.Context, id string, d moderation.Decision, reason string, ifMatch uint64, editor, key string) (moderation.Result, error)
+	Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (moderation.Result, error)
+}
+
+// sessionCookie carries a signed-in editor's session (auth.Session): only
+// to /moderation, never readable by scripts, and sent with cross-site
+// links (SameSite=Lax) so an editor can follow a link to a conference
+// from an e-mail; every post is checked by its CSRF token.
+const sessionCookie = "jevents_editor"
+
+// queueBudget bounds the queue page, and queueItems the contacts loaded
+// for it from the log.
+const (
+	queueItems    = 25
+	queueExcerpt  = 600
+	queueOverhead = 2600 // the markup and forms of one item around its text
+)
+
+// RegisterModeration adds /moderation (the editors role): sign-in with an
+// editor token, the queue, and a page per conference to approve, reject,
+// cancel and edit it.
+func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors) {
+	m := &modPages{s: s, mod: mod, editors: editors}
+	mux.HandleFunc("GET /moderation", m.editorOnly(m.handleQueue))
+	mux.HandleFunc("POST /moderation/sign-in", m.handleSignIn)
+	mux.HandleFunc("POST /moderation/sign-out", m.editorOnly(m.handleSignOut))
+	mux.HandleFunc("GET /moderation/find", m.editorOnly(m.handleFind))
+	mux.HandleFunc("GET /moderation/conferences/{id}", m.editorOnly(m.handleConference))
+	mux.HandleFunc("GET /moderation/conferences/{id}/edit", m.editorOnly(m.handleEditForm))
+	mux.HandleFunc("POST /moderation/conferences/{id}/edit", m.editorOnly(m.handleEdit))
+	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
+		mux.HandleFunc("POST /moderation/conferences/{id}/"+string(d), m.editorOnly(m.handleDecision(d)))
+	}
+}
+
+type modPages struct {
+	s       *Server
+	mod     Moderator
+	editors *auth.Editors
+}
+
+// editorOnly answers the sign-in page to a request without a valid
+// session, and checks the CSRF token of every post.
+func (m *modPages) editorOnly(h func(http.ResponseWriter, *http.Request, auth.Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Robots-Tag", "noindex")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		var sess auth.Session
+		ok := false
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			sess, ok = m.editors.Session(c.Value, time.Now())
+		}
+		if !ok {
+			if r.Method == http.MethodPost {
+				m.signInPage(w, r, http.StatusForbidden, "/moderation", "Your session has ended, so nothing was changed. Sign in again.", "")
+				return
+			}
+			m.signInPage(w, r, http.StatusOK, r.URL.RequestURI(), "", "")
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil {
+				m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "The form could not be read", "The form was too large or garbled. Go back and try again.")
+				return
+			}
+			if m.s.cop.Check(r) != nil || !sess.CheckCSRF(r.PostForm.Get("csrf")) {
+				m.s.metrics.formRejects.WithLabelValues("moderation", "csrf").Inc()
+				m.s.message(w, r, http.StatusForbidden, "moderation", "moderation", "Nothing was changed",
+					"The form had expired or came from another site. Go back, reload the page and try again.")
+				return
+			}
+		}
+		h(w, r, sess)
+	}
+}
+
+type signInData struct {
+	CSRF, Next, Error, Notice string
+}
+
+func (m *modPages) signInPage(w http.ResponseWriter, r *http.Request, status int, next, notice, errMsg string) {
+	title := "Editors: sign in"
+	if errMsg != "" {
+		title = "Error: " + title
+	}
+	m.s.page(w, r, status, "moderation", "signin", layoutData{Title: title, Section: "moderation",
+		Body: signInData{CSRF: m.s.formToken(w, r), Next: safeNext(next), Notice: notice, Error: errMsg}})
+}
+
+// safeNext keeps a return path inside the editors' pages.
+func safeNext(p string) string {
+	if !strings.HasPrefix(p, "/moderation") || strings.ContainsAny(p, "\\\r\n") || strings.HasPrefix(p, "//") {
+		return "/moderation"
+	}
+	return p
+}
+
+func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Robots-Tag", "noindex")
+	if ok, wait := m.s.signInLimiter.allow(m.s.clientAddr(r), time.Now()); !ok {
+		m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
+			"This address has tried to sign in many times. Please wait "+waitText(wait)+" and try again.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "The form could not be read", "Go back and try again.")
+		return
+	}
+	next := r.PostForm.Get("next")
+	if !m.s.checkForm(r) {
+		m.s.metrics.formRejects.WithLabelValues("sign_in", "csrf").Inc()
+		m.signInPage(w, r, http.StatusForbidden, next, "", "The form had expired or came from another site. Sign in again.")
+		return
+	}
+	sess, ok := m.editors.SignIn(strings.TrimSpace(r.PostForm.Get("token")), time.Now(), auth.SessionTTL)
+	if !ok {
+		m.s.metrics.formRejects.WithLabelValues("sign_in", "wrong_token").Inc()
+		m.signInPage(w, r, http.StatusUnauthorized, next, "", "That is not an editor's token. Check it and try again.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Cookie, Path: "/moderation", HttpOnly: true,
+		Secure: m.s.secure(r), SameSite: http.SameSiteLaxMode, Expires: sess.Expires, MaxAge: int(auth.SessionTTL.Seconds())})
+	m.s.log.Info("editor signed in", slog.String("editor", sess.Editor))
+	m.redirect(w, r, safeNext(next))
+}
+
+func (m *modPages) handleSignOut(w http.ResponseWriter, r *http.Request, _ auth.Session) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/moderation", HttpOnly: true,
+		Secure: m.s.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	m.signInPage(w, r, http.StatusOK, "/moderation", "You have signed out.", "")
+}
+
+func (m *modPages) redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	m.s.metrics.requests.WithLabelValues("moderation", "303").Inc()
+}
+
+// editorBase is what every editors' page shows.
+type editorBase struct {
+	Editor, CSRF string
+}
+
+type queueItem struct {
+	V            conferenceView
+	Format       string
+	Excerpt      string
+	Truncated    bool
+	Submitted    string
+	Version      uint64
+	ContactName  string
+	ContactEmail string
+	Mailto       template.URL
+	Duplicates   []duplicateView
+	Idem         string
+}
+
+type queueData struct {
+	editorBase
+	Flash string
+	Items []queueItem
+	Total int
+	Shown int
+	Next  string
+	Paged bool
+}
+
+func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+	q := r.URL.Query()
+	pending := m.mod.Pending()
+	d := queueData{editorBase: editorBase{sess.Editor, sess.CSRFToken()}}
+	// A decision just taken may not have reached the read model yet.
+	doneID := q.Get("id")
+	doneV, _ := strconv.ParseUint(q.Get("v"), 10, 64)
+	pending = slices.DeleteFunc(pending, func(p moderation.Pending) bool { return p.ID == doneID && p.Version < doneV })
+	d.Flash = m.flash(q.Get("done"), doneID)
+	d.Total = len(pending)
+	if after := q.Get("after"); after != "" {
+		if i := slices.IndexFunc(pending, func(p moderation.Pending) bool { return p.ID == after }); i >= 0 {
+			pending = pending[i+1:]
+			d.Paged = true
+		}
+	}
+	snap := m.s.dir.Snapshot()
+	budget := pageBudget - 2000
+	for _, p := range pending[:min(len(pending), queueItems)] {
+		cc := calendar.Conference{ID: p.ID, Status: domain.StatusPending, Version: p.Version, Details: p.Details}
+		it := queueItem{V: newConference(snap, cc), Format: formatLabel(p.Details.Format), Version: p.Version,
+			Submitted: p.Submitted.UTC().Format("January 2, 2006, 15:04 UTC"), Idem: newKey()}
+		it.Excerpt, it.Truncated = cut(p.Details.Description, queueExcerpt)
+		if c, err := m.mod.Conference(r.Context(), p.ID); err == nil {
+			it.ContactName, it.ContactEmail = c.Contact.Name, c.Contact.Email
+			it.Mailto = mailto(c.Contact.Email, p.Details.Title)
+		}
+		it.Duplicates = m.s.duplicates(p.Details, true, p.ID)
+		cost := queueOverhead + it.V.cost() + escapedLen(it.Excerpt) + 2*escapedLen(it.ContactEmail) + escapedLen(it.ContactName)
+		for _, dv := range it.Duplicates {
+			cost += 300 + escapedLen(dv.Title) + escapedLen(dv.Where)
+		}
+		if cost > budget && len(d.Items) > 0 {
+			break
+		}
+		budget -= cost
+		d.Items = append(d.Items, it)
+	}
+	d.Shown = len(d.Items)
+	if len(d.Items) > 0 && len(d.Items) < len(pending) {
+		d.Next = "/moderation?after=" + url.QueryEscape(d.Items[len(d.Items)-1].V.ID)
+	}
+	m.s.page(w, r, http.StatusOK, "moderation", "queue", layoutData{Title: "Moderation queue", Section: "moderation", Body: d})
+}
+
+// mailto is a mailto: link to the organiser, built from a validated
+// address; anything else gives no link.
+func mailto(addr, title string) template.URL {
+	if _, msg := domain.ParseEmail(addr); msg != "" || addr == "" {
+		return ""
+	}
+	u := url.URL{Scheme: "mailto", Opaque: addr, RawQuery: "subject=" + url.PathEscape("Your conference: "+title)}
+	return template.URL(u.String())
+}
+
+// flash says what the decision just taken did.
+func (m *modPages) flash(done, id string) string {
+	title := id
+	if c, ok := m.s.cal.Get(calendar.Key(id)); ok {
+		title = "“" + c.Details.Title + "”"
+	}
+	switch done {
+	case "approve":
+		return "Approved " + title + ". It is published in the calendar and its feeds."
+	case "reject":
+		return "Rejected " + title + "."
+	case "cancel":
+		return "Cancelled " + title + ". Subscribers see it as cancelled."
+	case "edit":
+		return "Saved your changes."
+	case "unchanged":
+		return "Nothing changed: the form held the current values."
+	}
+	return ""
+}
+
+var uuidPattern = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+// handleFind opens a conference by its id or by the address of its page.
+func (m *modPages) handleFind(w http.ResponseWriter, r *http.Request, _ auth.Session) {
+	v := strings.TrimSpace(r.URL.Query().Get("id"))
+	if id := uuidPattern.FindString(v); id != "" {
+		v = strings.ToLower(id)
+	}
+	if !domain.ValidID(v) {
+		m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found",
+			"Give a conference's tracking number or the address of its page.")
+		return
+	}
+	m.redirect(w, r, "/moderation/conferences/"+v)
+}
+
+type moderateData struct {
+	editorBase
+	V            conferenceView
+	Status       domain.Status
+	Description  []string
+	Format       string
+	Timezone     string
+	Version      uint64
+	Contact      domain.Contact
+	Mailto       template.URL
+	Submitted    string
+	Updated      string
+	Public       string
+	History      string
+	CanDecide    bool // approve and reject: pending
+	CanCancel    bool
+	CanEdit      bool
+	Notice       string
+	Conflict     string
+	ReasonErrors []string
+	Reason       string
+	Duplicates   []duplicateView
+	Idem         string
+}
+
+// load reads a conference from the log, answering 404 or 503 itself.
+func (m *modPages) load(w http.ResponseWriter, r *http.Request, id string) (*domain.Conference, bool) {
+	c, err := m.mod.Conference(r.Context(), id)
+	switch {
+	case err == nil:
+		return c, true
+	case errors.Is(err, domain.ErrNotFound):
+		m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found", "There is no conference "+strconv.Quote(id)+".")
+	default:
+		m.s.log.Error("moderation page: load conference", slog.String("id", id), slog.Any("err", err))
+		m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Try again in a moment", "The conference could not be read just now.")
+	}
+	return nil, false
+}
+
+func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status int, sess auth.Session, c *domain.Conference, d moderateData) {
+	d.editorBase = editorBase{sess.Editor, sess.CSRFToken()}
+	cc := calendar.Conference{ID: c.ID, Status: c.Status, Version: c.Version, Details: c.Details}
+	d.V = newConference(m.s.dir.Snapshot(), cc)
+	d.Status, d.Version, d.Contact = c.Status, c.Version, c.Contact
+	d.Description, d.Format = paragraphs(c.Details.Description), formatLabel(c.Details.Format)
+	if !c.Details.AllDay {
+		d.Timezone = c.Details.Timezone
+	}
+	d.Mailto = mailto(c.Contact.Email, c.Details.Title)
+	d.Submitted = c.Created.UTC().Format("January 2, 2006, 15:04 UTC")
+	d.Updated = c.Updated.UTC().Format("January 2, 2006, 15:04 UTC")
+	if c.Status.Public() {
+		d.Public, d.History = "/conferences/"+c.ID, "/api/v1/conferences/"+c.ID+"/history"
+	}
+	d.CanDecide = c.Status == domain.StatusPending
+	d.CanCancel = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
+	d.CanEdit = d.CanCancel
+	d.Duplicates = m.s.duplicates(c.Details, true, c.ID)
+	d.Idem = newKey()
+	m.s.page(w, r, status, "moderation", "moderate", layoutData{Title: c.Details.Title + " (" + string(c.Status) + ")", Section: "moderation", Body: d})
+}
+
+func (m *modPages) handleConference(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+	c, ok := m.load(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	m.moderatePage(w, r, http.StatusOK, sess, c, moderateData{Notice: m.flash(q.Get("done"), c.ID)})
+}
+
+// outcome is the status a decision leads to.
+func outcome(d moderation.Decision) domain.Status {
+	switch d {
+	case moderation.Approve:
+		return domain.StatusApproved
+	case moderation.Reject:
+		return domain.StatusRejected
+	}
+	return domain.StatusCancelled
+}
+
+func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWriter, *http.Request, auth.Session) {
+	return func(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+		id := r.PathValue("id")
+		version, err := strconv.ParseUint(r.PostForm.Get("version"), 10, 64)
+		if err != nil || version == 0 {
+			m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you saw. Reload the page and try again.")
+			return
+		}
+		reason := r.PostForm.Get("reason")
+		res, err := m.mod.Decide(r.Context(), id, dec, reason, version, sess.Editor, "web:"+string(dec)+":"+idemOf(r))
+		var (
+			ve  *domain.VersionError
+			te  *domain.TransitionError
+			val *domain.ValidationError
+		)
+		switch {
+		case err == nil:
+			if r.PostForm.Get("return") == "queue" {
+				m.redirect(w, r, fmt.Sprintf("/moderation?done=%s&id=%s&v=%d", dec, url.QueryEscape(id), res.Version))
+			} else {
+				m.redirect(w, r, fmt.Sprintf("/moderation/conferences/%s?done=%s", url.PathEscape(id), dec))
+			}
+			return
+		case errors.As(err, &val):
+			c, ok := m.load(w, r, id)
+			if !ok {
+				return
+			}
+			errs, _ := validationErrors(val)
+			m.moderatePage(w, r, http.StatusUnprocessableEntity, sess, c, moderateData{ReasonErrors: errs["title"], Reason: reason})
+			return
+		case errors.As(err, &ve), errors.As(err, &te):
+			c, ok := m.load(w, r, id)
+			if !ok {
+				return
+			}
+			msg := fmt.Sprintf("Someone else changed this conference first: you saw version %d, and it is now version %d (%s). Nothing was changed. Here is the current version: decide again.",
+				version, c.Version, c.Status)
+			switch {
+			case c.Status == outcome(dec):
+				msg = fmt.Sprintf("This conference is already %s (version %d), perhaps by this very form a moment ago. Nothing more was changed.", c.Status, c.Version)
+			case te != nil && c.Version == version:
+				msg = fmt.Sprintf("A conference that is %s cannot be %s. Nothing was changed.", c.Status, pastTense(dec))
+			}
+			m.moderatePage(w, r, http.StatusConflict, sess, c, moderateData{Conflict: msg, Reason: reason})
+			return
+		case errors.Is(err, domain.ErrNotFound):
+			m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found", "There is no conference "+strconv.Quote(id)+".")
+			return
+		}
+		m.s.log.Error("moderation page: decision failed", slog.String("id", id), slog.String("decision", string(dec)), slog.Any("err", err))
+		m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Nothing was changed",
+			"The decision could not be saved just now. Go back and try again in a moment.")
+	}
+}
+
+func pastTense(d moderation.Decision) string {
+	switch d {
+	case moderation.Approve:
+		return "approved"
+	case moderation.Reject:
+		return "rejected"
+	}
+	return "cancelled"
+}
+
+// idemOf is the form's idempotency key, or a new one.
+func idemOf(r *http.Request) string {
+	k := r.PostForm.Get("idem")
+	if len(k) == 0 || len(k) > 64 || !domain.ValidID(k) {
+		return newKey()
+	}
+	return k
+}
+
+// yoursBudget bounds the escaped text of "what you had typed" on a
+// conflict, which the form of the current version already fills.
+const yoursBudget = 6 << 10
+
+type yourValue struct {
+	Label, Value string
+}
+
+type editData struct {
+	editorBase
+	ID, Title string
+	Status    domain.Status
+	Version   uint64
+	Fields    fieldsView
+	Summary   []summaryItem
+	Conflict  string
+	Yours     []yourValue
+	Idem      string
+}
+
+func (m *modPages) editPage(w http.ResponseWriter, r *http.Request, status int, sess auth.Session, c *domain.Conference, d editData) {
+	d.editorBase = editorBase{sess.Editor, sess.CSRFToken()}
+	d.ID, d.Title, d.Status = c.ID, c.Details.Title, c.Status
+	if d.Version == 0 {
+		d.Version = c.Version
+	}
+	d.Idem = newKey()
+	title := "Edit: " + c.Details.Title
+	if len(d.Summary) > 0 {
+		title = "Error: " + title
+	}
+	m.s.page(w, r, status, "moderation", "edit", layoutData{Title: title, Section: "moderation", Body: d})
+}
+
+// sponsorName shows a sponsor under the directory's current name.
+func (m *modPages) sponsorName(sp domain.Sponsor) string {
+	if sp.ID != "" {
+		if res, ok := m.s.dir.Snapshot().Get(sp.ID); ok {
+			return res.Details.Name
+		}
+	}
+	return sp.Name
+}
+
+func (m *modPages) handleEditForm(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+	c, ok := m.load(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	if c.Status != domain.StatusPending && c.Status != domain.StatusApproved {
+		m.moderatePage(w, r, http.StatusConflict, sess, c, moderateData{Conflict: "A conference that is " + string(c.Status) + " cannot be edited."})
+		return
+	}
+	m.editPage(w, r, http.StatusOK, sess, c, editData{Fields: newFieldsView(formOf(c.Details, m.sponsorName), nil, false)})
+}
+
+func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+	id := r.PathValue("id")
+	f := readForm(r)
+	version, err := strconv.ParseUint(r.PostForm.Get("version"), 10, 64)
+	if err != nil || version == 0 {
+		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you edited. Reload the page and try again.")
+		return
+	}
+	res, err := m.mod.Edit(r.Context(), id, f.patch(), version, sess.Editor, "web:edit:"+idemOf(r))
+	var (
+		ve  *domain.VersionError
+		te  *domain.TransitionError
+		val *domain.ValidationError
+	)
+	switch {
+	case err == nil:
+		done := "edit"
+		if len(res.Changed) == 0 {
+			done = "unchanged"
+		}
+		m.redirect(w, r, fmt.Sprintf("/moderation/conferences/%s?done=%s", url.PathEscape(id), done))
+		return
+	case errors.As(err, &val):
+		c, ok := m.load(w, r, id)
+		if !ok {
+			return
+		}
+		errs, sum := validationErrors(val)
+		m.editPage(w, r, http.StatusUnprocessableEntity, sess, c, editData{Version: version, Fields: newFieldsView(f, errs, false), Summary: sum})
+		return
+	case errors.As(err, &ve):
+		c, ok := m.load(w, r, id)
+		if !ok {
+			return
+		}
+		current := formOf(c.Details, m.sponsorName)
+		changed := differences(current, f)
+		if len(changed) == 0 {
+			// What was typed is what the conference holds now: a second
+			// press of Save, or the same change made by someone else.
+			m.redirect(w, r, fmt.Sprintf("/moderation/conferences/%s?done=unchanged", url.PathEscape(id)))
+			return
+		}
+		d := editData{Fields: newFieldsView(current, nil, false),
+			Conflict: fmt.Sprintf("Someone else changed this conference first: you edited version %d, and it is now version %d. Your changes were not saved. The form below shows the current version; make your changes again.", version, c.Version)}
+		yours, budget := fieldMap(f.clamp()), yoursBudget
+		for _, label := range changed {
+			v, _ := cut(yours[label], 200)
+			if budget -= escapedLen(v); budget < 0 {
+				v = "(changed)"
+			}
+			d.Yours = append(d.Yours, yourValue{Label: label, Value: v})
+		}
+		m.editPage(w, r, http.StatusConflict, sess, c, d)
+		return
+	case errors.As(err, &te):
+		c, ok := m.load(w, r, id)
+		if !ok {
+			return
+		}
+		m.moderatePage(w, r, http.StatusConflict, sess, c, moderateData{Conflict: "A conference that is " + string(c.Status) + " cannot be edited. Nothing was changed."})
+		return
+	case errors.Is(err, domain.ErrNotFound):
+		m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found", "There is no conference "+strconv.Quote(id)+".")
+		return
+	}
+	m.s.log.Error("moderation page: edit failed", slog.String("id", id), slog.Any("err", err))
+	m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Nothing was changed",
+		"The edit could not be saved just now. Go back and try again in a moment.")
+}
+
+// fieldMap gives each field's typed value by its label (differences).
+func fieldMap(f conferenceForm) map[string]string {
+	return map[string]string{
+		"Title": f.Title, "Description": f.Description, "All-day or timed": f.AllDay,
+		"Start date": f.StartDate, "Start time": f.StartTime, "End date": f.EndDate, "End time": f.EndTime,
+		"Time zone": f.Timezone, "Format": f.Format, "Venue": f.Venue, "City": f.City, "State": f.Region,
+		"Country": f.Country, "Website": f.URL, "Sponsors": strings.Join(f.sponsorLines(), "; "),
+		"Topics": strings.Join(f.Topics, ", "),
+	}
+}

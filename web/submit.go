@@ -1,0 +1,226 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/producers/intake"
+	"github.com/justiceevents/jevents/projections/calendar"
+)
+
+// Submitter appends a submission (the intake producer).
+type Submitter interface {
+	Submit(ctx context.Context, in domain.SubmissionInput, key, source, actor string) (intake.Receipt, error)
+}
+
+// honeypotField is the field people never see nor reach with Tab; programs
+// that fill in every field fill it in.
+const honeypotField = "leave_empty"
+
+// RegisterSubmit adds /submit, "Add your conference" (the intake role).
+func (s *Server) RegisterSubmit(mux *http.ServeMux, sub Submitter) {
+	mux.HandleFunc("GET /submit", s.handleSubmitForm)
+	mux.HandleFunc("POST /submit", func(w http.ResponseWriter, r *http.Request) { s.handleSubmit(w, r, sub) })
+	mux.HandleFunc("GET /submit/done/{id}", s.handleSubmitted)
+}
+
+type submitData struct {
+	Fields     fieldsView
+	Summary    []summaryItem
+	Notice     string
+	Duplicates []duplicateView
+	Confirm    bool
+	Idem, CSRF string
+	Honeypot   string
+}
+
+func (s *Server) submitPage(w http.ResponseWriter, r *http.Request, status int, d submitData) {
+	d.CSRF = s.formToken(w, r)
+	d.Honeypot = honeypotField
+	if d.Idem == "" {
+		d.Idem = newKey()
+	}
+	title := "Add your conference"
+	if len(d.Summary) > 0 {
+		title = "Error: " + title
+	}
+	s.page(w, r, status, "submit", "submit", layoutData{
+		Title:       title,
+		Description: "Add your criminal-justice conference to the Justice Events calendar. Editors review every submission.",
+		Section:     "submit",
+		Body:        d,
+	})
+}
+
+func (s *Server) handleSubmitForm(w http.ResponseWriter, r *http.Request) {
+	s.submitPage(w, r, http.StatusOK, submitData{Fields: newFieldsView(conferenceForm{AllDay: "yes", Format: "in_person"}, nil, true)})
+}
+
+func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submitter) {
+	if ok, wait := s.submitLimiter.allow(s.clientAddr(r), time.Now()); !ok {
+		s.metrics.formRejects.WithLabelValues("submit", "rate_limited").Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.message(w, r, http.StatusTooManyRequests, "submit", "submit", "Too many submissions",
+			"This address has sent many submissions in a short time. Please wait "+waitText(wait)+" and try again.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.message(w, r, http.StatusBadRequest, "submit", "submit", "The form could not be read",
+			"The form was too large or garbled. Please go back and try again.")
+		return
+	}
+	f := readForm(r)
+	d := submitData{Fields: newFieldsView(f, nil, true), Idem: r.PostForm.Get("idem")}
+	if !intake.ValidKey(d.Idem) || len(d.Idem) > 64 {
+		d.Idem = ""
+	}
+	if !s.checkForm(r) {
+		s.metrics.formRejects.WithLabelValues("submit", "csrf").Inc()
+		d.Notice = "The form had expired, or came from another site, so nothing was sent. Check the fields below and submit again."
+		s.submitPage(w, r, http.StatusForbidden, d)
+		return
+	}
+	if r.PostForm.Get(honeypotField) != "" {
+		s.metrics.formRejects.WithLabelValues("submit", "honeypot").Inc()
+		d.Notice = "The form could not be accepted: the field that must stay empty was filled in. Empty it and submit again."
+		s.submitPage(w, r, http.StatusBadRequest, d)
+		return
+	}
+	in := f.input(true)
+	valid, err := domain.ValidateSubmission(in, time.Now())
+	var ve *domain.ValidationError
+	if errors.As(err, &ve) {
+		d.Fields.Errors, d.Summary = validationErrors(ve)
+		s.submitPage(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	if r.PostForm.Get("confirm") != "1" {
+		if dups := s.duplicates(valid.Details, false); len(dups) > 0 {
+			d.Duplicates, d.Confirm = dups, true
+			s.submitPage(w, r, http.StatusOK, d)
+			return
+		}
+	}
+	key := d.Idem
+	if key == "" {
+		key = newKey()
+	}
+	rec, err := sub.Submit(r.Context(), in, "web:"+key, "form", intake.ActorPublic)
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/submit/done/"+url.PathEscape(rec.ID), http.StatusSeeOther)
+		s.metrics.requests.WithLabelValues("submit", "303").Inc()
+	case errors.As(err, &ve):
+		d.Fields.Errors, d.Summary = validationErrors(ve)
+		s.submitPage(w, r, http.StatusUnprocessableEntity, d)
+	case errors.Is(err, domain.ErrIdempotencyMismatch):
+		d.Idem = ""
+		d.Notice = "This form was already sent, with other values, as conference " + intake.ConferenceID("web:"+key) +
+			". Nothing new was added. To add another conference, check the fields below and submit again."
+		s.submitPage(w, r, http.StatusConflict, d)
+	default:
+		s.log.Error("submission from the form failed", slog.Any("err", err))
+		d.Notice = "Your conference could not be saved just now. Nothing was lost on this page: please submit again in a few minutes."
+		s.submitPage(w, r, http.StatusServiceUnavailable, d)
+	}
+}
+
+func waitText(d time.Duration) string {
+	switch m := int(d.Round(time.Minute) / time.Minute); {
+	case m <= 1:
+		return "a minute"
+	default:
+		return strconv.Itoa(m) + " minutes"
+	}
+}
+
+type submittedData struct {
+	ID   string
+	Page string
+	ICS  string
+}
+
+func (s *Server) handleSubmitted(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !domain.ValidID(id) {
+		s.message(w, r, http.StatusNotFound, "submit", "submit", "Submission not found", "This is not a tracking number of the calendar.")
+		return
+	}
+	s.page(w, r, http.StatusOK, "submit", "submitted", layoutData{Title: "Thank you: your conference was received", Section: "submit",
+		Body: submittedData{ID: id, Page: "/conferences/" + id, ICS: "/conferences/" + id + ".ics"}})
+}
+
+// duplicateView is a conference that looks like one being submitted or
+// reviewed.
+type duplicateView struct {
+	ID, Title, When, Where string
+	Status                 domain.Status
+	Why                    string
+}
+
+// maxDuplicates bounds the possible duplicates shown.
+const maxDuplicates = 5
+
+// duplicates finds conferences that may be the same as d: the same title
+// (ignoring case, spacing and punctuation) on the same dates, or the same
+// web address. The public sees published ones only; editors also see
+// pending ones. exclude is the conference itself (for editors).
+func (s *Server) duplicates(d domain.ConferenceDetails, pending bool, exclude ...string) []duplicateView {
+	title, link := normTitle(d.Title), normURL(d.URL)
+	first, last := datePart(d.Start), datePart(d.End)
+	var out []duplicateView
+	s.cal.Range(func(_ string, c calendar.Conference) bool {
+		if !c.Public() && !(pending && c.Status == domain.StatusPending) {
+			return true
+		}
+		for _, x := range exclude {
+			if c.ID == x {
+				return true
+			}
+		}
+		cd := c.Details
+		var why string
+		switch {
+		case title != "" && normTitle(cd.Title) == title && datePart(cd.Start) == first && datePart(cd.End) == last:
+			why = "same title and dates"
+		case link != "" && normURL(cd.URL) == link:
+			why = "same web address"
+		default:
+			return true
+		}
+		v := duplicateView{ID: c.ID, Status: c.Status, Why: why}
+		v.Title, _ = cut(cd.Title, 120)
+		v.Where, _ = cut(where(cd), 80)
+		v.When, _ = when(cd)
+		out = append(out, v)
+		return len(out) < maxDuplicates
+	})
+	return out
+}
+
+// normTitle compares titles: lower case, words of letters and digits.
+func normTitle(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), " ")
+}
+
+// normURL compares web addresses: no scheme, no www., no fragment, no
+// trailing slash, the host in lower case.
+func normURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Host), "www.")
+	return host + strings.TrimSuffix(u.EscapedPath(), "/") + "?" + u.RawQuery
+}
