@@ -105,7 +105,8 @@ func New(js jetstream.JetStream, m *Metrics) *Log {
 
 // Append stores one event with msgID as its Nats-Msg-Id, if and only if the
 // last event of its aggregate is at stream sequence expect (0: the aggregate
-// must not exist yet). It returns the event's stream sequence.
+// must not exist yet). It returns the event's stream sequence, and whether
+// the event was already stored by an earlier attempt with the same msgID.
 //
 // A retry with the same msgID is safe: inside the duplicate window the
 // server answers with the original sequence, and outside it (or on a single
@@ -114,17 +115,25 @@ func New(js jetstream.JetStream, m *Metrics) *Log {
 // counts as success. Any other expectation failure is a *domain.VersionError.
 // Timeouts and missing responders are retried with the same msgID until ctx
 // ends, because a timed-out publish may still have been stored.
-func (l *Log) Append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (uint64, error) {
+func (l *Log) Append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (Appended, error) {
 	start := time.Now()
-	seq, err := l.append(ctx, env, msgID, expect)
+	a, err := l.append(ctx, env, msgID, expect)
 	l.metrics.observe(env.Type, time.Since(start), err)
-	return seq, err
+	return a, err
 }
 
-func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (uint64, error) {
+// Appended says where an event is stored.
+type Appended struct {
+	Seq uint64
+	// Duplicate: an earlier attempt with the same message id stored it;
+	// this one appended nothing.
+	Duplicate bool
+}
+
+func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (Appended, error) {
 	data, err := json.Marshal(env)
 	if err != nil {
-		return 0, err
+		return Appended{}, err
 	}
 	msg := nats.NewMsg(env.Subject())
 	msg.Data = data
@@ -148,24 +157,24 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 		ack, err := l.js.PublishMsg(actx, msg, opts...)
 		cancel()
 		if err == nil {
-			return ack.Sequence, nil
+			return Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 		}
 		switch {
 		case isWrongLastSequence(err):
 			last, gerr := l.lastOf(ctx, aggSubject)
 			if gerr != nil {
-				return 0, fmt.Errorf("eventlog: append %s: check last event: %w", env.Type, gerr)
+				return Appended{}, fmt.Errorf("eventlog: append %s: check last event: %w", env.Type, gerr)
 			}
 			if last.Header.Get(jetstream.MsgIDHeader) == msgID {
-				return last.Sequence, nil // our own earlier attempt landed
+				return Appended{Seq: last.Sequence, Duplicate: true}, nil // our own earlier attempt landed
 			}
-			return 0, &domain.VersionError{Expected: expect, Current: last.Sequence}
+			return Appended{}, &domain.VersionError{Expected: expect, Current: last.Sequence}
 		case isLogFull(err):
-			return 0, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrLogFull, err)
+			return Appended{}, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrLogFull, err)
 		case isTransient(err):
 			select {
 			case <-ctx.Done():
-				return 0, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrUnavailable, err)
+				return Appended{}, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrUnavailable, err)
 			case <-time.After(backoff):
 			}
 			// Short: while a stream leader is elected every answer is "no
@@ -173,7 +182,7 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 			// is the append's latency (docs/performance.md, failover).
 			backoff = min(2*backoff, 250*time.Millisecond)
 		default:
-			return 0, fmt.Errorf("eventlog: append %s: %w", env.Type, err)
+			return Appended{}, fmt.Errorf("eventlog: append %s: %w", env.Type, err)
 		}
 	}
 }

@@ -59,10 +59,11 @@ func (f *fixture) append(id, actor string, e domain.Event) uint64 {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	seq, err := f.log.Append(context.Background(), env, env.ID, f.last[id])
+	a, err := f.log.Append(context.Background(), env, env.ID, f.last[id])
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	seq := a.Seq
 	f.last[id] = seq
 	return seq
 }

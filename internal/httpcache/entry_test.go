@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +34,43 @@ func TestWithGzip(t *testing.T) {
 	}
 	if small := NewPlainEntry([]byte("tiny"), "text/plain", "", at); small.WithGzip() != small {
 		t.Fatal("a small body got a gzip form")
+	}
+}
+
+// TestGzipFormHasItsOwnValidator: the gzip bytes are another
+// representation, so they carry another strong ETag; a conditional request
+// with either tag is answered 304 with the tag of the form asked for.
+func TestGzipFormHasItsOwnValidator(t *testing.T) {
+	e := NewEntry([]byte(strings.Repeat("BEGIN:VEVENT\r\n", 200)), "text/calendar; charset=utf-8", "public, max-age=60", time.Time{})
+	if e.Gzip == nil {
+		t.Fatal("no gzip form")
+	}
+	get := func(h map[string]string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/calendar.ics", nil)
+		for k, v := range h {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		Serve(w, r, e)
+		return w
+	}
+	plain, zipped := get(nil), get(map[string]string{"Accept-Encoding": "gzip"})
+	pt, zt := plain.Header().Get("ETag"), zipped.Header().Get("ETag")
+	if pt == "" || zt == "" || pt == zt || zipped.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("identity ETag %q, gzip ETag %q, encoding %q", pt, zt, zipped.Header().Get("Content-Encoding"))
+	}
+	for _, tc := range []struct {
+		name string
+		h    map[string]string
+		want string
+	}{
+		{"identity tag, identity client", map[string]string{"If-None-Match": pt}, pt},
+		{"gzip tag, gzip client", map[string]string{"If-None-Match": zt, "Accept-Encoding": "gzip"}, zt},
+		{"identity tag, gzip client", map[string]string{"If-None-Match": pt, "Accept-Encoding": "gzip"}, zt},
+	} {
+		w := get(tc.h)
+		if w.Code != http.StatusNotModified || w.Header().Get("ETag") != tc.want {
+			t.Errorf("%s: %d with ETag %q, want 304 with %q", tc.name, w.Code, w.Header().Get("ETag"), tc.want)
+		}
 	}
 }

@@ -69,13 +69,24 @@ func (e *Entry) WithGzip() *Entry {
 	return &out
 }
 
+// gzipETag is the validator of the gzip form. A strong ETag names one
+// representation (RFC 9110 §8.8.3), and the compressed bytes are another:
+// the same tag for both would let a cache hand gzip bytes to a client that
+// did not ask for them.
+func (e *Entry) gzipETag() string { return strings.TrimSuffix(e.ETag, `"`) + `-gz"` }
+
 // Serve answers r from e: 304 when the client's validators match, the gzip
 // form when the client accepts it, no body for HEAD.
 func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
 	// Header keys are written in canonical form, without h.Set's
 	// canonicalization: this runs for every poll of every feed.
 	h := w.Header()
-	h["Etag"] = []string{e.ETag}
+	gz := e.Gzip != nil && acceptsGzip(r)
+	if gz {
+		h["Etag"] = []string{e.gzipETag()}
+	} else {
+		h["Etag"] = []string{e.ETag}
+	}
 	if !e.LastModified.IsZero() {
 		lm := e.lastModified
 		if lm == "" {
@@ -91,7 +102,7 @@ func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
 		return
 	}
 	body := e.Body
-	if e.Gzip != nil && acceptsGzip(r) {
+	if gz {
 		body = e.Gzip
 		h.Set("Content-Encoding", "gzip")
 	}
@@ -104,7 +115,8 @@ func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
 }
 
 // notModified implements RFC 9110 §13.1.2 and §13.1.3: If-None-Match wins
-// over If-Modified-Since.
+// over If-Modified-Since. Either form's tag matches: both stand for the
+// same content, and the answer carries the tag of the form the client gets.
 func notModified(r *http.Request, e *Entry) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -112,7 +124,8 @@ func notModified(r *http.Request, e *Entry) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for _, t := range strings.Split(inm, ",") {
 			t = strings.TrimSpace(t)
-			if t == "*" || strings.TrimPrefix(t, "W/") == e.ETag {
+			t = strings.TrimPrefix(t, "W/")
+			if t == "*" || t == e.ETag || (e.Gzip != nil && t == e.gzipETag()) {
 				return true
 			}
 		}

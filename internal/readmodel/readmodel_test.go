@@ -64,10 +64,11 @@ func appendEvents(t *testing.T, l *eventlog.Log, n, aggs int, tag string) map[st
 		if err != nil {
 			t.Fatal(err)
 		}
-		seq, err := l.Append(ctx, env, env.ID, last[id])
+		a, err := l.Append(ctx, env, env.ID, last[id])
 		if err != nil {
 			t.Fatal(err)
 		}
+		seq := a.Seq
 		last[id] = seq
 		out[id] = append(out[id], seq)
 	}

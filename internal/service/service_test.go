@@ -156,9 +156,10 @@ func validSubmission() map[string]any {
 }
 
 type receipt struct {
-	ID      string `json:"id"`
-	Status  string `json:"status"`
-	Version uint64 `json:"version"`
+	ID        string `json:"id"`
+	Status    string `json:"status"`
+	Version   uint64 `json:"version"`
+	Duplicate bool   `json:"duplicate"`
 }
 
 func (a *app) submit(body any, key string) receipt {
@@ -303,8 +304,8 @@ func TestIdempotencyKeyMakesRetriesSafe(t *testing.T) {
 	first := a.submit(validSubmission(), "retry-key-1")
 	before := a.streamMessages()
 	again := a.submit(validSubmission(), "retry-key-1")
-	if again.ID != first.ID {
-		t.Fatalf("a retry got a new conference: %s, then %s", first.ID, again.ID)
+	if again.ID != first.ID || again.Version != first.Version || first.Duplicate || !again.Duplicate {
+		t.Fatalf("a retry was not answered as the same submission: %+v, then %+v", first, again)
 	}
 	if after := a.streamMessages(); after != before {
 		t.Fatalf("a retry appended %d event(s)", after-before)

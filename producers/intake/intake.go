@@ -141,12 +141,12 @@ func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, s
 	}
 	// The message id carries the content's hash: a retry of this request is
 	// recognised as ours, a different request under the same key is not.
-	seq, err := in.log.Append(ctx, env, "submit:"+id+":"+hash[:16], 0)
+	a, err := in.log.Append(ctx, env, "submit:"+id+":"+hash[:16], 0)
 	var ve *domain.VersionError
 	switch {
-	case err == nil:
-		return receipt(id, domain.StatusPending, seq, false), nil
-	case errors.As(err, &ve):
+	case err == nil && !a.Duplicate:
+		return receipt(id, domain.StatusPending, a.Seq, false), nil
+	case err == nil || errors.As(err, &ve):
 		// The conference exists: the same request again, or a reused key.
 		c, _, lerr := in.log.LoadConference(ctx, id)
 		if lerr != nil {

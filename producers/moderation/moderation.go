@@ -153,7 +153,7 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 		if err != nil {
 			return Result{}, err
 		}
-		seq, err := m.log.Append(ctx, env, "edit:"+id+":"+key, c.Version)
+		a, err := m.log.Append(ctx, env, "edit:"+id+":"+key, c.Version)
 		var ve *domain.VersionError
 		if errors.As(err, &ve) && ifMatch == 0 && attempt < maxAttempts {
 			continue
@@ -161,8 +161,8 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 		if err != nil {
 			return Result{}, err
 		}
-		c.Apply(domain.Record{Seq: seq, Envelope: env, Event: ev})
-		r := Result{ID: id, Status: c.Status, Version: seq}
+		c.Apply(domain.Record{Seq: a.Seq, Envelope: env, Event: ev})
+		r := Result{ID: id, Status: c.Status, Version: a.Seq}
 		if u, ok := ev.(domain.ConferenceUpdated); ok {
 			r.Changed = u.Changed
 		}

@@ -165,14 +165,14 @@ func (p *Producer) create(ctx context.Context, id string, d domain.ResourceDetai
 	if err != nil {
 		return Result{}, err
 	}
-	seq, err := p.log.Append(ctx, env, "add:"+id+":"+hash[:16], 0)
+	a, err := p.log.Append(ctx, env, "add:"+id+":"+hash[:16], 0)
 	var ve *domain.VersionError
 	switch {
-	case err == nil:
+	case err == nil && !a.Duplicate:
 		r := &domain.Resource{}
-		r.Apply(domain.Record{Seq: seq, Envelope: env, Event: domain.ResourceAdded{Details: d, RequestHash: hash}})
+		r.Apply(domain.Record{Seq: a.Seq, Envelope: env, Event: domain.ResourceAdded{Details: d, RequestHash: hash}})
 		return result(r, false), nil
-	case errors.As(err, &ve):
+	case err == nil || errors.As(err, &ve):
 		return existing()
 	default:
 		return Result{}, err
@@ -287,7 +287,7 @@ func (p *Producer) command(ctx context.Context, name, id string, ifMatch uint64,
 		if err != nil {
 			return Result{}, err
 		}
-		seq, err := p.log.Append(ctx, env, "resource:"+id+":"+evID, r.Version)
+		a, err := p.log.Append(ctx, env, "resource:"+id+":"+evID, r.Version)
 		var ve *domain.VersionError
 		if errors.As(err, &ve) && ifMatch == 0 && attempt < maxAttempts {
 			continue
@@ -295,7 +295,7 @@ func (p *Producer) command(ctx context.Context, name, id string, ifMatch uint64,
 		if err != nil {
 			return Result{}, err
 		}
-		r.Apply(domain.Record{Seq: seq, Envelope: env, Event: ev})
+		r.Apply(domain.Record{Seq: a.Seq, Envelope: env, Event: ev})
 		res := result(r, false)
 		if u, ok := ev.(domain.ResourceUpdated); ok {
 			res.Changed = u.Changed

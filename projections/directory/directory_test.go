@@ -42,10 +42,11 @@ func (w *writer) append(id string, e domain.Event) uint64 {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	seq, err := w.log.Append(context.Background(), env, env.ID, w.last[id])
+	a, err := w.log.Append(context.Background(), env, env.ID, w.last[id])
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	seq := a.Seq
 	w.last[id] = seq
 	return seq
 }

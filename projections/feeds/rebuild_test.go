@@ -146,10 +146,11 @@ func (h *history) append(t testing.TB, log *eventlog.Log, c *domain.Conference, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	seq, err := log.Append(context.Background(), env, env.ID, c.Version)
+	a, err := log.Append(context.Background(), env, env.ID, c.Version)
 	if err != nil {
 		t.Fatalf("append %s to %s: %v", ev.EventType(), id, err)
 	}
+	seq := a.Seq
 	c.Apply(domain.Record{Seq: seq, Envelope: env, Event: ev})
 	h.last = seq
 }
