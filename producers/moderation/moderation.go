@@ -24,7 +24,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/httpjson"
 )
@@ -172,23 +171,13 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 
 // Register adds the editors' routes to mux.
 func (m *Moderation) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/moderation/queue", m.editorOnly(m.handleQueue))
+	mux.Handle("GET /api/v1/moderation/queue", httpjson.EditorOnly(m.logger, m.handleQueue))
 	for _, d := range []Decision{Approve, Reject, Cancel} {
-		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), m.editorOnly(m.handleDecision(d)))
+		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpjson.EditorOnly(m.logger, m.handleDecision(d)))
 	}
-	mux.Handle("PATCH /api/v1/conferences/{id}", m.editorOnly(m.handleEdit))
+	mux.Handle("PATCH /api/v1/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleEdit))
 }
 
-func (m *Moderation) editorOnly(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		editor, ok := auth.Editor(r.Context())
-		if !ok {
-			httpjson.WriteError(w, r, m.logger, domain.ErrUnauthorized)
-			return
-		}
-		h(w, r, editor)
-	})
-}
 
 // QueueItem is one entry of the moderation queue, with the organiser's
 // contact, which only editors see.
@@ -237,7 +226,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 
 func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+		ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
 		if err != nil {
 			httpjson.WriteError(w, r, m.logger, err)
 			return
@@ -257,7 +246,7 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 }
 
 func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+	ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
 	if err != nil {
 		httpjson.WriteError(w, r, m.logger, err)
 		return
@@ -292,20 +281,7 @@ func (m *Moderation) answer(w http.ResponseWriter, r *http.Request, res Result, 
 		httpjson.WriteError(w, r, m.logger, err)
 		return
 	}
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(res.Version, 10)))
+	httpjson.WriteVersion(w, res.Version)
 	httpjson.Write(w, http.StatusOK, res)
 }
 
-// parseIfMatch reads a version from If-Match: 12, "12" or W/"12"; "" is 0.
-func parseIfMatch(h string) (uint64, error) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, nil
-	}
-	v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
-	if err != nil || v == 0 {
-		return 0, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid If-Match",
-			Fields: []domain.FieldError{{Field: "If-Match", Code: "invalid", Message: "must be the conference's version, such as \"12\""}}}
-	}
-	return v, nil
-}

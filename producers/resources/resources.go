@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/httpjson"
 )
@@ -359,22 +357,12 @@ func (p *Producer) Seed(ctx context.Context, page *SeedPage) (SeedResult, error)
 
 // Register adds the editors' routes to mux.
 func (p *Producer) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/resources", p.editorOnly(p.handleAdd))
-	mux.Handle("PATCH /api/v1/resources/{id}", p.editorOnly(p.handleEdit))
-	mux.Handle("POST /api/v1/resources/{id}/retire", p.editorOnly(p.handleState("retire")))
-	mux.Handle("POST /api/v1/resources/{id}/restore", p.editorOnly(p.handleState("restore")))
+	mux.Handle("POST /api/v1/resources", httpjson.EditorOnly(p.logger, p.handleAdd))
+	mux.Handle("PATCH /api/v1/resources/{id}", httpjson.EditorOnly(p.logger, p.handleEdit))
+	mux.Handle("POST /api/v1/resources/{id}/retire", httpjson.EditorOnly(p.logger, p.handleState("retire")))
+	mux.Handle("POST /api/v1/resources/{id}/restore", httpjson.EditorOnly(p.logger, p.handleState("restore")))
 }
 
-func (p *Producer) editorOnly(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		editor, ok := auth.Editor(r.Context())
-		if !ok {
-			httpjson.WriteError(w, r, p.logger, domain.ErrUnauthorized)
-			return
-		}
-		h(w, r, editor)
-	})
-}
 
 func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor string) {
 	var in domain.ResourceInput
@@ -401,7 +389,7 @@ func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor stri
 }
 
 func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+	ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
 	if err != nil {
 		httpjson.WriteError(w, r, p.logger, err)
 		return
@@ -432,7 +420,7 @@ func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor str
 
 func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+		ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
 		if err != nil {
 			httpjson.WriteError(w, r, p.logger, err)
 			return
@@ -462,24 +450,11 @@ func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Reque
 }
 
 func (p *Producer) answer(w http.ResponseWriter, status int, res Result) {
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(res.Version, 10)))
+	httpjson.WriteVersion(w, res.Version)
 	w.Header().Set("Cache-Control", "no-store")
 	httpjson.Write(w, status, res)
 }
 
-// parseIfMatch reads a version from If-Match: 12, "12" or W/"12"; "" is 0.
-func parseIfMatch(h string) (uint64, error) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, nil
-	}
-	v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
-	if err != nil || v == 0 {
-		return 0, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid If-Match",
-			Fields: []domain.FieldError{{Field: "If-Match", Code: "invalid", Message: "must be the resource's version, such as \"12\""}}}
-	}
-	return v, nil
-}
 
 // Metrics are the resource producer's Prometheus series.
 type Metrics struct {

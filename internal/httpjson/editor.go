@@ -1,0 +1,44 @@
+package httpjson
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
+)
+
+// EditorOnly runs h for requests that carry an editor (see auth.Identify)
+// with the editor's name, and answers every other request 401.
+func EditorOnly(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, editor string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		editor, ok := auth.Editor(r.Context())
+		if !ok {
+			WriteError(w, r, log, domain.ErrUnauthorized)
+			return
+		}
+		h(w, r, editor)
+	})
+}
+
+// ParseIfMatch reads the version an edit is based on from If-Match: 12,
+// "12" or W/"12". An absent header is 0 (no condition).
+func ParseIfMatch(h string) (uint64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil || v == 0 {
+		return 0, &Error{Status: http.StatusBadRequest, Title: "Invalid If-Match",
+			Fields: []domain.FieldError{{Field: "If-Match", Code: "invalid", Message: `must be the version to change, such as "12"`}}}
+	}
+	return v, nil
+}
+
+// WriteVersion sets the ETag of an answer about one aggregate: its version.
+func WriteVersion(w http.ResponseWriter, version uint64) {
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(version, 10)))
+}
