@@ -178,7 +178,6 @@ func (m *Moderation) Register(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleEdit))
 }
 
-
 // QueueItem is one entry of the moderation queue, with the organiser's
 // contact, which only editors see.
 type QueueItem struct {
@@ -284,4 +283,3 @@ func (m *Moderation) answer(w http.ResponseWriter, r *http.Request, res Result, 
 	httpjson.WriteVersion(w, res.Version)
 	httpjson.Write(w, http.StatusOK, res)
 }
-

@@ -363,7 +363,6 @@ func (p *Producer) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/resources/{id}/restore", httpjson.EditorOnly(p.logger, p.handleState("restore")))
 }
 
-
 func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor string) {
 	var in domain.ResourceInput
 	if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &in); err != nil {
@@ -454,7 +453,6 @@ func (p *Producer) answer(w http.ResponseWriter, status int, res Result) {
 	w.Header().Set("Cache-Control", "no-store")
 	httpjson.Write(w, status, res)
 }
-
 
 // Metrics are the resource producer's Prometheus series.
 type Metrics struct {
