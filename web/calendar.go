@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -24,7 +25,7 @@ import (
 // instead of ranging over and sorting the replica.
 type calIndex struct {
 	gen  uint64
-	list []listed
+	list []*listed
 }
 
 // listed is a published conference with its times.
@@ -32,6 +33,19 @@ type listed struct {
 	c           calendar.Conference
 	start, end  time.Time // end is exclusive (the midnight after an all-day conference)
 	first, last string    // its first and last local dates, YYYY-MM-DD
+	// text is its feeds.SearchText, kept from the first keyword search that
+	// reached it in this generation.
+	text atomic.Pointer[string]
+}
+
+// searchText is the conference's feeds.SearchText.
+func (l *listed) searchText() string {
+	if t := l.text.Load(); t != nil {
+		return *t
+	}
+	t := feeds.SearchText(l.c)
+	l.text.Store(&t)
+	return t
 }
 
 // index returns the index of the current generation, building it on first
@@ -44,7 +58,11 @@ func (s *Server) index() *calIndex {
 		return s.idx
 	}
 	zones := map[string]*time.Location{}
-	var list []listed
+	n := 0
+	if s.idx != nil {
+		n = len(s.idx.list) + 16
+	}
+	list := make([]*listed, 0, n)
 	s.cal.Range(func(_ string, c calendar.Conference) bool {
 		if !c.Public() {
 			return true
@@ -54,7 +72,7 @@ func (s *Server) index() *calIndex {
 		}
 		return true
 	})
-	slices.SortFunc(list, func(a, b listed) int {
+	slices.SortFunc(list, func(a, b *listed) int {
 		return cmp.Or(a.start.Compare(b.start), strings.Compare(a.c.ID, b.c.ID))
 	})
 	s.idx = &calIndex{gen: gen, list: list}
@@ -63,9 +81,9 @@ func (s *Server) index() *calIndex {
 
 // parseTimes reads a conference's start and end, loading each time zone
 // once per index.
-func parseTimes(c calendar.Conference, zones map[string]*time.Location) (listed, bool) {
+func parseTimes(c calendar.Conference, zones map[string]*time.Location) (*listed, bool) {
 	d := c.Details
-	l := listed{c: c, first: datePart(d.Start), last: datePart(d.End)}
+	l := &listed{c: c, first: datePart(d.Start), last: datePart(d.End)}
 	if d.AllDay {
 		st, err1 := time.Parse(domain.DateLayout, d.Start)
 		en, err2 := time.Parse(domain.DateLayout, d.End)
@@ -198,15 +216,21 @@ func (h homeQuery) key() string {
 }
 
 // match reports whether a listed conference is in the selection: the feed
-// filter, and the date range on the conference's own local dates.
-func (h homeQuery) match(l listed) bool {
+// filter (with the conference's search text, when the filter has words),
+// and the date range on the conference's own local dates.
+func (h homeQuery) match(l *listed) bool {
 	if h.from != "" && l.last < h.from {
 		return false
 	}
 	if h.to != "" && l.first > h.to {
 		return false
 	}
-	return h.filter.Match(l.c)
+	if len(h.filter.Words) == 0 {
+		return h.filter.Match(l.c)
+	}
+	facets := h.filter
+	facets.Words = nil
+	return facets.Match(l.c) && h.filter.MatchText(l.c, l.searchText())
 }
 
 // pageQuery is the query string of the selection at another offset.
@@ -330,7 +354,7 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 	// The selection: from the first date asked for, else from today.
 	t := today(now)
 	idx := s.index()
-	var sel []listed
+	var sel []*listed
 	sponsorCount := map[string]int{}
 	for _, l := range idx.list {
 		if h.from == "" && l.end.Before(t) {

@@ -50,6 +50,10 @@ const (
 // cancel and edit it.
 func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors) {
 	m := &modPages{s: s, mod: mod, editors: editors}
+	s.metrics.requests.WithLabelValues("moderation", "200")
+	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
+		s.metrics.formRejects.WithLabelValues(r[0], r[1])
+	}
 	mux.HandleFunc("GET /moderation", m.editorOnly(m.handleQueue))
 	mux.HandleFunc("POST /moderation/sign-in", m.handleSignIn)
 	mux.HandleFunc("POST /moderation/sign-out", m.editorOnly(m.handleSignOut))

@@ -27,6 +27,10 @@ const honeypotField = "leave_empty"
 
 // RegisterSubmit adds /submit, "Add your conference" (the intake role).
 func (s *Server) RegisterSubmit(mux *http.ServeMux, sub Submitter) {
+	s.metrics.requests.WithLabelValues("submit", "200")
+	for _, reason := range []string{"rate_limited", "csrf", "honeypot"} {
+		s.metrics.formRejects.WithLabelValues("submit", reason)
+	}
 	mux.HandleFunc("GET /submit", s.handleSubmitForm)
 	mux.HandleFunc("POST /submit", func(w http.ResponseWriter, r *http.Request) { s.handleSubmit(w, r, sub) })
 	mux.HandleFunc("GET /submit/done/{id}", s.handleSubmitted)

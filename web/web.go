@@ -194,6 +194,9 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 // the directory's pages and the stylesheet (the feeds role). The pages of
 // single conferences come through ConferencePage.
 func (s *Server) Register(mux *http.ServeMux) {
+	for _, page := range []string{"home", "conference", "resources", "topic", "resource"} {
+		s.metrics.requests.WithLabelValues(page, "200") // exported from the start
+	}
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("GET /resources", s.handleIndex)
 	mux.HandleFunc("GET /resources/topics/{topic}", s.handleTopic)

@@ -152,7 +152,9 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 		if err != nil {
 			return Result{}, err
 		}
-		a, err := m.log.Append(ctx, env, "edit:"+id+":"+key, c.Version)
+		// The message id carries what is decided: a retry of this command
+		// is recognised, another command under the same key is not.
+		a, err := m.log.Append(ctx, env, "edit:"+id+":"+key+":"+eventlog.ContentHash(env), c.Version)
 		var ve *domain.VersionError
 		if errors.As(err, &ve) && ifMatch == 0 && attempt < maxAttempts {
 			continue

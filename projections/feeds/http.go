@@ -31,7 +31,10 @@ type Filter struct {
 
 // Match reports whether c belongs to the feed (publication is checked by
 // the caller).
-func (f Filter) Match(c calendar.Conference) bool {
+func (f Filter) Match(c calendar.Conference) bool { return f.match(c, nil) }
+
+// match is Match; text, when not nil, is c's SearchText computed before.
+func (f Filter) match(c calendar.Conference, text *string) bool {
 	d := c.Details
 	if f.ID != "" && c.ID != f.ID {
 		return false
@@ -46,10 +49,11 @@ func (f Filter) Match(c calendar.Conference) bool {
 		return false
 	}
 	if len(f.Words) > 0 {
-		hay := strings.ToLower(d.Title + "\n" + d.Description + "\n" + locationText(d))
-		for _, s := range d.Sponsors {
-			hay += "\n" + strings.ToLower(s.Name)
+		if text == nil {
+			t := SearchText(c)
+			text = &t
 		}
+		hay := *text
 		for _, w := range f.Words {
 			if !strings.Contains(hay, w) {
 				return false

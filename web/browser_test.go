@@ -1,0 +1,625 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive Debian's Chromium (installed by `make test`
+// through scripts/deps/40-chromium.sh) with chromedp against the real
+// service, as people use it: one browser for the package, a tab per test.
+// A missing Chromium fails the tests; it is never a skip. Each page visited
+// is saved as a screenshot under $JEVENTS_TEST_ARTIFACTS/web (default:
+// testartifacts/web at the repository's root).
+
+const chromiumPath = "/usr/bin/chromium"
+
+var (
+	browserMu   sync.Mutex
+	browserCtx  context.Context
+	browserStop func()
+	browserErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browserMu.Lock()
+	if browserStop != nil {
+		browserStop()
+	}
+	browserMu.Unlock()
+	os.Exit(code)
+}
+
+// startBrowser starts headless Chromium with the flags this machine's
+// closed network needs and a fresh profile.
+func startBrowser() (context.Context, func(), error) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return nil, nil, fmt.Errorf("Chromium is missing at %s: run `make test-deps` (scripts/deps/40-chromium.sh installs Debian's chromium)", chromiumPath)
+	}
+	profile, err := os.MkdirTemp("", "jevents-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "en-US"), chromedp.Env("LANG=en_US.UTF-8", "TZ=UTC"))
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	stop := func() {
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+	}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no timeout
+		stop()
+		return nil, nil, fmt.Errorf("start Chromium: %w", err)
+	}
+	return ctx, stop, nil
+}
+
+// tab is a new tab of the package's browser, in a browser context of its
+// own, with a deadline, that
+// records the dialogs and console errors of its pages.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	a    *app
+	mu   sync.Mutex
+	logs []string // dialogs opened, exceptions, CSP violations
+}
+
+func newTab(t *testing.T, a *app) *tab {
+	t.Helper()
+	browserMu.Lock()
+	if browserCtx == nil && browserErr == nil {
+		browserCtx, browserStop, browserErr = startBrowser()
+	}
+	parent, err := browserCtx, browserErr
+	browserMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its own browser context: no cookie of another test's service (on
+	// another port of the same host) reaches this one.
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // opens the tab
+		t.Fatal(err)
+	}
+	tb := &tab{t: t, a: a}
+	dialogs := chromedp.Events(ctx, cdppage.JavascriptDialogOpening)
+	console := chromedp.Console(ctx)
+	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(tcancel)
+	tb.ctx = tctx
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			tb.record("dialog: " + ev.Message)
+			_, _ = chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+				tb.record("console: " + m.Text)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		for _, l := range tb.logs {
+			t.Errorf("in the browser: %s", l)
+		}
+	})
+	return tb
+}
+
+func (tb *tab) record(s string) {
+	tb.mu.Lock()
+	tb.logs = append(tb.logs, s)
+	tb.mu.Unlock()
+}
+
+// do runs actions, failing the test on error.
+func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// open navigates to a path of the app and returns the HTTP status.
+func (tb *tab) open(path string) int64 {
+	tb.t.Helper()
+	resp, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(tb.a.base+path))
+	if err != nil {
+		tb.t.Fatalf("open %s: %v", path, err)
+	}
+	return resp.Status
+}
+
+// submit clicks a button that posts a form and returns the status of the
+// page it leads to (after redirects).
+func (tb *tab) submit(sel string) int64 {
+	tb.t.Helper()
+	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("click %s: %v", sel, err)
+	}
+	return resp.Status
+}
+
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (tb *tab) value(sel string) string {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (tb *tab) attr(sel, name string) string {
+	tb.t.Helper()
+	r, err := chromedp.Run(tb.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil || !r.Exists {
+		tb.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+	}
+	return r.Value
+}
+
+func (tb *tab) js(expr string) bool {
+	tb.t.Helper()
+	ok, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](expr))
+	if err != nil {
+		tb.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return ok
+}
+
+func (tb *tab) url() string {
+	tb.t.Helper()
+	u, err := chromedp.Run(tb.ctx, chromedp.Location())
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	return u
+}
+
+// check holds for every page: the browser loaded under 100 KB for it
+// (document and files, as transferred), it fits a phone's width, and it
+// ran no script.
+func (tb *tab) check(name string) {
+	tb.t.Helper()
+	weight, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`(() => {
+		const n = performance.getEntriesByType('navigation')[0];
+		let s = n ? n.transferSize : 0;
+		for (const r of performance.getEntriesByType('resource')) s += r.transferSize;
+		return s; })()`))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	if weight >= 100<<10 {
+		tb.t.Errorf("%s: %d bytes transferred", name, weight)
+	}
+	if !tb.js(`document.querySelectorAll('script, iframe, object, embed, img').length === 0`) {
+		tb.t.Errorf("%s: the page holds an element that runs or loads something", name)
+	}
+	tb.screenshot(name)
+}
+
+// screenshot saves the whole page as <artifacts>/web/<name>.png.
+func (tb *tab) screenshot(name string) {
+	tb.t.Helper()
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := artifactsDir(tb.t)
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// artifactsDir is $JEVENTS_TEST_ARTIFACTS/web, or testartifacts/web at the
+// repository's root.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("JEVENTS_TEST_ARTIFACTS")
+	if dir == "" {
+		root, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				break
+			}
+			parent := filepath.Dir(root)
+			if parent == root {
+				t.Fatal("no go.mod above the test's directory")
+			}
+			root = parent
+		}
+		dir = filepath.Join(root, "testartifacts")
+	}
+	dir = filepath.Join(dir, "web")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// onPhone checks that the current page fits a phone's width, and saves
+// it as seen there.
+func (tb *tab) onPhone(path, name string) {
+	tb.t.Helper()
+	tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	defer tb.do("desktop", chromedp.ResetViewport())
+	if st := tb.open(path); st != 200 {
+		tb.t.Fatalf("%s on a phone: %d", path, st)
+	}
+	if !tb.js(`document.documentElement.scrollWidth <= window.innerWidth`) {
+		tb.t.Errorf("%s is wider than a phone", path)
+	}
+	tb.screenshot(name)
+}
+
+// fetch reads a URL the page offers with a plain HTTP client.
+func fetch(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestBrowserSubmitApproveSubscribe is the newcomer's path: add a
+// conference through the form (first with mistakes), sign in as editor
+// and approve it, find it on the calendar with filters, and subscribe to
+// a feed that holds it.
+func TestBrowserSubmitApproveSubscribe(t *testing.T) {
+	a := startApp(t)
+	other := a.submitAPI("Corrections Leadership Institute", nextYear(6, 20), map[string]any{"topics": []string{"corrections"}})
+	a.approveAPI(other.ID)
+	tb := newTab(t, a)
+
+	if st := tb.open("/submit"); st != 200 {
+		t.Fatalf("/submit: %d", st)
+	}
+	tb.check("submit")
+	// A submission with mistakes: the messages stand next to their fields
+	// and what was typed is kept.
+	tb.do("fill in with mistakes",
+		chromedp.SendKeys(chromedp.ID("description"), "Two days on technology in the courtroom."),
+		chromedp.SetValue(chromedp.ID("start_date"), nextYear(6, 12)),
+		chromedp.SetValue(chromedp.ID("end_date"), nextYear(6, 10)),
+		chromedp.SendKeys(chromedp.ID("city"), "Baltimore"),
+		chromedp.SendKeys(chromedp.ID("region"), "ZZ"),
+		chromedp.SendKeys(chromedp.ID("sponsors"), "Office for Victims of Crime"),
+		chromedp.SendKeys(chromedp.ID("contact_email"), "pat-at-example.org"),
+	)
+	if st := tb.submit("#submit"); st != http.StatusUnprocessableEntity {
+		t.Fatalf("invalid submission: %d", st)
+	}
+	for field, msg := range map[string]string{"title": "Is required", "end_date": "Must not be before the start",
+		"region": "Must be a US state", "topics": "Must name at least one topic", "contact_email": "Is not a valid e-mail address"} {
+		if got := tb.text("#" + field + "-error"); !strings.Contains(got, msg) {
+			t.Errorf("%s: message %q", field, got)
+		}
+		// Next to its field, and named by it for screen readers.
+		if !tb.js(fmt.Sprintf(`(() => { const e = document.getElementById(%q), f = document.getElementById(%q);
+			const box = e.closest('.field, fieldset');
+			return box !== null && box.contains(f) && (f.getAttribute('aria-describedby') || '').split(' ').includes(e.id); })()`,
+			field+"-error", field)) {
+			t.Errorf("%s: the message is not next to the field", field)
+		}
+	}
+	if tb.value("#region") != "ZZ" || tb.value("#contact_email") != "pat-at-example.org" || tb.value("#city") != "Baltimore" ||
+		tb.value("#start_date") != nextYear(6, 12) || !strings.Contains(tb.value("#description"), "technology in the courtroom") {
+		t.Error("the values typed are not kept")
+	}
+	if !strings.Contains(tb.text(".error-summary"), "Please correct these 5 fields") {
+		t.Errorf("summary: %q", tb.text(".error-summary"))
+	}
+	tb.check("submit-errors")
+
+	title := "Court Technology Summit " + nextYear(6, 12)
+	tb.do("correct it",
+		chromedp.SendKeys(chromedp.ID("title"), title),
+		chromedp.SetValue(chromedp.ID("end_date"), nextYear(6, 13)),
+		chromedp.SetValue(chromedp.ID("region"), "MD"),
+		chromedp.SetValue(chromedp.ID("contact_email"), "pat@example.org"),
+		chromedp.Click(chromedp.ID("topic-courts")),
+	)
+	if st := tb.submit("#submit"); st != 200 {
+		t.Fatalf("valid submission: %d", st)
+	}
+	id := tb.text("#tracking")
+	if !strings.HasSuffix(tb.url(), "/submit/done/"+id) {
+		t.Fatalf("confirmation at %s", tb.url())
+	}
+	tb.check("submitted")
+
+	// The editor signs in and approves it from the queue.
+	if st := tb.open("/moderation"); st != 200 || !strings.Contains(tb.text("h1"), "sign in") {
+		t.Fatalf("/moderation: %d", st)
+	}
+	tb.check("sign-in")
+	tb.do("token", chromedp.SendKeys(chromedp.ID("token"), editorToken))
+	if st := tb.submit(`form[action="/moderation/sign-in"] button`); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	approve := `form[action="/moderation/conferences/` + id + `/approve"] button`
+	a.waitFor("the submission in the queue", func() bool {
+		tb.open("/moderation")
+		return tb.js(fmt.Sprintf(`document.querySelector(%q) !== null`, approve))
+	})
+	if !strings.Contains(tb.text("#q-"+id+" ~ dl"), "pat@example.org") {
+		t.Error("the queue does not show the organiser's e-mail")
+	}
+	tb.check("moderation-queue")
+	if st := tb.open("/moderation/conferences/" + id); st != 200 {
+		t.Fatalf("editor's page: %d", st)
+	}
+	tb.check("moderation-conference")
+	if st := tb.open("/moderation/conferences/" + id + "/edit"); st != 200 || tb.value("#title") != title {
+		t.Fatalf("edit form: %d", st)
+	}
+	tb.check("moderation-edit")
+	tb.open("/moderation")
+	if st := tb.submit(approve); st != 200 || !strings.Contains(tb.text(".notice"), "Approved") {
+		t.Fatalf("approve: %d", st)
+	}
+	tb.check("moderation-approved")
+
+	// Anyone finds it on the calendar with filters: topic, state and a
+	// keyword, chosen in the form.
+	a.waitFor("the approved conference on the calendar", func() bool {
+		_, body := fetch(t, a.base+"/")
+		return strings.Contains(body, `href="/conferences/`+id+`"`)
+	})
+	tb.open("/")
+	tb.check("home")
+	tb.do("filter",
+		chromedp.Click(chromedp.CSS(`details.facet:nth-of-type(1) summary`)),
+		chromedp.Click(chromedp.CSS(`input[name="topic"][value="courts"]`)),
+		chromedp.Click(chromedp.CSS(`details.facet:nth-of-type(2) summary`)),
+		chromedp.Click(chromedp.CSS(`input[name="region"][value="MD"]`)),
+		chromedp.SendKeys(chromedp.ID("q"), "technology"),
+	)
+	if st := tb.submit(`.filters button[type="submit"]`); st != 200 {
+		t.Fatalf("filtered: %d", st)
+	}
+	if u := tb.url(); !strings.Contains(u, "topic=courts") || !strings.Contains(u, "region=MD") || !strings.Contains(u, "q=technology") {
+		t.Fatalf("filter URL %s", u)
+	}
+	if !tb.js(fmt.Sprintf(`document.querySelector('.results a[href="/conferences/%s"]') !== null`, id)) ||
+		tb.js(fmt.Sprintf(`document.querySelector('.results a[href="/conferences/%s"]') !== null`, other.ID)) {
+		t.Fatal("the filtered list is wrong")
+	}
+	tb.check("home-filtered")
+
+	// The subscribe box offers the selection's feed: the plain .ics
+	// address holds the conference; the webcal:// link is the same feed.
+	feed := tb.value("#feed-url")
+	if href := tb.attr("a.ics", "href"); href != feed {
+		t.Errorf("feed link %q, address %q", href, feed)
+	}
+	if webcal := tb.attr(".subscribe .apps a", "href"); webcal != "webcal://"+strings.TrimPrefix(feed, "http://") {
+		t.Errorf("webcal link %q for %q", webcal, feed)
+	}
+	st, ics := fetch(t, feed)
+	host := strings.Split(strings.TrimPrefix(a.base, "http://"), ":")[0]
+	if st != 200 || !strings.Contains(ics, "UID:"+id+"@"+host) || !strings.Contains(ics, "SUMMARY:"+title) || strings.Contains(ics, other.ID) {
+		t.Fatalf("the feed %s (%d):\n%s", feed, st, ics)
+	}
+
+	// The conference's page, from the list.
+	if st := tb.submit(fmt.Sprintf(`.results a[href="/conferences/%s"]`, id)); st != 200 {
+		t.Fatalf("conference page: %d", st)
+	}
+	if tb.text("h1") != title || tb.attr(`.facts a[href^="/resources/"]:not([href*="topics"])`, "href") != "/resources/ovc" ||
+		tb.attr(`a[href="/conferences/`+id+`.ics"]`, "href") == "" || !tb.js(`document.querySelector('a[href="/resources/topics/courts"]') !== null`) {
+		t.Fatal("the conference page lacks its links")
+	}
+	if strings.Contains(tb.text("main"), "pat@example.org") {
+		t.Fatal("the public page shows the organiser's e-mail")
+	}
+	st, one := fetch(t, a.base+"/conferences/"+id+".ics")
+	if st != 200 || !strings.Contains(one, "UID:"+id+"@"+host) {
+		t.Fatalf("the conference's feed: %d", st)
+	}
+	tb.check("conference")
+
+	for _, p := range []struct{ path, name string }{{"/resources", "resources"}, {"/resources/topics/courts", "topic"}, {"/resources/ovc", "resource"}} {
+		if st := tb.open(p.path); st != 200 {
+			t.Fatalf("%s: %d", p.path, st)
+		}
+		tb.check(p.name)
+	}
+	if !tb.js(fmt.Sprintf(`document.querySelector('a[href="/conferences/%s"]') !== null`, id)) {
+		t.Error("the sponsor's page does not link the conference")
+	}
+	tb.onPhone("/", "phone-home")
+	tb.onPhone("/submit", "phone-submit")
+	tb.onPhone("/conferences/"+id, "phone-conference")
+	tb.onPhone("/moderation", "phone-moderation")
+}
+
+// TestBrowserKeyboardOnly: the form is completed with Tab, typing, Space
+// and Enter alone; focus is always visible and never reaches the
+// honeypot.
+func TestBrowserKeyboardOnly(t *testing.T) {
+	a := startApp(t)
+	tb := newTab(t, a)
+	if st := tb.open("/submit"); st != 200 {
+		t.Fatalf("/submit: %d", st)
+	}
+	var focused []string
+	// tabTo presses Tab until the element with the id has the focus.
+	tabTo := func(id string) {
+		t.Helper()
+		for range 80 {
+			cur, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ''`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			focused = append(focused, cur)
+			if cur == id {
+				if !tb.js(`getComputedStyle(document.activeElement).outlineStyle !== 'none'`) {
+					t.Errorf("no visible focus on #%s", id)
+				}
+				return
+			}
+			tb.do("Tab", chromedp.KeyEvent("\t"))
+		}
+		t.Fatalf("Tab never reached #%s (focus went through %q)", id, focused)
+	}
+	typeIn := func(id, s string) {
+		t.Helper()
+		tabTo(id)
+		tb.do("type", chromedp.KeyEvent(s))
+	}
+	y := fmt.Sprint(time.Now().Year() + 1)
+	title := "Keyboard Access Conference " + y
+	typeIn("title", title)
+	tb.screenshot("keyboard-focus")
+	typeIn("description", "Typed with the keyboard alone.")
+	typeIn("start_date", "0915"+y) // the date field of an en-US browser: month, day, year
+	typeIn("end_date", "0916"+y)
+	typeIn("city", "Annapolis")
+	typeIn("region", "MD")
+	typeIn("topic-courts", " ")
+	typeIn("topic-victims-of-crime", " ")
+	typeIn("contact_email", "keys@example.org")
+	if tb.value("#start_date") != y+"-09-15" || tb.value("#end_date") != y+"-09-16" {
+		t.Fatalf("dates typed: %q %q", tb.value("#start_date"), tb.value("#end_date"))
+	}
+	resp, err := chromedp.RunResponse(tb.ctx, chromedp.KeyEvent("\r"))
+	if err != nil || resp.Status != 200 || !strings.Contains(tb.url(), "/submit/done/") {
+		t.Fatalf("Enter: %v %v at %s", err, resp, tb.url())
+	}
+	for _, f := range focused {
+		if f == "leave_empty" {
+			t.Fatal("the keyboard reached the honeypot")
+		}
+	}
+	tb.screenshot("keyboard-done")
+	a.waitFor("the typed conference in the queue", func() bool { return count(a.pending(), title) == 1 })
+}
+
+// TestBrowserHostileText: markup, quotes and line breaks typed into the
+// form are shown as text on the form, the editors' pages and the public
+// pages: no dialog, no injected element.
+func TestBrowserHostileText(t *testing.T) {
+	a := startApp(t)
+	tb := newTab(t, a)
+	title := `<script>alert("title")</script> Summit`
+	sponsor := `"><img src=x onerror=alert(1)>`
+	desc := "Line one\r\n<b onmouseover=alert(2)>bold</b>\r\n\"><svg onload=alert(3)>"
+	tb.open("/submit")
+	tb.do("fill in",
+		chromedp.SetValue(chromedp.ID("title"), title),
+		chromedp.SendKeys(chromedp.ID("description"), desc),
+		chromedp.SetValue(chromedp.ID("start_date"), nextYear(4, 2)),
+		chromedp.SetValue(chromedp.ID("city"), `</p><h1>Injected</h1>`),
+		chromedp.SetValue(chromedp.ID("region"), "MD"),
+		chromedp.SendKeys(chromedp.ID("sponsors"), sponsor),
+		chromedp.SetValue(chromedp.ID("contact_email"), `x"><script>alert(4)</script>@example.org`),
+		chromedp.Click(chromedp.ID("topic-courts")),
+	)
+	// Invalid (the e-mail): shown again, as text.
+	if st := tb.submit("#submit"); st != http.StatusUnprocessableEntity {
+		t.Fatalf("hostile and invalid: %d", st)
+	}
+	if tb.value("#title") != title || tb.value("#sponsors") != sponsor {
+		t.Fatalf("kept values: %q %q", tb.value("#title"), tb.value("#sponsors"))
+	}
+	noInjection := func(where string) {
+		t.Helper()
+		if !tb.js(`document.querySelectorAll('script, img, svg, b, iframe').length === 0 && document.querySelectorAll('h1').length === 1`) {
+			t.Errorf("%s: an element was injected", where)
+		}
+	}
+	noInjection("the form")
+	tb.check("hostile-form")
+	tb.do("fix the e-mail", chromedp.SetValue(chromedp.ID("contact_email"), "hostile@example.org"))
+	if st := tb.submit("#submit"); st != 200 {
+		t.Fatalf("hostile submission: %d", st)
+	}
+	id := tb.text("#tracking")
+
+	tb.open("/moderation")
+	tb.do("sign in", chromedp.SendKeys(chromedp.ID("token"), editorToken))
+	tb.submit(`form[action="/moderation/sign-in"] button`)
+	a.waitFor("the hostile conference in the queue", func() bool {
+		tb.open("/moderation")
+		return tb.js(fmt.Sprintf(`document.getElementById('q-%s') !== null`, id))
+	})
+	if got := tb.text("#q-" + id); got != title {
+		t.Errorf("queue title %q", got)
+	}
+	noInjection("the queue")
+	tb.check("hostile-queue")
+	if st := tb.submit(`form[action="/moderation/conferences/` + id + `/approve"] button`); st != 200 || !strings.Contains(tb.text(".notice"), "Approved") {
+		t.Fatalf("approve: %d at %s", st, tb.url())
+	}
+	a.waitFor("the hostile conference's page", func() bool { return tb.open("/conferences/"+id) == 200 })
+	if got := tb.text("h1"); got != title {
+		t.Errorf("h1 %q", got)
+	}
+	if got := tb.text("article"); !strings.Contains(got, "<b onmouseover=alert(2)>bold</b>") || !strings.Contains(got, `"><svg onload=alert(3)>`) {
+		t.Errorf("description %q", got)
+	}
+	if got := tb.text(".facts"); !strings.Contains(got, sponsor) || !strings.Contains(got, `</p><h1>Injected</h1>`) {
+		t.Errorf("facts %q", got)
+	}
+	noInjection("the conference page")
+	tb.check("hostile-conference")
+	tb.open("/?q=" + strings.ReplaceAll(`"><script>alert(5)</script>`, " ", "+"))
+	noInjection("a search for markup")
+	tb.open("/")
+	noInjection("the calendar")
+	if !regexp.MustCompile(`Summit`).MatchString(tb.text(".results")) {
+		t.Error("the calendar does not list it")
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if len(tb.logs) > 0 {
+		t.Fatalf("the pages ran something: %q", tb.logs)
+	}
+}
