@@ -42,3 +42,29 @@ func ParseIfMatch(h string) (uint64, error) {
 func WriteVersion(w http.ResponseWriter, version uint64) {
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(version, 10)))
 }
+
+// Command is what an editor's command on one aggregate carries besides
+// its path: the version it is based on (If-Match, 0 for none), an optional
+// JSON body {"reason": "…"} and the Idempotency-Key.
+type Command struct {
+	IfMatch uint64
+	Reason  string
+	Key     string
+}
+
+// ReadCommand reads a Command from r, naming the header or field at fault.
+func ReadCommand(w http.ResponseWriter, r *http.Request) (Command, error) {
+	ifMatch, err := ParseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return Command{}, err
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := Decode(w, r, MaxBodyBytes, &body); err != nil {
+			return Command{}, err
+		}
+	}
+	return Command{IfMatch: ifMatch, Reason: body.Reason, Key: r.Header.Get("Idempotency-Key")}, nil
+}

@@ -227,21 +227,12 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 
 func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
+		c, err := httpjson.ReadCommand(w, r)
 		if err != nil {
 			httpjson.WriteError(w, r, m.logger, err)
 			return
 		}
-		var body struct {
-			Reason string `json:"reason"`
-		}
-		if r.ContentLength != 0 {
-			if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &body); err != nil {
-				httpjson.WriteError(w, r, m.logger, err)
-				return
-			}
-		}
-		res, err := m.Decide(r.Context(), r.PathValue("id"), d, body.Reason, ifMatch, editor, r.Header.Get("Idempotency-Key"))
+		res, err := m.Decide(r.Context(), r.PathValue("id"), d, c.Reason, c.IfMatch, editor, c.Key)
 		m.answer(w, r, res, err)
 	}
 }

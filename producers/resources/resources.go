@@ -419,26 +419,16 @@ func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor str
 
 func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
+		c, err := httpjson.ReadCommand(w, r)
 		if err != nil {
 			httpjson.WriteError(w, r, p.logger, err)
 			return
 		}
-		var body struct {
-			Reason string `json:"reason"`
-		}
-		if r.ContentLength != 0 {
-			if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &body); err != nil {
-				httpjson.WriteError(w, r, p.logger, err)
-				return
-			}
-		}
-		key := r.Header.Get("Idempotency-Key")
 		var res Result
 		if cmd == "retire" {
-			res, err = p.Retire(r.Context(), r.PathValue("id"), body.Reason, ifMatch, editor, key)
+			res, err = p.Retire(r.Context(), r.PathValue("id"), c.Reason, c.IfMatch, editor, c.Key)
 		} else {
-			res, err = p.Restore(r.Context(), r.PathValue("id"), body.Reason, ifMatch, editor, key)
+			res, err = p.Restore(r.Context(), r.PathValue("id"), c.Reason, c.IfMatch, editor, c.Key)
 		}
 		if err != nil {
 			httpjson.WriteError(w, r, p.logger, err)
