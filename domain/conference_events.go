@@ -78,10 +78,17 @@ type Conference struct {
 	Updated     time.Time
 }
 
-// Apply folds one event of this conference into the state.
+// Apply folds one event of this conference into the state. Only a
+// submission opens a conference, and only once: anything else stored out
+// of that order (which no producer appends) moves the version on and
+// changes nothing.
 func (c *Conference) Apply(r Record) {
-	c.ID = r.AggregateID
 	c.Version = r.Seq
+	_, opens := r.Event.(ConferenceSubmitted)
+	if opens == c.Exists() {
+		return
+	}
+	c.ID = r.AggregateID
 	c.Updated = r.Time
 	switch e := r.Event.(type) {
 	case ConferenceSubmitted:
@@ -128,9 +135,11 @@ func (c *Conference) Reject(reason string) (Event, error) {
 	return ConferenceRejected{Reason: reason}, nil
 }
 
-// Cancel calls off a pending or published conference.
+// Cancel calls off a published conference: it stays in feeds as
+// cancelled, so subscribers see it. A pending one is rejected instead, so
+// that nothing unreviewed ever becomes public.
 func (c *Conference) Cancel(reason string) (Event, error) {
-	if c.Status != StatusPending && c.Status != StatusApproved {
+	if c.Status != StatusApproved {
 		return nil, &TransitionError{Command: "cancel", Status: c.Status}
 	}
 	reason, err := cleanReason(reason)

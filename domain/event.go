@@ -160,20 +160,13 @@ func AggregateFilter(aggregate string) string {
 	return SubjectPrefix + "." + aggregate + ".>"
 }
 
-// TypeSubjectFilter matches one event type across all aggregates of its kind,
-// for permissions: events.conference.*.submitted.
-func TypeSubjectFilter(eventType string) string {
-	info, ok := registry[eventType]
-	if !ok {
-		return ""
-	}
-	return SubjectPrefix + "." + info.aggregate + ".*." + info.short
-}
-
-// Decode reads an envelope from its stored bytes and decodes its payload.
-// An unknown type or a payload that does not decode is an error: projections
-// count such an event as poison instead of guessing.
-func Decode(seq uint64, data []byte) (Record, error) {
+// Decode reads an event as it is stored under subject: its envelope and
+// payload. An unknown type, a payload that does not decode, or an envelope
+// that does not belong on its subject (another type, aggregate or id than
+// the subject names) is an error: projections count such an event as poison
+// instead of guessing, so that a publisher allowed one subject can never
+// make its message count as another kind of event.
+func Decode(seq uint64, subject string, data []byte) (Record, error) {
 	var env Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return Record{}, fmt.Errorf("domain: decode envelope at seq %d: %w", seq, err)
@@ -181,6 +174,9 @@ func Decode(seq uint64, data []byte) (Record, error) {
 	info, ok := registry[env.Type]
 	if !ok {
 		return Record{}, fmt.Errorf("domain: unknown event type %q at seq %d", env.Type, seq)
+	}
+	if err := checkSubject(seq, subject, info, env); err != nil {
+		return Record{}, err
 	}
 	ev, err := info.decode(env.Data)
 	if err != nil {
@@ -193,10 +189,10 @@ func Decode(seq uint64, data []byte) (Record, error) {
 // HeaderEventType header: envelope and payload are read in one pass, and
 // the Record's Data is left empty. An unknown or empty typ falls back to
 // Decode; a typ that the envelope contradicts is an error.
-func DecodeTyped(seq uint64, typ string, data []byte) (Record, error) {
+func DecodeTyped(seq uint64, subject, typ string, data []byte) (Record, error) {
 	info, ok := registry[typ]
 	if !ok {
-		return Decode(seq, data)
+		return Decode(seq, subject, data)
 	}
 	env, ev, err := info.decodeAll(data)
 	if err != nil {
@@ -205,7 +201,21 @@ func DecodeTyped(seq uint64, typ string, data []byte) (Record, error) {
 	if env.Type != typ {
 		return Record{}, fmt.Errorf("domain: event at seq %d is %q, its header says %q", seq, env.Type, typ)
 	}
+	if err := checkSubject(seq, subject, info, env); err != nil {
+		return Record{}, err
+	}
 	return Record{Seq: seq, Envelope: env, Event: ev}, nil
+}
+
+// checkSubject refuses an envelope stored under a subject that is not its
+// own.
+func checkSubject(seq uint64, subject string, info typeInfo, env Envelope) error {
+	if env.Aggregate != info.aggregate || !ValidID(env.AggregateID) ||
+		subject != EventSubject(info.aggregate, env.AggregateID, info.short) {
+		return fmt.Errorf("domain: %s for %s %q at seq %d is stored under %q, not its own subject",
+			env.Type, env.Aggregate, env.AggregateID, seq, subject)
+	}
+	return nil
 }
 
 // ValidID reports whether id can be used as a subject token and a URL path

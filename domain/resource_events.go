@@ -71,8 +71,14 @@ type Resource struct {
 
 // Apply folds one event of this resource into the state.
 func (r *Resource) Apply(rec Record) {
-	r.ID = rec.AggregateID
 	r.Version = rec.Seq
+	// Only an addition opens a resource, and only once: anything else
+	// stored out of that order moves the version on and changes nothing.
+	_, opens := rec.Event.(ResourceAdded)
+	if opens == (r.ID != "") {
+		return
+	}
+	r.ID = rec.AggregateID
 	r.Updated = rec.Time
 	switch e := rec.Event.(type) {
 	case ResourceAdded:
@@ -89,7 +95,7 @@ func (r *Resource) Apply(rec Record) {
 }
 
 // Exists reports whether the resource has been added.
-func (r *Resource) Exists() bool { return r.Version != 0 }
+func (r *Resource) Exists() bool { return r.ID != "" }
 
 // Update replaces the details with validated new ones. It returns a nil
 // event when nothing changed, so an edit that changes nothing appends

@@ -284,7 +284,7 @@ func TestResourceEventsDecode(t *testing.T) {
 			t.Fatalf("%s stored as %s %s", e.EventType(), env.Aggregate, env.Subject())
 		}
 		b, _ := json.Marshal(env)
-		rec, err := domain.Decode(4, b)
+		rec, err := domain.Decode(4, env.Subject(), b)
 		if err != nil || !reflect.DeepEqual(rec.Event, e) {
 			t.Fatalf("decode %s: %#v, %v", e.EventType(), rec.Event, err)
 		}

@@ -349,8 +349,8 @@ func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status i
 		d.Public, d.History = "/conferences/"+c.ID, "/api/v1/conferences/"+c.ID+"/history"
 	}
 	d.CanDecide = c.Status == domain.StatusPending
-	d.CanCancel = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
-	d.CanEdit = d.CanCancel
+	d.CanCancel = c.Status == domain.StatusApproved
+	d.CanEdit = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
 	d.Duplicates = m.s.duplicates(c.Details, true, c.ID)
 	d.Idem = newKey()
 	m.s.page(w, r, status, "moderation", "moderate", layoutData{Title: c.Details.Title + " (" + string(c.Status) + ")", Section: "moderation", Body: d})

@@ -36,6 +36,7 @@ func Start(c Config) (*server.Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		MaxPayload: 1 << 20,
+		SyncAlways: true,
 	}
 	if c.MaxStore > 0 {
 		opts.JetStreamMaxStore = c.MaxStore

@@ -237,7 +237,7 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 			if err != nil {
 				return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
 			}
-			r, err := domain.Decode(m.Sequence, m.Data)
+			r, err := domain.Decode(m.Sequence, m.Subject, m.Data)
 			if err != nil {
 				return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
 			}

@@ -268,10 +268,17 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	}
 	p.log.Info("projecting", slog.String("bucket", bucket), slog.Uint64("from_seq", committed+1), slog.Uint64("pending", info.NumPending))
 
-	msgs := make(chan jetstream.Msg, 2*maxBatchKeys)
+	// Events are decoded on the consumer's goroutine, beside the one that
+	// applies and commits: decoding is the larger half of the work.
+	msgs := make(chan delivered, 2*maxBatchKeys)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		d := delivered{}
+		d.md, d.err = m.Metadata()
+		if d.err == nil {
+			d.rec, d.decodeErr = domain.DecodeTyped(d.md.Sequence.Stream, m.Subject(), m.Headers().Get(domain.HeaderEventType), m.Data())
+		}
 		select {
-		case msgs <- m:
+		case msgs <- d:
 		case <-ctx.Done():
 		}
 	}, jetstream.PullMaxMessages(2*maxBatchKeys))
@@ -342,16 +349,16 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 			if err := settle(); err != nil {
 				return committed, err
 			}
-		case m := <-msgs:
-			md, err := m.Metadata()
-			if err != nil {
-				return committed, fmt.Errorf("readmodel: %s metadata: %w", name, err)
+		case d := <-msgs:
+			if d.err != nil {
+				return committed, fmt.Errorf("readmodel: %s metadata: %w", name, d.err)
 			}
+			md := d.md
 			seq := md.Sequence.Stream
 			if seq <= pending || seq <= committed {
 				continue // never apply an event twice
 			}
-			p.apply(tx, seq, m.Headers().Get(domain.HeaderEventType), m.Data())
+			p.apply(tx, seq, d.rec, d.decodeErr)
 			if pending <= launched {
 				timer.Reset(flushAfter)
 			}
@@ -383,6 +390,14 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 			p.markCaughtUp()
 		}
 	}
+}
+
+// delivered is one event as the consumer delivered and decoded it.
+type delivered struct {
+	md        *jetstream.MsgMetadata
+	err       error // no metadata: not a JetStream message
+	rec       domain.Record
+	decodeErr error // poison: applied as a skip
 }
 
 // inflight is a commit on its way to the server.
@@ -418,9 +433,8 @@ func encodeDirty[V any](tx *Tx[V]) ([]entry, error) {
 
 // apply decodes and folds one event; an event that does not decode or apply
 // is poison: it is skipped, counted and logged, the same way on every replay.
-func (p *Projector[V]) apply(tx *Tx[V], seq uint64, typ string, data []byte) {
+func (p *Projector[V]) apply(tx *Tx[V], seq uint64, r domain.Record, err error) {
 	name := p.proj.Name()
-	r, err := domain.DecodeTyped(seq, typ, data)
 	if err == nil {
 		err = p.proj.Apply(tx, r)
 	}

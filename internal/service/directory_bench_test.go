@@ -62,7 +62,7 @@ func BenchmarkDirectoryHTTP(b *testing.B) {
 	put := func(n int, id string, e domain.Event) {
 		env, _ := domain.NewEnvelope(fmt.Sprint("e", n), id, "bench", at, e)
 		data, _ := json.Marshal(env)
-		if _, err := js.PublishAsync(env.Subject(), data); err != nil {
+		if _, err := js.PublishAsync(env.Subject(), data, jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}

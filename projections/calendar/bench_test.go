@@ -44,7 +44,7 @@ func history(tb testing.TB, js jetstream.JetStream, n int) uint64 {
 		msg := nats.NewMsg(env.Subject())
 		msg.Data, _ = json.Marshal(env)
 		msg.Header.Set(domain.HeaderEventType, env.Type) // as eventlog.Append stores it
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		if _, err := js.PublishMsgAsync(msg, jetstream.WithStallWait(time.Minute)); err != nil {
 			tb.Fatal(err)
 		}
 		count++

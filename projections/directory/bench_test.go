@@ -58,7 +58,7 @@ func appendDirectory(tb testing.TB, js jetstream.JetStream) uint64 {
 			tb.Fatal(err)
 		}
 		data, _ := json.Marshal(env)
-		if _, err := js.PublishAsync(env.Subject(), data); err != nil {
+		if _, err := js.PublishAsync(env.Subject(), data, jetstream.WithStallWait(time.Minute)); err != nil {
 			tb.Fatal(err)
 		}
 	}

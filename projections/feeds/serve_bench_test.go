@@ -40,7 +40,7 @@ func seed(b *testing.B, a *app, n int) {
 			b.Fatal(err)
 		}
 		data, _ := json.Marshal(env)
-		if _, err := ajs.PublishAsync(env.Subject(), data, jetstream.WithMsgID(env.ID)); err != nil {
+		if _, err := ajs.PublishAsync(env.Subject(), data, jetstream.WithMsgID(env.ID), jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
