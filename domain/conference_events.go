@@ -76,7 +76,13 @@ type Conference struct {
 	RequestHash string
 	Created     time.Time
 	Updated     time.Time
+	// Published is when an editor approved it; zero while never approved.
+	Published time.Time
 }
+
+// Public reports whether the conference may be shown to everyone: an
+// editor published it, and it is still published or was cancelled after.
+func (c *Conference) Public() bool { return c.Status.Public() && !c.Published.IsZero() }
 
 // Apply folds one event of this conference into the state. Only a
 // submission opens a conference, and only once: anything else stored out
@@ -101,6 +107,7 @@ func (c *Conference) Apply(r Record) {
 		c.Details = e.Details
 	case ConferenceApproved:
 		c.Status = StatusApproved
+		c.Published = r.Time
 	case ConferenceRejected:
 		c.Status = StatusRejected
 	case ConferenceCancelled:

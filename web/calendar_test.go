@@ -281,7 +281,7 @@ func TestCalendarHostileText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := calendar.Conference{ID: "x", Status: domain.StatusApproved, Version: 1, Details: sub.Details, Submitted: epoch, Updated: epoch}
+	x := calendar.Conference{ID: "x", Status: domain.StatusApproved, Version: 1, Details: sub.Details, Submitted: epoch, Updated: epoch, Published: epoch}
 	s := newSite(t, seeded(), calSource{calendar.Key("x"): x})
 	for _, path := range []string{"/", "/conferences/x", "/?q=" + url.QueryEscape(`"><script>alert(2)</script>`)} {
 		p := s.get(path, nil)

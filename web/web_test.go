@@ -126,11 +126,15 @@ func (s *site) get(path string, header map[string]string) page {
 }
 
 func conference(id, title string, start time.Time, days int, status domain.Status, topics []string, sponsors ...domain.Sponsor) calendar.Conference {
-	return calendar.Conference{ID: id, Status: status, Version: 1, Details: domain.ConferenceDetails{
+	c := calendar.Conference{ID: id, Status: status, Version: 1, Details: domain.ConferenceDetails{
 		Title: title, AllDay: true, Start: start.Format(domain.DateLayout), End: start.AddDate(0, 0, days-1).Format(domain.DateLayout),
 		Format: domain.FormatInPerson, Location: domain.Location{Venue: "Convention Center", City: "Baltimore", Region: "MD", Country: "US"},
 		Topics: topics, Sponsors: sponsors,
 	}, Submitted: epoch, Updated: epoch}
+	if status.Public() {
+		c.Published = epoch // approved (and perhaps cancelled since)
+	}
+	return c
 }
 
 // checkPage holds for every page: well-formed headers for a page that
@@ -472,7 +476,7 @@ func TestETagsAndInvalidation(t *testing.T) {
 		t.Fatalf("a pending conference changed the page: %d", p.status)
 	}
 	approved := pending
-	approved.Status = domain.StatusApproved
+	approved.Status, approved.Published = domain.StatusApproved, epoch
 	s.cal["conference.p"] = approved
 	s.web.ConferenceChanged("conference.p", pending, true, approved)
 	if p := s.get("/resources/topics/trafficking-in-persons", nil); !strings.Contains(p.body, "Pending") {

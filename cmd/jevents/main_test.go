@@ -169,7 +169,7 @@ func TestKill9DuringBurstLosesNothing(t *testing.T) {
 
 	q := startProc(t, dir)
 	for _, id := range accepted {
-		req, _ := http.NewRequest("GET", q.base+"/api/v1/conferences/"+id, nil)
+		req, _ := http.NewRequest("GET", q.base+"/api/v1/moderation/conferences/"+id, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

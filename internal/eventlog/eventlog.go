@@ -9,8 +9,6 @@ package eventlog
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -187,17 +185,6 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 			return Appended{}, fmt.Errorf("eventlog: append %s: %w", env.Type, err)
 		}
 	}
-}
-
-// ContentHash identifies what an event says (its type and payload, not
-// its id or time), for message ids that must tell a retried command from a
-// different one sent under the same idempotency key.
-func ContentHash(env domain.Envelope) string {
-	h := sha256.New()
-	h.Write([]byte(env.Type))
-	h.Write([]byte{0})
-	h.Write(env.Data)
-	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // lastOf returns the last message of the aggregate subject (wildcard), or a

@@ -220,7 +220,7 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 	for _, rec := range recs {
 		c.Apply(rec)
 	}
-	if !editor && !c.Status.Public() {
+	if !editor && !c.Public() {
 		return History{}, false
 	}
 	h = History{Aggregate: domain.AggregateConference, ID: id, Total: len(recs), Entries: []Entry{}}

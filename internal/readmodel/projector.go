@@ -39,6 +39,11 @@ type Tx[V any] struct {
 	dirty  map[string]struct{}
 }
 
+// NewTx returns an empty model, for testing a projection's Apply on its own.
+func NewTx[V any]() *Tx[V] {
+	return &Tx[V]{values: map[string]V{}, dirty: map[string]struct{}{}}
+}
+
 // Get returns the value of key.
 func (tx *Tx[V]) Get(key string) (V, bool) {
 	v, ok := tx.values[key]

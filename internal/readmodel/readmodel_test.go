@@ -2,6 +2,7 @@ package readmodel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -213,10 +214,10 @@ func TestProjectorAppliesEveryEventOnceAcrossRestarts(t *testing.T) {
 	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
 }
 
-// TestProjectorsAreFenced: projectors racing on one model past the lease
-// never apply an event twice, because a commit from a stale checkpoint is
-// refused.
-func TestProjectorsAreFenced(t *testing.T) {
+// TestRacingProjectorsAgree: projectors racing on one model past the lease
+// end with every event applied exactly once (the refusal itself is
+// TestStaleCommitIsRefused).
+func TestRacingProjectorsAgree(t *testing.T) {
 	_, _, js := natstest.Start(t)
 	l := mustLog(t, js)
 	m := readmodel.NewMetrics(nil)
@@ -233,6 +234,39 @@ func TestProjectorsAreFenced(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	checkTallies(t, waitCheckpoint(t, js, "counter", lastSeq(all)), all)
+}
+
+// TestStaleCommitIsRefused: a commit based on a checkpoint revision that is
+// no longer current writes nothing, neither its keys nor its checkpoint.
+func TestStaleCommitIsRefused(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	l := mustLog(t, js)
+	all := appendEvents(t, l, 50, 5, "f")
+	_, stop := runProjector(t, js)
+	before := waitCheckpoint(t, js, "counter", lastSeq(all))
+	stop()
+	bucket := activeBucket(t, js, "counter")
+	kv, err := js.KeyValue(context.Background(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := kv.Get(context.Background(), readmodel.CheckpointKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := readmodel.NewProjector[tally](js, counter{}, readmodel.BucketConfig{}, quiet, nil)
+	err = stale.CommitForTest(context.Background(), bucket, "intruder", []byte(`{"n":1}`), lastSeq(all)+100, cp.Revision()-1)
+	if !errors.Is(err, readmodel.ErrFenced) {
+		t.Fatalf("stale commit: %v, want fenced", err)
+	}
+	after, ok := bucketValues(t, js, bucket)
+	if !ok || len(after) != len(before) || after[readmodel.CheckpointKey] != before[readmodel.CheckpointKey] {
+		t.Fatalf("a refused commit changed the model:\nbefore %v\nafter  %v", before, after)
+	}
+	// The current revision is accepted: the condition, not the writer, decides.
+	if err := stale.CommitForTest(context.Background(), bucket, "next", []byte(`{"n":1}`), lastSeq(all)+100, cp.Revision()); err != nil {
+		t.Fatalf("commit at the current revision: %v", err)
+	}
 }
 
 // TestStandbyTakesOverFromADeadProjector: with several projectors one

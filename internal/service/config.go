@@ -169,7 +169,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
-	if (c.Has(RoleIntake) || c.Has(RoleEditors)) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
+	if c.Has(RoleEditors) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))
 	}
 	return errors.Join(errs...)

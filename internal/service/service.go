@@ -133,7 +133,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	dir := s.newDirectory(rmMetrics)
 	var editors *auth.Editors
-	if cfg.Has(RoleIntake) || cfg.Has(RoleEditors) || cfg.Has(RoleFeeds) {
+	// Only the editors role holds editor credentials: public-facing intake
+	// and feed processes never can approve, edit or sign a session.
+	if cfg.Has(RoleEditors) {
 		var generated string
 		var err error
 		editors, generated, err = auth.Load(auth.Source{Token: cfg.EditorToken, File: cfg.EditorTokensFile, DataDir: cfg.DataDir})

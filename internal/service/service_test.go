@@ -180,6 +180,22 @@ func (a *app) submit(body any, key string) receipt {
 	return rec
 }
 
+// waitQueued polls the moderation queue until it lists id.
+func (a *app) waitQueued(id string) {
+	a.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := a.do("GET", "/api/v1/moderation/queue", editor, nil)
+		if r.status == http.StatusOK && bytes.Contains(r.body, []byte(id)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("the queue never listed %s: %d %s", id, r.status, r.body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (a *app) approve(id string) {
 	a.t.Helper()
 	if r := a.do("POST", "/api/v1/conferences/"+id+"/approve", editor, nil); r.status != http.StatusOK {
@@ -256,7 +272,9 @@ func TestSubmitApproveAndSubscribe(t *testing.T) {
 	rec := a.submit(validSubmission(), "")
 	uid := rec.ID + "@events.test"
 
-	// Pending conferences are never public.
+	// Pending conferences are never public: once the read model holds it
+	// (the editors' queue lists it), the public still cannot see it.
+	a.waitQueued(rec.ID)
 	if r := a.do("GET", "/api/v1/conferences/"+rec.ID, nil, nil); r.status != http.StatusNotFound {
 		t.Fatalf("pending conference visible to the public: %d", r.status)
 	}
@@ -521,7 +539,68 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if !bytes.Equal(before.body, after.body) || before.header.Get("ETag") != after.header.Get("ETag") {
 		t.Fatal("the feed changed across a restart")
 	}
-	if r := b.do("GET", "/api/v1/conferences/"+pending.ID, editor, nil); r.status != http.StatusOK {
+	if r := b.do("GET", "/api/v1/moderation/conferences/"+pending.ID, editor, nil); r.status != http.StatusOK {
 		t.Fatalf("pending conference lost across a restart: %d", r.status)
+	}
+}
+
+// TestRetryIsTheSameSubmissionAfterTheDirectoryChanges: a sponsor name
+// that the directory learns between a submission and its retry links on
+// the retry, and the retry is still answered as the same submission.
+func TestRetryIsTheSameSubmissionAfterTheDirectoryChanges(t *testing.T) {
+	a := startApp(t, t.TempDir())
+	s := validSubmission()
+	s["sponsors"] = []string{"Polaris Project"}
+	first := a.submit(s, "retry-across-directory-change")
+	if r := a.do("POST", "/api/v1/resources", editor, map[string]any{
+		"name": "Polaris Project", "kind": "organization", "description": "A non-profit that fights trafficking.",
+		"topics": []string{"trafficking-in-persons"},
+	}); r.status != http.StatusCreated && r.status != http.StatusOK {
+		t.Fatalf("add resource: %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.do("GET", "/api/v1/resources/polaris-project", nil, nil).status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the directory never listed the new resource")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	again := a.submit(s, "retry-across-directory-change")
+	if again.ID != first.ID || !again.Duplicate {
+		t.Fatalf("the retry was not the same submission: %+v, then %+v", first, again)
+	}
+}
+
+// TestEditorRetriesAreSafe: an approval or an edit retried with the same
+// Idempotency-Key is answered as done, even though the conference has
+// moved on; another command under the same key is a new command.
+func TestEditorRetriesAreSafe(t *testing.T) {
+	a := startApp(t, t.TempDir())
+	rec := a.submit(validSubmission(), "")
+	h := map[string]string{"Authorization": "Bearer " + editorToken, "Idempotency-Key": "approve-once"}
+	first := a.do("POST", "/api/v1/conferences/"+rec.ID+"/approve", h, nil)
+	if first.status != http.StatusOK {
+		t.Fatalf("approve: %d %s", first.status, first.body)
+	}
+	before := a.streamMessages()
+	if again := a.do("POST", "/api/v1/conferences/"+rec.ID+"/approve", h, nil); again.status != http.StatusOK {
+		t.Fatalf("retried approve: %d %s", again.status, again.body)
+	}
+	h["Idempotency-Key"] = "edit-once"
+	h["If-Match"] = first.header.Get("ETag")
+	edit := map[string]any{"title": "Retitled"}
+	if r := a.do("PATCH", "/api/v1/conferences/"+rec.ID, h, edit); r.status != http.StatusOK {
+		t.Fatalf("edit: %d %s", r.status, r.body)
+	}
+	if r := a.do("PATCH", "/api/v1/conferences/"+rec.ID, h, edit); r.status != http.StatusOK {
+		t.Fatalf("retried edit (stale If-Match, same key): %d %s", r.status, r.body)
+	}
+	if got := a.streamMessages(); got != before+1 {
+		t.Fatalf("retries appended: %d events after the approval, want 1 (the edit)", got-before)
+	}
+	// The same key with another command is not a retry.
+	edit["title"] = "Retitled again"
+	if r := a.do("PATCH", "/api/v1/conferences/"+rec.ID, h, edit); r.status != http.StatusConflict {
+		t.Fatalf("another edit under a used key and a stale version: %d %s", r.status, r.body)
 	}
 }

@@ -169,20 +169,22 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 		in.metrics.observe("ics", Receipt{}, err, 0)
 		return ICSReceipt{}, err
 	}
-	for i := range subs {
-		if in.sponsors != nil {
-			subs[i].Details.Sponsors = in.sponsors.LinkSponsors(subs[i].Details.Sponsors)
-		}
-	}
 	if key == "" {
 		key = uuid.Must(uuid.NewV7()).String()
 	}
+	// Hashed before sponsors are linked: the directory may know a sponsor
+	// on a retry that it did not know the first time.
 	request := sha256.New()
 	request.Write([]byte("ics\x00"))
 	for _, sub := range subs {
 		request.Write([]byte(sub.Hash() + "\n"))
 	}
 	requestHash := hex.EncodeToString(request.Sum(nil))
+	for i := range subs {
+		if in.sponsors != nil {
+			subs[i].Details.Sponsors = in.sponsors.LinkSponsors(subs[i].Details.Sponsors)
+		}
+	}
 	var out ICSReceipt
 	for i, sub := range subs {
 		start := time.Now()

@@ -20,6 +20,9 @@ package intake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,8 +119,20 @@ func (in *Intake) Submit(ctx context.Context, input domain.SubmissionInput, key,
 }
 
 func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key, source, actor string) (Receipt, error) {
+	// The request is identified by what the client sent, before anything
+	// that may differ on a retry (the date rules move with the clock, the
+	// directory may link a sponsor it did not know yet).
+	hash := requestHash(input)
 	sub, err := domain.ValidateSubmission(input, time.Now())
 	if err != nil {
+		var ve *domain.ValidationError
+		if key != "" && errors.As(err, &ve) {
+			// A retry of a request accepted long ago may no longer pass
+			// today's date rules; it is still the same submission.
+			if r, ok := in.existing(ctx, ConferenceID(key), hash); ok {
+				return r, nil
+			}
+		}
 		return Receipt{}, err
 	}
 	if in.sponsors != nil {
@@ -126,7 +141,24 @@ func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key,
 	if key == "" {
 		key = uuid.Must(uuid.NewV7()).String()
 	}
-	return in.create(ctx, sub, ConferenceID(key), sub.Hash(), source, actor)
+	return in.create(ctx, sub, ConferenceID(key), hash, source, actor)
+}
+
+// requestHash identifies a JSON submission as the client sent it.
+func requestHash(in domain.SubmissionInput) string {
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(append([]byte("json\x00"), b...))
+	return hex.EncodeToString(sum[:])
+}
+
+// existing answers a retried submission from the log: the conference its
+// key names, if it was created by a request with this hash.
+func (in *Intake) existing(ctx context.Context, id, hash string) (Receipt, bool) {
+	c, _, err := in.log.LoadConference(ctx, id)
+	if err != nil || c.RequestHash != hash {
+		return Receipt{}, false
+	}
+	return receipt(id, c.Status, c.Version, true), true
 }
 
 // create appends the submission of conference id, create-once: hash is

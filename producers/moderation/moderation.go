@@ -10,6 +10,7 @@ package moderation
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +90,7 @@ const maxAttempts = 3
 // saw: if the conference changed since, the decision is refused with a
 // *domain.VersionError and nothing is appended. key makes a retry safe.
 func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason string, ifMatch uint64, editor, key string) (Result, error) {
-	return m.command(ctx, id, ifMatch, editor, key, func(c *domain.Conference) (domain.Event, error) {
+	return m.command(ctx, id, ifMatch, editor, commandID(id, key, string(d), []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
 		switch d {
 		case Approve:
 			return c.Approve(reason)
@@ -109,7 +110,7 @@ func (m *Moderation) Edit(ctx context.Context, id string, patch []byte, ifMatch 
 	if ifMatch == 0 {
 		return Result{}, domain.ErrPreconditionRequired
 	}
-	return m.command(ctx, id, ifMatch, editor, key, func(c *domain.Conference) (domain.Event, error) {
+	return m.command(ctx, id, ifMatch, editor, commandID(id, key, "edit", patch), func(c *domain.Conference) (domain.Event, error) {
 		in := c.Details.Input()
 		if err := httpjson.DecodeBytes(patch, &in); err != nil {
 			return nil, err
@@ -125,18 +126,45 @@ func (m *Moderation) Edit(ctx context.Context, id string, patch []byte, ifMatch 
 	})
 }
 
+// commandNamespace derives event ids from idempotency keys (UUIDv5).
+var commandNamespace = uuid.MustParse("b7e4c2d1-3f6a-4b8e-9c0d-5a1f2e3d4c5b")
+
+// commandID is the event id a command gets: derived from the client's
+// Idempotency-Key and what the command says, so a retry of the same
+// command finds its event in the log, and another command under the same
+// key does not. Without a key every command is new.
+func commandID(id, key, name string, body []byte) string {
+	if key == "" {
+		return uuid.Must(uuid.NewV7()).String()
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(id), []byte(key), []byte(name), body} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return uuid.NewSHA1(commandNamespace, h.Sum(nil)).String()
+}
+
 // command loads the conference, decides, and appends the event expecting
 // the version it decided on; when another change lands first and the editor
-// named no version, it decides again on the new state.
-func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, editor, key string,
+// named no version, it decides again on the new state. A command whose
+// event (eventID) is already in the log was done by an earlier attempt: it
+// is answered as done, whatever happened since.
+func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, editor, eventID string,
 	decide func(*domain.Conference) (domain.Event, error)) (Result, error) {
-	if key == "" {
-		key = uuid.Must(uuid.NewV7()).String()
-	}
 	for attempt := 1; ; attempt++ {
-		c, _, err := m.log.LoadConference(ctx, id)
+		c, recs, err := m.log.LoadConference(ctx, id)
 		if err != nil {
 			return Result{}, err
+		}
+		for _, r := range recs {
+			if r.ID == eventID {
+				res := Result{ID: id, Status: c.Status, Version: c.Version}
+				if u, ok := r.Event.(domain.ConferenceUpdated); ok {
+					res.Changed = u.Changed
+				}
+				return res, nil
+			}
 		}
 		if ifMatch != 0 && ifMatch != c.Version {
 			return Result{}, &domain.VersionError{Expected: ifMatch, Current: c.Version}
@@ -148,13 +176,11 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 		if ev == nil { // an edit that changes nothing
 			return Result{ID: id, Status: c.Status, Version: c.Version}, nil
 		}
-		env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), id, editor, time.Now(), ev)
+		env, err := domain.NewEnvelope(eventID, id, editor, time.Now(), ev)
 		if err != nil {
 			return Result{}, err
 		}
-		// The message id carries what is decided: a retry of this command
-		// is recognised, another command under the same key is not.
-		a, err := m.log.Append(ctx, env, "edit:"+id+":"+key+":"+eventlog.ContentHash(env), c.Version)
+		a, err := m.log.Append(ctx, env, "edit:"+id+":"+eventID, c.Version)
 		var ve *domain.VersionError
 		if errors.As(err, &ve) && ifMatch == 0 && attempt < maxAttempts {
 			continue
@@ -178,6 +204,32 @@ func (m *Moderation) Register(mux *http.ServeMux) {
 		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpjson.EditorOnly(m.logger, m.handleDecision(d)))
 	}
 	mux.Handle("PATCH /api/v1/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleEdit))
+	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleConference))
+}
+
+// ConferenceView is a conference as editors see it: every status, and the
+// organiser's contact.
+type ConferenceView struct {
+	ID        string                   `json:"id"`
+	Status    domain.Status            `json:"status"`
+	Version   uint64                   `json:"version"`
+	Submitted time.Time                `json:"submitted"`
+	Updated   time.Time                `json:"updated"`
+	Details   domain.ConferenceDetails `json:"details"`
+	Contact   domain.Contact           `json:"contact"`
+}
+
+// handleConference shows any conference, as the log holds it, to editors.
+func (m *Moderation) handleConference(w http.ResponseWriter, r *http.Request, _ string) {
+	c, err := m.Conference(r.Context(), r.PathValue("id"))
+	if err != nil {
+		httpjson.WriteError(w, r, m.logger, err)
+		return
+	}
+	httpjson.WriteVersion(w, c.Version)
+	w.Header().Set("Cache-Control", "private, no-store")
+	httpjson.Write(w, http.StatusOK, ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
+		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact})
 }
 
 // QueueItem is one entry of the moderation queue, with the organiser's

@@ -47,8 +47,9 @@ type Conference struct {
 	CancelReason string `json:"cancel_reason,omitempty"`
 }
 
-// Public reports whether the conference appears in feeds and pages.
-func (c Conference) Public() bool { return c.Status.Public() }
+// Public reports whether the conference appears in feeds and pages: an
+// editor published it, and it is still published or was cancelled after.
+func (c Conference) Public() bool { return c.Status.Public() && !c.Published.IsZero() }
 
 // Projection folds conference events into Conference records.
 type Projection struct{}

@@ -335,7 +335,7 @@ func TestChangeTouchesOnlyItsFeeds(t *testing.T) {
 		t.Error("a pending submission invalidated published feeds")
 	}
 	// Its approval does.
-	pending.Status, pending.Version, pending.Updated = domain.StatusApproved, 99, fixedNow.Add(time.Minute)
+	pending.Status, pending.Version, pending.Updated, pending.Published = domain.StatusApproved, 99, fixedNow.Add(time.Minute), fixedNow.Add(time.Minute)
 	src.put(s, pending)
 	again := feeds()
 	for name, changed := range map[string]bool{"all": true, "courts": true, "md": true, "ny": false, "reentry": false, "bail": false} {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/internal/httpjson"
 	"github.com/justiceevents/jevents/projections/calendar"
@@ -324,22 +323,19 @@ func Webcal(u string) string {
 	return u
 }
 
-// handleConference shows a published conference to everyone and any
-// conference to editors.
+// handleConference shows a published conference. Editors read any
+// conference, with its contact, from the moderation API
+// (GET /api/v1/moderation/conferences/{id}): feed servers hold no editor
+// credential.
 func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.src.Get(calendar.Key(r.PathValue("id")))
-	_, editor := auth.Editor(r.Context())
-	if !ok || (!c.Public() && !editor) {
+	if !ok || !c.Public() {
 		s.notFound(w, r, "api")
 		return
 	}
 	body, _ := json.Marshal(s.view(c))
-	cc := "public, max-age=60"
-	if editor {
-		cc = "private, no-store"
-	}
 	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", cc, c.Updated))
+	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", c.Updated))
 	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
 }
 

@@ -1,0 +1,58 @@
+package calendar_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/calendar"
+)
+
+// TestApplyFollowsModeration: what the record says after each event of a
+// conference's life, and when it is public.
+func TestApplyFollowsModeration(t *testing.T) {
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	details := domain.ConferenceDetails{Title: "Summit", AllDay: true, Start: "2027-06-12", End: "2027-06-13", Topics: []string{"courts"}}
+	steps := []struct {
+		event    domain.Event
+		status   domain.Status
+		public   bool
+		sequence int
+	}{
+		{domain.ConferenceSubmitted{Details: details, Contact: domain.Contact{Email: "org@example.org"}}, domain.StatusPending, false, 0},
+		{domain.ConferenceUpdated{Details: func() domain.ConferenceDetails { d := details; d.Title = "Summit 2027"; return d }(), Changed: []string{"title"}}, domain.StatusPending, false, 0},
+		{domain.ConferenceApproved{}, domain.StatusApproved, true, 0},
+		{domain.ConferenceUpdated{Details: details, Changed: []string{"title"}}, domain.StatusApproved, true, 1},
+		{domain.ConferenceCancelled{Reason: "venue closed"}, domain.StatusCancelled, true, 2},
+	}
+	tx := readmodel.NewTx[calendar.Conference]()
+	for i, st := range steps {
+		env, err := domain.NewEnvelope("e", "c1", "x", at.Add(time.Duration(i)*time.Minute), st.event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: uint64(10 + i), Envelope: env, Event: st.event}); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		c, ok := tx.Get(calendar.Key("c1"))
+		if !ok || c.Status != st.status || c.Public() != st.public || c.Sequence != st.sequence || c.Version != uint64(10+i) || !c.Updated.Equal(env.Time) {
+			t.Fatalf("after %s: %+v (public %v), want %s public=%v sequence %d", st.event.EventType(), c, c.Public(), st.status, st.public, st.sequence)
+		}
+	}
+}
+
+// TestCancelledWithoutApprovalIsNotPublic: a cancellation stored for a
+// conference that was never approved keeps it private.
+func TestCancelledWithoutApprovalIsNotPublic(t *testing.T) {
+	tx := readmodel.NewTx[calendar.Conference]()
+	for i, e := range []domain.Event{domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: "Spam"}}, domain.ConferenceCancelled{}} {
+		env, _ := domain.NewEnvelope("e", "c2", "x", time.Now(), e)
+		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: uint64(i + 1), Envelope: env, Event: e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := tx.Get(calendar.Key("c2")); c.Status != domain.StatusCancelled || c.Public() {
+		t.Fatalf("%+v is public", c)
+	}
+}
