@@ -115,7 +115,36 @@ func (d ConferenceDetails) parse(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return time.ParseInLocation(LocalTimeLayout, s, loc)
+	civil, err := time.Parse(LocalTimeLayout, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, _ := LocalTime(civil, loc)
+	return t, nil
+}
+
+// LocalTime is the instant at which the wall clock in loc shows civil's
+// date and time (civil's own zone is ignored). When the clocks fall back
+// and that time happens twice, it is the first occurrence, as RFC 5545
+// §3.3.5 reads it; exists is false when the clocks jump over it.
+func LocalTime(civil time.Time, loc *time.Location) (t time.Time, exists bool) {
+	same := func(x time.Time) bool {
+		return x.Year() == civil.Year() && x.YearDay() == civil.YearDay() && x.Hour() == civil.Hour() &&
+			x.Minute() == civil.Minute() && x.Second() == civil.Second()
+	}
+	t = time.Date(civil.Year(), civil.Month(), civil.Day(), civil.Hour(), civil.Minute(), civil.Second(), 0, loc)
+	if !same(t) {
+		return t, false
+	}
+	// time.Date may pick either pass of a repeated hour: look for an
+	// earlier instant with the same wall clock (shifts are at most a few
+	// hours, in steps of at least 15 minutes).
+	for d := 15 * time.Minute; d <= 3*time.Hour; d += 15 * time.Minute {
+		if e := t.Add(-d); same(e.In(loc)) {
+			t = e.In(loc)
+		}
+	}
+	return t, true
 }
 
 // SubmissionInput is a conference as a client sends it: JSON from the API,
@@ -420,14 +449,10 @@ func parseLocal(errs *ValidationError, field, s string, loc *time.Location) (tim
 	if loc == nil {
 		return time.Time{}, false
 	}
-	t := time.Date(civil.Year(), civil.Month(), civil.Day(), civil.Hour(), civil.Minute(), civil.Second(), 0, loc)
-	if t.Hour() != civil.Hour() || t.Minute() != civil.Minute() || t.Day() != civil.Day() {
+	t, ok := LocalTime(civil, loc)
+	if !ok {
 		errs.Add(field, "invalid", "does not exist in %s: the clocks change then", loc)
 		return time.Time{}, false
-	}
-	// time.Date may pick either side of an ambiguous hour; take the first.
-	if earlier := t.Add(-time.Hour); earlier.Hour() == t.Hour() && earlier.Minute() == t.Minute() && earlier.Day() == t.Day() {
-		t = earlier
 	}
 	return t, true
 }

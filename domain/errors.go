@@ -7,8 +7,9 @@ import (
 )
 
 // Sentinel errors. Adapters match them with errors.Is and map them to a
-// status: ErrNotFound → 404, ErrConflict → 409, ErrUnauthorized → 401,
-// ErrForbidden → 403, ErrIdempotencyMismatch → 422, ErrLogFull → 507.
+// status (internal/httpjson.ProblemFor): ErrNotFound → 404, ErrConflict →
+// 409, ErrUnauthorized → 401, ErrIdempotencyMismatch → 422,
+// ErrPreconditionRequired → 428, ErrLogFull → 507, ErrUnavailable → 503.
 var (
 	// ErrNotFound: the aggregate does not exist (or is not visible to the caller).
 	ErrNotFound = errors.New("not found")

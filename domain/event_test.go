@@ -67,3 +67,48 @@ func TestConferenceOpensOnce(t *testing.T) {
 		t.Fatalf("a second submission changed the conference: %+v", c)
 	}
 }
+
+// TestLocalTimeTakesTheFirstPass: a wall-clock time that happens twice
+// when the clocks fall back is its first occurrence, in every zone; one the
+// clocks jump over does not exist.
+func TestLocalTimeTakesTheFirstPass(t *testing.T) {
+	tests := []struct {
+		zone, civil string
+		exists      bool
+		offset      int // seconds east of UTC of the answer
+	}{
+		{"America/New_York", "2027-11-07T01:30:00", true, -4 * 3600},
+		{"Australia/Sydney", "2027-04-04T02:30:00", true, 11 * 3600},
+		{"Australia/Lord_Howe", "2027-04-04T01:45:00", true, 11 * 3600},
+		{"America/New_York", "2027-03-14T02:30:00", false, 0},
+		{"Asia/Tokyo", "2027-06-12T09:00:00", true, 9 * 3600},
+	}
+	for _, tc := range tests {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		civil, _ := time.Parse(domain.LocalTimeLayout, tc.civil)
+		got, ok := domain.LocalTime(civil, loc)
+		if ok != tc.exists {
+			t.Errorf("%s %s: exists %v", tc.zone, tc.civil, ok)
+			continue
+		}
+		if _, off := got.Zone(); ok && (off != tc.offset || got.Format(domain.LocalTimeLayout) != tc.civil) {
+			t.Errorf("%s %s: %s (offset %d), want offset %d", tc.zone, tc.civil, got, off, tc.offset)
+		}
+	}
+}
+
+// TestParseWebURLRefusesInvisibleCharacters: a link that a feed could not
+// carry is refused at intake, not silently dropped later.
+func TestParseWebURLRefusesInvisibleCharacters(t *testing.T) {
+	for _, raw := range []string{"https://example.org/?a=\u2028b", "https://example.org/\u202e", "https://example.org/\ufeff", "https://example.org/\u0085"} {
+		if _, msg := domain.ParseWebURL(raw); msg == "" {
+			t.Errorf("%q accepted", raw)
+		}
+	}
+	if u, msg := domain.ParseWebURL("https://example.org/événements?q=1"); msg != "" {
+		t.Errorf("a non-ASCII path refused: %s (%s)", msg, u)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -76,8 +77,9 @@ func ParseWebURL(raw string) (string, string) {
 		return "", "must be at most 2048 characters"
 	}
 	for _, r := range raw {
-		if r <= 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '"' || r == '<' || r == '>' || r == '\\' {
-			return "", "must not contain spaces, quotes, angle brackets or control characters"
+		if r <= 0x20 || r == 0x7f || r == '"' || r == '<' || r == '>' || r == '\\' ||
+			unicode.IsSpace(r) || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return "", "must not contain spaces, quotes, angle brackets, or control, line-break or format characters"
 		}
 	}
 	u, err := url.Parse(raw)

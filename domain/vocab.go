@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"sort"
 	"strings"
 )
 
@@ -124,16 +123,4 @@ func ParseFormat(s string) (Format, bool) {
 		return FormatHybrid, true
 	}
 	return "", false
-}
-
-// sortedUnique sorts and removes duplicates in place.
-func sortedUnique(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -309,7 +309,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Section:     "calendar",
 			Alternate:   &alternate{Title: "Justice Events", Href: "/calendar.ics"},
 			Body:        d,
-		}, time.Time{})}
+		})}
 	})
 }
 
@@ -507,7 +507,7 @@ func (s *Server) ConferencePage() http.Handler {
 				Section:     "calendar",
 				Alternate:   &alternate{Title: "Justice Events: " + d.Title, Href: "/conferences/" + c.ID + ".ics"},
 				Body:        data,
-			}, c.Updated)}
+			})}
 		})
 	})
 }

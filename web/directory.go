@@ -104,13 +104,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, r, "resources", "index", func(time.Time) rendered {
 		snap := s.dir.Snapshot()
 		byTopic := map[string][]*directory.Resource{}
-		var last time.Time
 		for _, res := range snap.Active() {
 			for _, t := range res.Details.Topics {
 				byTopic[t] = append(byTopic[t], res)
-			}
-			if res.Updated.After(last) {
-				last = res.Updated
 			}
 		}
 		d := indexData{Closing: paragraphs(s.cfg.Closing)}
@@ -137,7 +133,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 			Title:       "Related resources",
 			Description: "Agencies, offices, initiatives and task forces related to criminal-justice conferences, grouped by topic.",
 			Body:        d,
-		}, last)}
+		})}
 	})
 }
 
@@ -326,7 +322,7 @@ func (s *Server) handleTopic(w http.ResponseWriter, r *http.Request) {
 			Description: "Resources on " + t.Label + " and upcoming conferences, with a calendar subscription.",
 			Alternate:   &alternate{Title: "Justice Events: " + t.Label, Href: "/calendar/topics/" + t.Slug + ".ics"},
 			Body:        d,
-		}, last)}
+		})}
 	})
 }
 
@@ -377,6 +373,6 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 			Description: desc,
 			Alternate:   &alternate{Title: "Justice Events: sponsored by " + res.Details.Name, Href: "/calendar/sponsors/" + res.ID + ".ics"},
 			Body:        d,
-		}, res.Updated)}
+		})}
 	})
 }

@@ -293,7 +293,10 @@ type alternate struct {
 }
 
 // render executes a page template into a prepared entry.
-func (s *Server) render(name string, d layoutData, lastModified time.Time) *httpcache.Entry {
+// Pages join several models (a list, the directory's names, the layout),
+// so no one date says when their bytes last changed: they are validated by
+// their ETag alone and carry no Last-Modified.
+func (s *Server) render(name string, d layoutData) *httpcache.Entry {
 	d.CSS = s.cssPath
 	if d.Section == "" {
 		d.Section = "resources"
@@ -305,7 +308,7 @@ func (s *Server) render(name string, d layoutData, lastModified time.Time) *http
 		b.Reset()
 		b.WriteString("<!DOCTYPE html><title>Error</title><p>This page could not be shown.</p>")
 	}
-	return httpcache.NewEntry(b.Bytes(), "text/html; charset=utf-8", "public, max-age=60", lastModified)
+	return httpcache.NewEntry(b.Bytes(), "text/html; charset=utf-8", "public, max-age=60", time.Time{})
 }
 
 // page renders a page that depends on the request (forms, editors' pages):
@@ -339,7 +342,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, met
 
 // errorPage renders a 404 or 410 page.
 func (s *Server) errorPage(status int, heading, message, history string) rendered {
-	e := s.render("error", layoutData{Title: heading, Body: struct{ Heading, Message, History string }{heading, message, history}}, time.Time{})
+	e := s.render("error", layoutData{Title: heading, Body: struct{ Heading, Message, History string }{heading, message, history}})
 	e.CacheControl = "public, max-age=60"
 	return rendered{status: status, entry: e}
 }

@@ -31,6 +31,13 @@ func TestMain(m *testing.M) {
 		natsServerMain(os.Args[1:])
 		return
 	}
+	// The command line reads JEVENTS_* from the environment; the tests say
+	// what they mean with flags, whatever the machine running them exports.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "JEVENTS_") && k != "JEVENTS_TEST_ARTIFACTS" {
+			os.Unsetenv(k)
+		}
+	}
 	os.Exit(m.Run())
 }
 

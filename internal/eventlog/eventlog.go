@@ -161,14 +161,14 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 		}
 		switch {
 		case isWrongLastSequence(err):
-			last, gerr := l.lastOf(ctx, aggSubject)
+			seq, last, gerr := l.since(ctx, aggSubject, expect, msgID)
 			if gerr != nil {
-				return Appended{}, fmt.Errorf("eventlog: append %s: check last event: %w", env.Type, gerr)
+				return Appended{}, fmt.Errorf("eventlog: append %s: check the events since %d: %w", env.Type, expect, gerr)
 			}
-			if last.Header.Get(jetstream.MsgIDHeader) == msgID {
-				return Appended{Seq: last.Sequence, Duplicate: true}, nil // our own earlier attempt landed
+			if seq != 0 {
+				return Appended{Seq: seq, Duplicate: true}, nil // our own earlier attempt landed
 			}
-			return Appended{}, &domain.VersionError{Expected: expect, Current: last.Sequence}
+			return Appended{}, &domain.VersionError{Expected: expect, Current: last}
 		case isLogFull(err):
 			return Appended{}, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrLogFull, err)
 		case isTransient(err):
@@ -187,18 +187,36 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 	}
 }
 
-// lastOf returns the last message of the aggregate subject (wildcard), or a
-// zero message when there is none.
-func (l *Log) lastOf(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
-	s, err := l.js.Stream(ctx, domain.StreamName)
-	if err != nil {
-		return nil, err
+// since looks through the aggregate's events after sequence expect for the
+// one stored with msgID (an earlier attempt of this append that landed,
+// perhaps with others after it). It returns that event's sequence (0: not
+// there) and the aggregate's last sequence.
+func (l *Log) since(ctx context.Context, subject string, expect uint64, msgID string) (ours, last uint64, err error) {
+	next := expect + 1
+	for {
+		msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 256,
+			jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(next))
+		if err != nil {
+			return 0, 0, err
+		}
+		n := 0
+		for m, err := range msgs {
+			if errors.Is(err, jetstreamext.ErrNoMessages) {
+				break
+			}
+			if err != nil {
+				return 0, 0, err
+			}
+			n++
+			last, next = m.Sequence, m.Sequence+1
+			if ours == 0 && m.Header.Get(jetstream.MsgIDHeader) == msgID {
+				ours = m.Sequence
+			}
+		}
+		if n < 256 {
+			return ours, last, nil
+		}
 	}
-	m, err := s.GetLastMsgForSubject(ctx, subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return &jetstream.RawStreamMsg{Header: nats.Header{}}, nil
-	}
-	return m, err
 }
 
 // Load reads every event of one aggregate, oldest first. An aggregate with

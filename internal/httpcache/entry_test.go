@@ -74,3 +74,33 @@ func TestGzipFormHasItsOwnValidator(t *testing.T) {
 		}
 	}
 }
+
+// TestIfModifiedSinceNeedsAStrongDate: a body made within a second or two
+// of its Last-Modified might have a sibling change in the same second, so
+// If-Modified-Since alone does not earn a 304; the ETag still does.
+func TestIfModifiedSinceNeedsAStrongDate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		age  time.Duration
+		want int
+	}{
+		{"changed just now", 0, http.StatusOK},
+		{"changed an hour ago", time.Hour, http.StatusNotModified},
+	} {
+		lm := time.Now().Add(-tc.age)
+		e := NewEntry([]byte("BEGIN:VCALENDAR\r\n"), "text/calendar; charset=utf-8", "no-cache", lm)
+		r := httptest.NewRequest("GET", "/calendar.ics", nil)
+		r.Header.Set("If-Modified-Since", lm.Add(time.Second).UTC().Format(http.TimeFormat))
+		w := httptest.NewRecorder()
+		Serve(w, r, e)
+		if w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, w.Code, tc.want)
+		}
+		r.Header.Set("If-None-Match", e.ETag)
+		w = httptest.NewRecorder()
+		Serve(w, r, e)
+		if w.Code != http.StatusNotModified {
+			t.Errorf("%s: If-None-Match: %d", tc.name, w.Code)
+		}
+	}
+}

@@ -3,7 +3,8 @@
 // function that maps errors to a status and an application/problem+json body
 // (RFC 9457).
 //
-// It imports the domain package for its sentinel errors and ValidationError.
+// It imports the domain package for its sentinel errors and ValidationError,
+// and internal/auth to tell editors' requests (EditorOnly).
 package httpjson
 
 import (

@@ -86,9 +86,8 @@ type Projector[V any] struct {
 
 	id string // names this instance in the lease
 
-	mu       sync.Mutex
+	mu       sync.Mutex    // guards closing caughtUp
 	caughtUp chan struct{} // closed once the model has caught up with the log
-	applied  uint64
 }
 
 // NewProjector returns a projector; metrics may be nil.
@@ -105,13 +104,6 @@ func NewProjector[V any](js jetstream.JetStream, p Projection[V], cfg BucketConf
 // CaughtUp is closed once the projector has applied every event that was in
 // the log when it started.
 func (p *Projector[V]) CaughtUp() <-chan struct{} { return p.caughtUp }
-
-// Applied is the stream sequence of the last committed event.
-func (p *Projector[V]) Applied() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.applied
-}
 
 func (p *Projector[V]) markCaughtUp() {
 	p.mu.Lock()
@@ -479,9 +471,6 @@ func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry,
 }
 
 func (p *Projector[V]) setApplied(seq uint64) {
-	p.mu.Lock()
-	p.applied = seq
-	p.mu.Unlock()
 	p.metrics.applied.WithLabelValues(p.proj.Name()).Set(float64(seq))
 }
 

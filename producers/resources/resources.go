@@ -12,6 +12,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -125,7 +126,7 @@ func (p *Producer) add(ctx context.Context, in domain.ResourceInput, source, act
 			errs.Fields = append(errs.Fields, ierr.(*domain.ValidationError).Fields...)
 		}
 	} else if d.Name != "" {
-		if id = domain.ResourceSlug(cmpOr(d.ShortName, d.Name)); id == "" {
+		if id = domain.ResourceSlug(cmp.Or(d.ShortName, d.Name)); id == "" {
 			errs.Add("id", "required", "cannot be derived from the name or short name: give one, such as ovc")
 		}
 	}

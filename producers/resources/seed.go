@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"regexp"
@@ -197,18 +198,11 @@ func parseEntry(p paragraph, topic string) (SeedEntry, error) {
 	if err != nil {
 		return SeedEntry{}, &SeedError{Line: p.line, Msg: fmt.Sprintf("%q: %v", heading, err)}
 	}
-	id := domain.ResourceSlug(cmpOr(d.ShortName, d.Name))
+	id := domain.ResourceSlug(cmp.Or(d.ShortName, d.Name))
 	if id == "" {
 		return SeedEntry{}, &SeedError{Line: p.line, Msg: fmt.Sprintf("%q gives no usable id", heading)}
 	}
 	return SeedEntry{ID: id, Line: p.line, Heading: heading, Details: d}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 var trailingAcronym = regexp.MustCompile(`^(.*\S)\s*\(([^()\s]{2,16})\)$`)

@@ -242,15 +242,13 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	e := snap.cached("list|"+q.key(), func() *httpcache.Entry {
 		found := snap.Find(q)
 		out := List{Total: len(found), Offset: q.Offset, Limit: q.Limit, Items: []View{}}
-		var last time.Time
 		for _, r := range found[min(q.Offset, len(found)):min(q.Offset+q.Limit, len(found))] {
 			out.Items = append(out.Items, NewView(*r))
-			if r.Updated.After(last) {
-				last = r.Updated
-			}
 		}
 		body, _ := json.Marshal(out)
-		return httpcache.NewEntry(append(body, '\n'), "application/json", cacheControl, last)
+		// A list changes when an item leaves it too, which no item's date
+		// shows: it is validated by its ETag alone.
+		return httpcache.NewEntry(append(body, '\n'), "application/json", cacheControl, time.Time{})
 	})
 	s.serve(w, r, "list", e)
 }

@@ -335,7 +335,9 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := json.Marshal(s.view(c))
 	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", c.Updated))
+	// The view names sponsors as the directory does now, which c.Updated
+	// does not date: validated by its ETag alone.
+	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
 	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
 }
 

@@ -21,8 +21,6 @@ if [ ! -e "$policy" ]; then
 fi
 cleanup() { if [ -n "$made_policy" ]; then $sudo rm -f "$policy"; fi; }
 trap cleanup EXIT
-if ! apt-cache show prometheus >/dev/null 2>&1; then
-  $sudo apt-get update -qq
-fi
-$sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null
 command -v prometheus >/dev/null && command -v promtool >/dev/null
