@@ -226,13 +226,14 @@ func resourceEdit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	version := strings.Trim(*ifMatch, `"`)
 	if version == "" {
-		var cur struct {
-			Version uint64 `json:"version"`
-		}
-		if err := c.do(ctx, http.MethodGet, "/api/v1/resources/"+id, nil, nil, &cur); err != nil {
+		// The current version as the log holds it: the last entry of the
+		// history, which the editors' processes serve (the read API is the
+		// feed servers', and may lag).
+		v, err := lastVersion(ctx, c, "/api/v1/resources/"+id+"/history")
+		if err != nil {
 			return err
 		}
-		version = strconv.FormatUint(cur.Version, 10)
+		version = strconv.FormatUint(v, 10)
 	}
 	h := http.Header{"Content-Type": {"application/json"}, "If-Match": {strconv.Quote(version)}}
 	if *key != "" {
@@ -321,4 +322,28 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	b, _ := json.Marshal(res)
 	return printJSON(stdout, b)
+}
+
+// lastVersion follows a history's pages to its last entry's version.
+func lastVersion(ctx context.Context, c *client, path string) (uint64, error) {
+	var last uint64
+	for next := path + "?limit=500"; next != ""; {
+		var page struct {
+			Entries []struct {
+				Version uint64 `json:"version"`
+			} `json:"entries"`
+			Next string `json:"next"`
+		}
+		if err := c.do(ctx, http.MethodGet, next, nil, nil, &page); err != nil {
+			return 0, err
+		}
+		if n := len(page.Entries); n > 0 {
+			last = page.Entries[n-1].Version
+		}
+		next = page.Next
+	}
+	if last == 0 {
+		return 0, errors.New("the resource has no history")
+	}
+	return last, nil
 }

@@ -604,3 +604,56 @@ func TestEditorRetriesAreSafe(t *testing.T) {
 		t.Fatalf("another edit under a used key and a stale version: %d %s", r.status, r.body)
 	}
 }
+
+// TestQueueCursorSurvivesDecisions: the next page follows the previous
+// page's last conference even after an editor decided it.
+func TestQueueCursorSurvivesDecisions(t *testing.T) {
+	a := startApp(t, t.TempDir())
+	var ids []string
+	for i := range 3 {
+		s := validSubmission()
+		s["title"] = fmt.Sprint("Queued conference ", i)
+		ids = append(ids, a.submit(s, "").ID)
+	}
+	for _, id := range ids {
+		a.waitQueued(id)
+	}
+	page := func(after string) []string {
+		r := a.do("GET", "/api/v1/moderation/queue?limit=1&after="+after, editor, nil)
+		var p struct {
+			Items []struct{ ID string } `json:"items"`
+		}
+		r.json(t, &p)
+		var out []string
+		for _, it := range p.Items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	// The queue's own order (submission time, then id).
+	var order []string
+	var all struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	a.do("GET", "/api/v1/moderation/queue", editor, nil).json(t, &all)
+	for _, it := range all.Items {
+		order = append(order, it.ID)
+	}
+	if len(order) != 3 {
+		t.Fatalf("queue %v, want the 3 submissions", order)
+	}
+	a.approve(order[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for bytes.Contains(a.do("GET", "/api/v1/moderation/queue", editor, nil).body, []byte(order[0])) {
+		if time.Now().After(deadline) {
+			t.Fatal("the approved conference stayed in the queue")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := page(order[0]); len(got) != 1 || got[0] != order[1] {
+		t.Fatalf("page after a decided conference: %v, want [%s]", got, order[1])
+	}
+	if r := a.do("GET", "/api/v1/moderation/queue?after=no-such-conference", editor, nil); r.status != http.StatusBadRequest {
+		t.Fatalf("unknown cursor: %d", r.status)
+	}
+}

@@ -9,6 +9,7 @@
 package moderation
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -37,7 +38,8 @@ type Pending struct {
 	Details   domain.ConferenceDetails
 }
 
-// Queue lists the conferences waiting for a decision, oldest first. The
+// Queue lists the conferences waiting for a decision, oldest first (by
+// submission time, then id; the queue's cursor relies on it). The
 // read model behind it may lag the log by a moment.
 type Queue interface {
 	Pending() []Pending
@@ -260,10 +262,23 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 		limit = n
 	}
 	pending := m.queue.Pending()
+	// after names the last conference of the previous page; the page goes
+	// on from its place in the order (submitted, id), even when it has been
+	// decided since and left the queue.
 	if after := r.URL.Query().Get("after"); after != "" {
-		if i := slices.IndexFunc(pending, func(p Pending) bool { return p.ID == after }); i >= 0 {
-			pending = pending[i+1:]
+		c, _, err := m.log.LoadConference(r.Context(), after)
+		if err != nil {
+			httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid cursor",
+				Fields: []domain.FieldError{{Field: "after", Code: "unknown", Message: "must be the id of a submitted conference"}}})
+			return
 		}
+		i, _ := slices.BinarySearchFunc(pending, c, func(p Pending, c *domain.Conference) int {
+			return cmp.Or(p.Submitted.Compare(c.Created), strings.Compare(p.ID, c.ID))
+		})
+		if i < len(pending) && pending[i].ID == c.ID {
+			i++
+		}
+		pending = pending[i:]
 	}
 	page := QueuePage{Total: len(pending), Items: []QueueItem{}}
 	for _, p := range pending[:min(limit, len(pending))] {
