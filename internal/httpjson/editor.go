@@ -1,7 +1,10 @@
 package httpjson
 
 import (
+	"encoding/json"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,4 +70,39 @@ func ReadCommand(w http.ResponseWriter, r *http.Request) (Command, error) {
 		}
 	}
 	return Command{IfMatch: ifMatch, Reason: body.Reason, Key: r.Header.Get("Idempotency-Key")}, nil
+}
+
+// Patch is an editor's partial update: the version it is based on, the
+// Idempotency-Key, and the body, a JSON object of the fields to change.
+type Patch struct {
+	IfMatch uint64
+	Key     string
+	Body    []byte
+	// Fields are the body's top-level members, to refuse some by name.
+	Fields map[string]json.RawMessage
+}
+
+// ReadPatch reads a Patch from r (application/json or
+// application/merge-patch+json), naming the header or field at fault.
+func ReadPatch(w http.ResponseWriter, r *http.Request) (Patch, error) {
+	ifMatch, err := ParseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return Patch{}, err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
+			return Patch{}, &Error{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type",
+				Detail: "send application/json or application/merge-patch+json"}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return Patch{}, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return Patch{}, &Error{Status: http.StatusBadRequest, Title: "Malformed JSON",
+			Detail: "the body must be a JSON object of the fields to change"}
+	}
+	return Patch{IfMatch: ifMatch, Key: r.Header.Get("Idempotency-Key"), Body: body, Fields: fields}, nil
 }

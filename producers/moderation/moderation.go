@@ -12,10 +12,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -305,33 +303,17 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 }
 
 func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
+	p, err := httpjson.ReadPatch(w, r)
 	if err != nil {
 		httpjson.WriteError(w, r, m.logger, err)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusUnsupportedMediaType,
-			Title: "Unsupported media type", Detail: "send application/json or application/merge-patch+json"})
-		return
-	}
-	patch, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpjson.MaxBodyBytes))
-	if err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
-		return
-	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &probe); err != nil {
-		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Malformed JSON",
-			Detail: "the body must be a JSON object of the fields to change"})
-		return
-	}
-	if _, ok := probe["contact"]; ok {
+	if _, ok := p.Fields["contact"]; ok {
 		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Unknown field",
 			Fields: []domain.FieldError{{Field: "contact", Code: "unknown", Message: "the organiser's contact cannot be edited"}}})
 		return
 	}
-	res, err := m.Edit(r.Context(), r.PathValue("id"), patch, ifMatch, editor, r.Header.Get("Idempotency-Key"))
+	res, err := m.Edit(r.Context(), r.PathValue("id"), p.Body, p.IfMatch, editor, p.Key)
 	m.answer(w, r, res, err)
 }
 

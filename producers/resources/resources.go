@@ -14,10 +14,8 @@ package resources
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -389,28 +387,12 @@ func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor stri
 }
 
 func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	ifMatch, err := httpjson.ParseIfMatch(r.Header.Get("If-Match"))
+	patch, err := httpjson.ReadPatch(w, r)
 	if err != nil {
 		httpjson.WriteError(w, r, p.logger, err)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-		httpjson.WriteError(w, r, p.logger, &httpjson.Error{Status: http.StatusUnsupportedMediaType,
-			Title: "Unsupported media type", Detail: "send application/json or application/merge-patch+json"})
-		return
-	}
-	patch, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpjson.MaxBodyBytes))
-	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
-		return
-	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &probe); err != nil || probe == nil {
-		httpjson.WriteError(w, r, p.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Malformed JSON",
-			Detail: "the body must be a JSON object of the fields to change"})
-		return
-	}
-	res, err := p.Edit(r.Context(), r.PathValue("id"), patch, ifMatch, editor, r.Header.Get("Idempotency-Key"))
+	res, err := p.Edit(r.Context(), r.PathValue("id"), patch.Body, patch.IfMatch, editor, patch.Key)
 	if err != nil {
 		httpjson.WriteError(w, r, p.logger, err)
 		return
