@@ -22,7 +22,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/service"
 )
 
@@ -368,8 +367,7 @@ func submit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 func decide(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(cmd, stderr)
-	var c client
-	data := clientFlags(fs, &c, true)
+	c, token := editorClient(fs)
 	reason := fs.String("reason", "", "reason or note recorded with the decision")
 	ifMatch := fs.String("if-match", "", "only if the conference is still at this version")
 	if err := parse(fs, args); err != nil {
@@ -378,20 +376,26 @@ func decide(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if fs.NArg() != 1 {
 		return inputError{fmt.Errorf("usage: jevents %s [flags] ID", cmd)}
 	}
-	if c.token == "" {
-		b, err := os.ReadFile(auth.TokenFile(*data))
-		if err != nil {
-			return inputError{fmt.Errorf("no editor token: set JEVENTS_EDITOR_TOKEN, --token, or --data with an editor-token file (%v)", err)}
-		}
-		c.token = strings.TrimSpace(string(b))
+	if err := token(); err != nil {
+		return err
 	}
-	body, _ := json.Marshal(map[string]string{"reason": *reason})
+	return c.command(ctx, stdout, "/api/v1/conferences/"+fs.Arg(0)+"/"+cmd, *reason, *ifMatch, "")
+}
+
+// command posts an editor's command on one aggregate, with its optional
+// reason, the version it is based on and an Idempotency-Key, and prints
+// the answer.
+func (c *client) command(ctx context.Context, stdout io.Writer, path, reason, ifMatch, key string) error {
+	body, _ := json.Marshal(map[string]string{"reason": reason})
 	h := http.Header{"Content-Type": {"application/json"}}
-	if *ifMatch != "" {
-		h.Set("If-Match", strconv.Quote(strings.Trim(*ifMatch, `"`)))
+	if ifMatch != "" {
+		h.Set("If-Match", strconv.Quote(strings.Trim(ifMatch, `"`)))
+	}
+	if key != "" {
+		h.Set("Idempotency-Key", key)
 	}
 	var out json.RawMessage
-	if err := c.do(ctx, http.MethodPost, "/api/v1/conferences/"+fs.Arg(0)+"/"+cmd, h, body, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, h, body, &out); err != nil {
 		return err
 	}
 	return printJSON(stdout, out)

@@ -261,19 +261,7 @@ func resourceState(ctx context.Context, cmd string, args []string, stdout, stder
 	if err := token(); err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]string{"reason": *reason})
-	h := http.Header{"Content-Type": {"application/json"}}
-	if *ifMatch != "" {
-		h.Set("If-Match", strconv.Quote(strings.Trim(*ifMatch, `"`)))
-	}
-	if *key != "" {
-		h.Set("Idempotency-Key", *key)
-	}
-	var out json.RawMessage
-	if err := c.do(ctx, http.MethodPost, "/api/v1/resources/"+fs.Arg(0)+"/"+cmd, h, body, &out); err != nil {
-		return err
-	}
-	return printJSON(stdout, out)
+	return c.command(ctx, stdout, "/api/v1/resources/"+fs.Arg(0)+"/"+cmd, *reason, *ifMatch, *key)
 }
 
 // seed appends the published directory page (or another page in the same
