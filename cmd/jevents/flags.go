@@ -104,8 +104,15 @@ func (f *cmdFlags) parse(args []string) error {
 		extra := f.args[f.spec.max:]
 		return inputError{fmt.Errorf("unexpected argument(s) %q: usage: %s (see 'jevents %s -h')", extra, f.synopsis(), f.spec.name)}
 	}
+	if afterParse != nil {
+		return afterParse(f)
+	}
 	return nil
 }
+
+// afterParse, when set (by tests only), sees every command's flags once
+// parsed; an error it returns ends the command there.
+var afterParse func(*cmdFlags) error
 
 // NArg and Arg are the arguments, wherever they stood among the flags.
 func (f *cmdFlags) NArg() int { return len(f.args) }
