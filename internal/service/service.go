@@ -90,6 +90,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 func (s *Service) HTTPAddr() string { return s.listener.Addr().String() }
 
 // NATSURL is the client URL of the embedded server ("" when external).
+// Only the data directory's credentials connect to it: use ConnectLocal.
 func (s *Service) NATSURL() string {
 	if s.ns == nil {
 		return ""
