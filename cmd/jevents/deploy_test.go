@@ -79,7 +79,7 @@ func readCompose(t *testing.T) composeFile {
 // variables named in their help.
 func cmdUsage(t *testing.T, cmd string) (flags map[string]bool, envs map[string]bool) {
 	t.Helper()
-	code, _, errs := runCLI(cmd, "-h")
+	code, errs, _ := runCLI(cmd, "-h") // help goes to stdout
 	if code != 0 {
 		t.Fatalf("jevents %s -h: exit %d", cmd, code)
 	}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,6 +208,11 @@ func TestSignalShutsDownCleanly(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit 30s after SIGTERM")
 	}
+	// A clean stop is no news: no warning (such as "nats disconnected
+	// err=<nil>") and no error.
+	if logs := p.logs.String(); strings.Contains(logs, "level=WARN") || strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "msg=stopped") {
+		t.Errorf("the log of a clean stop:\n%s", logs)
+	}
 }
 
 // runCLI runs the command line in-process.
@@ -263,5 +270,120 @@ func TestCLISubmitAndModerate(t *testing.T) {
 	code, out, errs = runCLI("cancel", "--server", p.base, "--token", token, "--reason", "venue closed", rec.ID)
 	if code != 0 || !strings.Contains(out, `"cancelled"`) {
 		t.Fatalf("cancel: exit %d: %s %s", code, out, errs)
+	}
+}
+
+// TestSecondServeOnOneDataDirStopsAtOnce: a second `jevents serve` on a
+// data directory in use exits at once with status 1, naming the first
+// one's PID and the directory, and touches nothing; after the first stops,
+// a restart serves every submission the first acknowledged.
+func TestSecondServeOnOneDataDirStopsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	var accepted []string
+	for i := range 20 {
+		req, _ := http.NewRequest("POST", p.base+"/api/v1/conferences", bytes.NewReader(submission(fmt.Sprintf("Owner %d", i))))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct{ ID string }
+		_ = json.NewDecoder(resp.Body).Decode(&rec)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("submit: %d", resp.StatusCode)
+		}
+		accepted = append(accepted, rec.ID)
+	}
+
+	second := exec.Command(os.Args[0], "serve", "--data", dir, "--http", freePort(t), "--nats-listen", freePort(t))
+	second.Env = append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token)
+	var out lockedWriter
+	second.Stdout, second.Stderr = &out, &out
+	began := time.Now()
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- second.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("second serve: %v, want exit status 1\n%s", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		_ = second.Process.Kill()
+		t.Fatalf("the second serve on %s is still running after 10s:\n%s", dir, out.String())
+	}
+	t.Logf("refused after %v: %s", time.Since(began).Round(time.Millisecond), strings.TrimSpace(out.String()))
+	if msg := out.String(); !strings.Contains(msg, "PID "+strconv.Itoa(p.cmd.Process.Pid)) || !strings.Contains(msg, dir) {
+		t.Errorf("the refusal does not name the holder's PID %d and %s:\n%s", p.cmd.Process.Pid, dir, msg)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("first serve: %v\n%s", err, p.logs)
+	}
+	q := startProc(t, dir)
+	for _, id := range accepted {
+		req, _ := http.NewRequest("GET", q.base+"/api/v1/moderation/conferences/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("acknowledged submission %s missing after the restart: %d", id, resp.StatusCode)
+		}
+	}
+}
+
+// TestSignalDuringStartUp: SIGTERM at any moment of the start-up stops the
+// process within seconds with status 0, and the data directory is free for
+// the next start.
+func TestSignalDuringStartUp(t *testing.T) {
+	dir := t.TempDir()
+	for _, after := range []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
+		cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--http", freePort(t), "--nats-listen", "127.0.0.1:0")
+		cmd.Env = append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token)
+		var out lockedWriter
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		sent := time.Now()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			// 0: the signal came after the handler was installed; a signal
+			// before that (the first milliseconds of the process) is the
+			// default action, termination.
+			var ee *exec.ExitError
+			if err != nil && !(errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGTERM) {
+				t.Errorf("SIGTERM %v after the start: %v\n%s", after, err, out.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("SIGTERM %v after the start: still running after 10s\n%s", after, out.String())
+		}
+		if took := time.Since(sent); took > 5*time.Second {
+			t.Errorf("SIGTERM %v after the start: stopped after %v", after, took)
+		}
+	}
+	// Free, and whole.
+	p := startProc(t, dir)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("a start after the interrupted ones: %v\n%s", err, p.logs)
 	}
 }

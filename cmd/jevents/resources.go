@@ -9,11 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/service"
 	"github.com/justiceevents/jevents/producers/resources"
 )
@@ -22,41 +22,50 @@ import (
 // talk to a running server's API as an editor; `jevents seed` appends the
 // published directory page to the log directly.
 
-const resourceUsage = `Usage: jevents resource COMMAND [flags]
+var (
+	resourceAddSpec = spec{name: "resource add", args: "[FILE.json]", summary: "add a resource, from flags or a JSON file",
+		example: `jevents resource add --name "Polaris Project" --kind organization --topic trafficking-in-persons`, max: 1}
+	resourceEditSpec = spec{name: "resource edit", args: "ID [FILE.json]", summary: "change the fields given as flags (or in a JSON file)",
+		about:   "The change is based on the version current when the command runs, unless --if-match names one.",
+		example: "jevents resource edit ovc --url https://ovc.ojp.gov/", min: 1, max: 2}
+	resourceRetireSpec = spec{name: "resource retire", args: "ID", summary: "take a resource out of the directory's views",
+		example: `jevents resource retire ice --reason "listed under HSI"`, min: 1, max: 1}
+	resourceRestoreSpec = spec{name: "resource restore", args: "ID", summary: "bring a retired resource back",
+		example: "jevents resource restore ice", min: 1, max: 1}
+	resourceCommands = []spec{resourceAddSpec, resourceEditSpec, resourceRetireSpec, resourceRestoreSpec}
+)
 
-Commands:
-  add [FILE.json]       add a resource, from flags or a JSON file
-  edit ID [FILE.json]   change the fields given as flags (or in a JSON file)
-  retire ID             take a resource out of the directory's views
-  restore ID            bring a retired resource back
-
-Run 'jevents resource COMMAND -h' for a command's flags.
-`
-
-// envBool is true for 1, true, yes or on.
-func envBool(key string) bool {
-	switch strings.ToLower(env(key, "")) {
-	case "1", "true", "yes", "on":
-		return true
+func resourceUsage() string {
+	var b strings.Builder
+	b.WriteString("Usage: jevents resource COMMAND [flags] [ARGUMENTS]\n\n")
+	b.WriteString(upperFirst(resourceSpec.summary) + ".\n\nCommands:\n")
+	for _, c := range resourceCommands {
+		fmt.Fprintf(&b, "  %-28s %s\n", strings.TrimPrefix(c.name+" "+c.args, "resource "), c.summary)
 	}
-	return false
+	b.WriteString("\nRun 'jevents resource COMMAND -h' for a command's arguments, example and flags.\n\nExample:\n")
+	for _, c := range resourceCommands {
+		b.WriteString("  " + c.example + "\n")
+	}
+	return b.String()
 }
 
-func resourceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, resourceUsage)
-		if len(args) == 0 {
-			return inputError{errors.New("a command is required: add, edit, retire or restore")}
-		}
+func resourceCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return inputError{fmt.Errorf("a command is required: add, edit, retire or restore (see 'jevents resource -h')")}
+	}
+	if isHelpFlag(args[0]) || args[0] == "help" {
+		fmt.Fprint(stdout, resourceUsage())
 		return nil
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "add":
-		return resourceAdd(ctx, rest, stdout, stderr)
+		return resourceAdd(ctx, rest, stdout)
 	case "edit":
-		return resourceEdit(ctx, rest, stdout, stderr)
-	case "retire", "restore":
-		return resourceState(ctx, sub, rest, stdout, stderr)
+		return resourceEdit(ctx, rest, stdout)
+	case "retire":
+		return resourceState(ctx, resourceRetireSpec, rest, stdout)
+	case "restore":
+		return resourceState(ctx, resourceRestoreSpec, rest, stdout)
 	default:
 		return inputError{fmt.Errorf("unknown resource command %q: use add, edit, retire or restore", sub)}
 	}
@@ -132,26 +141,8 @@ func (f *resourceFields) body(fs *flag.FlagSet) map[string]any {
 	return m
 }
 
-// editorClient sets up a client with an editor token from --token, the
-// environment or the data directory's generated token.
-func editorClient(fs *flag.FlagSet) (*client, func() error) {
-	c := &client{}
-	data := clientFlags(fs, c, true)
-	return c, func() error {
-		if c.token != "" {
-			return nil
-		}
-		b, err := os.ReadFile(auth.TokenFile(*data))
-		if err != nil {
-			return inputError{fmt.Errorf("no editor token: set JEVENTS_EDITOR_TOKEN, --token, or --data with an editor-token file (%v)", err)}
-		}
-		c.token = strings.TrimSpace(string(b))
-		return nil
-	}
-}
-
 // jsonBody reads a JSON object from a file, or returns the flags' fields.
-func jsonBody(fs *flag.FlagSet, file string, fields map[string]any) ([]byte, error) {
+func jsonBody(file string, fields map[string]any) ([]byte, error) {
 	if file == "" {
 		return json.Marshal(fields)
 	}
@@ -169,23 +160,20 @@ func jsonBody(fs *flag.FlagSet, file string, fields map[string]any) ([]byte, err
 	return b, nil
 }
 
-func resourceAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("resource add", stderr)
-	c, token := editorClient(fs)
-	var f resourceFields
-	f.define(fs)
-	id := fs.String("id", "", "id to use instead of one derived from the short name or name (lower-case letters, digits, dashes)")
-	if err := parse(fs, args); err != nil {
+func resourceAdd(ctx context.Context, args []string, stdout io.Writer) error {
+	f := newCmd(resourceAddSpec, stdout)
+	c, token := editorClient(f)
+	var fields resourceFields
+	fields.define(f.FlagSet)
+	id := f.String("id", "", "id to use instead of one derived from the short name or name (lower-case letters, digits, dashes)")
+	if err := f.parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return inputError{errors.New("usage: jevents resource add [flags] [FILE.json]")}
-	}
-	fields := f.body(fs)
+	m := fields.body(f.FlagSet)
 	if *id != "" {
-		fields["id"] = *id
+		m["id"] = *id
 	}
-	body, err := jsonBody(fs, fs.Arg(0), fields)
+	body, err := jsonBody(f.Arg(0), m)
 	if err != nil {
 		return err
 	}
@@ -200,36 +188,34 @@ func resourceAdd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return printJSON(stdout, out)
 }
 
-func resourceEdit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("resource edit", stderr)
-	c, token := editorClient(fs)
-	var f resourceFields
-	f.define(fs)
-	ifMatch := fs.String("if-match", "", "only if the resource is still at this version; default: the version current when the command runs")
-	key := fs.String("idempotency-key", "", "Idempotency-Key, so that a retried command is carried out once")
-	if err := parse(fs, args); err != nil {
+func resourceEdit(ctx context.Context, args []string, stdout io.Writer) error {
+	f := newCmd(resourceEditSpec, stdout)
+	c, token := editorClient(f)
+	var fields resourceFields
+	fields.define(f.FlagSet)
+	ifMatch := f.String("if-match", "", "only if the resource is still at this version; default: the version current when the command runs")
+	key := f.String("idempotency-key", "", "Idempotency-Key, so that a retried command is carried out once")
+	if err := f.parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return inputError{errors.New("usage: jevents resource edit [flags] ID [FILE.json]")}
-	}
-	id := fs.Arg(0)
-	body, err := jsonBody(fs, fs.Arg(1), f.body(fs))
+	id := f.Arg(0)
+	body, err := jsonBody(f.Arg(1), fields.body(f.FlagSet))
 	if err != nil {
 		return err
 	}
 	if string(body) == "{}" {
-		return inputError{errors.New("nothing to change: give at least one field flag or a file")}
+		return inputError{errors.New("nothing to change: give at least one field flag or a file (see 'jevents resource edit -h')")}
 	}
 	if err := token(); err != nil {
 		return err
 	}
+	path := "/api/v1/resources/" + url.PathEscape(id)
 	version := strings.Trim(*ifMatch, `"`)
 	if version == "" {
 		// The current version as the log holds it: the last entry of the
 		// history, which the editors' processes serve (the read API is the
 		// feed servers', and may lag).
-		v, err := lastVersion(ctx, c, "/api/v1/resources/"+id+"/history")
+		v, err := lastVersion(ctx, c, path+"/history")
 		if err != nil {
 			return err
 		}
@@ -240,47 +226,39 @@ func resourceEdit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		h.Set("Idempotency-Key", *key)
 	}
 	var out json.RawMessage
-	if err := c.do(ctx, http.MethodPatch, "/api/v1/resources/"+id, h, body, &out); err != nil {
+	if err := c.do(ctx, http.MethodPatch, path, h, body, &out); err != nil {
 		return err
 	}
 	return printJSON(stdout, out)
 }
 
-func resourceState(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("resource "+cmd, stderr)
-	c, token := editorClient(fs)
-	reason := fs.String("reason", "", "reason recorded in the history")
-	ifMatch := fs.String("if-match", "", "only if the resource is still at this version")
-	key := fs.String("idempotency-key", "", "Idempotency-Key, so that a retried command is carried out once")
-	if err := parse(fs, args); err != nil {
+func resourceState(ctx context.Context, s spec, args []string, stdout io.Writer) error {
+	f := newCmd(s, stdout)
+	c, token := editorClient(f)
+	reason := f.String("reason", "", "reason recorded in the history")
+	ifMatch := f.String("if-match", "", "only if the resource is still at this version")
+	key := f.String("idempotency-key", "", "Idempotency-Key, so that a retried command is carried out once")
+	if err := f.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return inputError{fmt.Errorf("usage: jevents resource %s [flags] ID", cmd)}
 	}
 	if err := token(); err != nil {
 		return err
 	}
-	return c.command(ctx, stdout, "/api/v1/resources/"+fs.Arg(0)+"/"+cmd, *reason, *ifMatch, *key)
+	verb := strings.TrimPrefix(s.name, "resource ")
+	return c.command(ctx, stdout, "/api/v1/resources/"+url.PathEscape(f.Arg(0))+"/"+verb, *reason, *ifMatch, *key)
 }
 
 // seed appends the published directory page (or another page in the same
 // format) to the event log of a running deployment. Running it again adds
 // nothing.
 func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("seed", stderr)
-	var (
-		a    service.NATSAuth
-		urls string
-	)
-	natsFlags(fs, &a, &urls)
-	file := fs.String("file", "", "a directory page in the published format to seed from; default: the published page built in")
-	dry := fs.Bool("dry-run", false, "parse the page and print its entries without appending")
-	if err := parse(fs, args); err != nil {
+	f := newCmd(seedSpec, stdout)
+	var target natsTarget
+	target.define(f)
+	file := f.String("file", "", "a directory page in the published format to seed from; default: the published page built in")
+	dry := f.Bool("dry-run", false, "parse the page and print its entries without appending")
+	if err := f.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return inputError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
 	}
 	page := resources.Published()
 	if *file != "" {
@@ -296,10 +274,7 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		b, _ := json.Marshal(page)
 		return printJSON(stdout, b)
 	}
-	if urls == "" {
-		urls = "nats://127.0.0.1:4222"
-	}
-	nc, js, err := service.Dial(urls, a, "jevents seed")
+	nc, js, err := target.dial("jevents seed")
 	if err != nil {
 		return err
 	}

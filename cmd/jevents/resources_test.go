@@ -37,11 +37,13 @@ func waitResources(t *testing.T, base string, query string, n int) {
 // `jevents seed` against it adds nothing; `jevents resource` adds, edits,
 // retires and restores, with exit status 2 for refused input.
 func TestCLIDirectory(t *testing.T) {
-	natsAddr := freePort(t)
-	p := startProc(t, t.TempDir(), "--nats-listen", natsAddr)
+	dir := t.TempDir()
+	p := startProc(t, dir)
 	waitResources(t, p.base, "", 14)
 
-	code, out, errs := runCLI("seed", "--nats", "nats://"+natsAddr)
+	// Without --nats, seed works on the embedded server of --data, with
+	// the credentials it generated there.
+	code, out, errs := runCLI("seed", "--data", dir)
 	var res struct{ Added, Existing []string }
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Added) != 0 || len(res.Existing) != 14 {
 		t.Fatalf("seed on a seeded log: exit %d: %s %s", code, out, errs)
@@ -51,7 +53,7 @@ func TestCLIDirectory(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "page.txt")
 	_ = os.WriteFile(bad, []byte("Astrology - Related Resources\n\nX Office\nDoes.\n"), 0o600)
-	if code, _, errs := runCLI("seed", "--file", bad, "--nats", "nats://"+natsAddr); code != 2 || !strings.Contains(errs, "line 1") {
+	if code, _, errs := runCLI("seed", "--file", bad, "--data", dir); code != 2 || !strings.Contains(errs, "line 1") {
 		t.Fatalf("seed of a bad page: exit %d: %s", code, errs)
 	}
 

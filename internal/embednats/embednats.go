@@ -1,12 +1,19 @@
 // Package embednats owns the nats-server that the all-in-one mode of
 // Justice Events embeds: JetStream with file storage under the data
-// directory and a client port on loopback, so that `nats stream ls` and the
-// CLI work against it.
+// directory, a client port on loopback that only the data directory's own
+// user may use (an nkey generated at first start, credentials.go), the
+// connection file through which the CLI and the `nats` tool find it, and
+// the server's own log, routed to the service's.
+//
+// Start fails within moments with the server's own reason (a port taken, a
+// store that cannot be written) and gives up when its context ends; it
+// never waits out a timeout without saying why.
 package embednats
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -14,7 +21,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// Config says where the embedded server keeps its data and listens.
+// Config says where the embedded server keeps its data, where it listens
+// and who may connect.
 type Config struct {
 	// StoreDir is the JetStream store directory.
 	StoreDir string
@@ -25,16 +33,43 @@ type Config struct {
 	ServerName string
 	// MaxStore bounds JetStream file storage; 0 lets the server decide.
 	MaxStore int64
+	// UserNKey is the public nkey of the one user that may connect
+	// (Credentials.Public). Empty means no authentication at all: only the
+	// tests' throwaway servers (internal/natstest) run like that.
+	UserNKey string
+	// Log receives the server's warnings and errors (its notices at debug
+	// level); nil discards them.
+	Log *slog.Logger
 }
 
-// Start starts the server and waits until it accepts connections.
-func Start(c Config) (*server.Server, error) {
+// CheckListen validates a listen address as Config.Listen takes it.
+func CheckListen(addr string) error {
+	if addr == "-" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: want host:port, or - for no port", addr)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if host == "" {
+		return fmt.Errorf("%q: name the interface, such as 127.0.0.1:%s (an empty host listens on every interface)", addr, port)
+	}
+	return nil
+}
+
+// Start starts the server and waits until it accepts connections, it fails
+// (the error is the server's own: the port is taken, the store cannot be
+// written, …), or ctx ends.
+func Start(ctx context.Context, c Config) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName: c.ServerName,
 		JetStream:  true,
 		StoreDir:   c.StoreDir,
 		NoSigs:     true,
-		NoLog:      true,
 		MaxPayload: 1 << 20,
 		SyncAlways: true,
 	}
@@ -44,18 +79,17 @@ func Start(c Config) (*server.Server, error) {
 	if opts.ServerName == "" {
 		opts.ServerName = "jevents-embedded"
 	}
-	switch c.Listen {
-	case "-":
+	if c.UserNKey != "" {
+		opts.Nkeys = []*server.NkeyUser{{Nkey: c.UserNKey}}
+	}
+	if err := CheckListen(c.Listen); err != nil {
+		return nil, fmt.Errorf("embednats: listen address %w", err)
+	}
+	if c.Listen == "-" {
 		opts.DontListen = true
-	default:
-		host, port, err := net.SplitHostPort(c.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("embednats: listen address %q: %w", c.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return nil, fmt.Errorf("embednats: listen port %q: %w", port, err)
-		}
+	} else {
+		host, port, _ := net.SplitHostPort(c.Listen)
+		p, _ := strconv.Atoi(port)
 		if p == 0 {
 			p = server.RANDOM_PORT
 		}
@@ -65,10 +99,28 @@ func Start(c Config) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embednats: %w", err)
 	}
+	lg := newLogger(c.Log)
+	// Debug and trace stay off whatever the service's level: they log
+	// every protocol message.
+	ns.SetLogger(lg, false, false)
 	go ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		ns.Shutdown()
-		return nil, errors.New("embednats: server not ready after 30s")
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-lg.fatal:
+			ns.Shutdown()
+			return nil, fmt.Errorf("embednats: %w", err)
+		case <-ctx.Done():
+			ns.Shutdown()
+			return nil, fmt.Errorf("embednats: start interrupted: %w", context.Cause(ctx))
+		case <-tick.C:
+			// The server enables JetStream (recovering the streams) before
+			// it listens; a failure of either is reported through Fatalf
+			// above, so this only says whether all is up yet.
+			if ns.ReadyForConnections(time.Millisecond) {
+				return ns, nil
+			}
+		}
 	}
-	return ns, nil
 }

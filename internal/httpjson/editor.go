@@ -2,6 +2,7 @@ package httpjson
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -13,13 +14,22 @@ import (
 	"github.com/justiceevents/jevents/internal/auth"
 )
 
+// ErrTokenNotAccepted is the refusal of a request that carried an
+// Authorization header whose token is no editor's (or not a bearer token):
+// the client has a token, so "required" would send it looking for one.
+var ErrTokenNotAccepted = fmt.Errorf("%w: token not accepted", domain.ErrUnauthorized)
+
 // EditorOnly runs h for requests that carry an editor (see auth.Identify)
 // with the editor's name, and answers every other request 401.
 func EditorOnly(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, editor string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		editor, ok := auth.Editor(r.Context())
 		if !ok {
-			WriteError(w, r, log, domain.ErrUnauthorized)
+			err := domain.ErrUnauthorized
+			if r.Header.Get("Authorization") != "" {
+				err = ErrTokenNotAccepted // a token came, and it is no editor's
+			}
+			WriteError(w, r, log, err)
 			return
 		}
 		h(w, r, editor)

@@ -74,6 +74,8 @@ func ProblemFor(err error) Problem {
 		p.Status, p.Title, p.Detail = http.StatusConflict, "Conflict", err.Error()
 	case errors.Is(err, domain.ErrNotFound):
 		p.Status, p.Title = http.StatusNotFound, "Not found"
+	case errors.Is(err, ErrTokenNotAccepted):
+		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Editor token not accepted", "the Authorization: Bearer token is not an editor's token; check it, or ask for one"
 	case errors.Is(err, domain.ErrUnauthorized):
 		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Editor token required", "send Authorization: Bearer <editor token>"
 	case errors.Is(err, domain.ErrIdempotencyMismatch):

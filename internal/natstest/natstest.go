@@ -4,6 +4,7 @@
 package natstest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -16,7 +17,7 @@ import (
 // Server starts an embedded server whose store lives in dir.
 func Server(t testing.TB, dir string) *server.Server {
 	t.Helper()
-	ns, err := embednats.Start(embednats.Config{StoreDir: dir, Listen: "127.0.0.1:0"})
+	ns, err := embednats.Start(context.Background(), embednats.Config{StoreDir: dir, Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

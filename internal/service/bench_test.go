@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
@@ -47,7 +46,7 @@ func BenchmarkIntake(b *testing.B) {
 	base := "http://" + s.HTTPAddr()
 	body, _ := json.Marshal(validSubmission())
 
-	nc, err := nats.Connect(s.NATSURL())
+	nc, err := service.ConnectLocal(cfg.DataDir, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

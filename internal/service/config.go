@@ -12,8 +12,12 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/embednats"
 )
 
 // Role is one job a process can do; a process plays any subset.
@@ -93,6 +97,46 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 }
 
+// CheckHTTPAddr validates an HTTP listen address: host:port, where an
+// empty host listens on every interface and port 0 picks a free one.
+func CheckHTTPAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: want host:port, such as 127.0.0.1:8080", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
+// CheckPublicURL validates the URL people reach the service at.
+func CheckPublicURL(s string) error {
+	if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: must be an absolute http(s) URL, such as https://events.example.org", s)
+	}
+	return nil
+}
+
+// validateEditorTokens checks the editors' tokens as auth.Load will read
+// them at start (its rules: one place), before anything touches the data
+// directory. A generated token is checked when it is read.
+func (c *Config) validateEditorTokens() error {
+	switch {
+	case c.EditorToken != "":
+		if _, _, err := auth.Load(auth.Source{Token: c.EditorToken}); err != nil {
+			return fmt.Errorf("JEVENTS_EDITOR_TOKEN: %w", err)
+		}
+	case c.EditorTokensFile != "":
+		if _, _, err := auth.Load(auth.Source{File: c.EditorTokensFile}); err != nil {
+			return fmt.Errorf("--editor-tokens-file: %w", err)
+		}
+	case c.DataDir == "":
+		return errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data")
+	}
+	return nil
+}
+
 // NATSAuth are the credentials and TLS settings for an external cluster.
 type NATSAuth struct {
 	User, Password string
@@ -122,8 +166,8 @@ func (c *Config) Validate() error {
 	if c.HTTP == "" {
 		c.HTTP = "127.0.0.1:8080"
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
-		errs = append(errs, fmt.Errorf("--http %q: %w", c.HTTP, err))
+	if err := CheckHTTPAddr(c.HTTP); err != nil {
+		errs = append(errs, fmt.Errorf("--http %w", err))
 	}
 	if c.Embedded() {
 		if c.DataDir == "" {
@@ -131,6 +175,9 @@ func (c *Config) Validate() error {
 		}
 		if c.NATSListen == "" {
 			c.NATSListen = "127.0.0.1:4222"
+		}
+		if err := embednats.CheckListen(c.NATSListen); err != nil {
+			errs = append(errs, fmt.Errorf("--nats-listen %w", err))
 		}
 		if c.Replicas == 0 {
 			c.Replicas = 1
@@ -147,8 +194,8 @@ func (c *Config) Validate() error {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.HTTP
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("--public-url %q: must be an absolute http(s) URL", c.PublicURL))
+	if err := CheckPublicURL(c.PublicURL); err != nil {
+		errs = append(errs, fmt.Errorf("--public-url %w", err))
 	}
 	if c.LogMaxBytes == 0 {
 		c.LogMaxBytes = 1 << 30
@@ -169,8 +216,8 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
-	if c.Has(RoleEditors) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
-		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))
+	if c.Has(RoleEditors) {
+		errs = append(errs, c.validateEditorTokens())
 	}
 	return errors.Join(errs...)
 }

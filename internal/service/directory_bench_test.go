@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
@@ -43,7 +42,7 @@ func BenchmarkDirectoryHTTP(b *testing.B) {
 	defer s.Close()
 	base := "http://" + s.HTTPAddr()
 
-	nc, err := nats.Connect(s.NATSURL())
+	nc, err := service.ConnectLocal(cfg.DataDir, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	goical "github.com/emersion/go-ical"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/internal/service"
@@ -191,7 +190,7 @@ func TestSeedOnlyOnce(t *testing.T) {
 		t.Fatalf("a restart appended %d events", m-n)
 	}
 	b.waitFor("/api/v1/resources", nil, func(r response) bool { return total(t, r) == 13 })
-	nc, err := nats.Connect(b.svc.NATSURL())
+	nc, err := service.ConnectLocal(b.dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +24,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/auth"
-	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/dirlock"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/producers/intake"
@@ -41,6 +40,7 @@ type Service struct {
 	log *slog.Logger
 
 	ns       *server.Server // nil unless embedded
+	lock     *dirlock.Lock  // the data directory, held while embedded (startup.go)
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	registry *prometheus.Registry
@@ -76,6 +76,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if err := s.Start(ctx); err != nil {
 		s.Close()
+		if ctx.Err() != nil { // asked to stop while starting: a clean stop
+			log.Info("stopped during start-up", slog.Any("cause", context.Cause(ctx)), slog.Any("err", err))
+			return nil
+		}
 		return err
 	}
 	<-ctx.Done()
@@ -86,6 +90,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 func (s *Service) HTTPAddr() string { return s.listener.Addr().String() }
 
 // NATSURL is the client URL of the embedded server ("" when external).
+// Only the data directory's credentials connect to it: use ConnectLocal.
 func (s *Service) NATSURL() string {
 	if s.ns == nil {
 		return ""
@@ -97,7 +102,10 @@ func (s *Service) NATSURL() string {
 // HTTP server for the configured roles.
 func (s *Service) Start(ctx context.Context) error {
 	cfg := s.cfg
-	if err := s.connect(); err != nil {
+	if err := s.claim(); err != nil { // startup.go: the order of start-up
+		return err
+	}
+	if err := s.connect(ctx); err != nil {
 		return err
 	}
 	s.registry = prometheus.NewRegistry()
@@ -189,11 +197,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	h = securityHeaders(h)
 
-	ln, err := net.Listen("tcp", cfg.HTTP)
-	if err != nil {
-		return fmt.Errorf("service: listen %s: %w", cfg.HTTP, err)
-	}
-	s.listener = ln
+	ln := s.listener // claimed first (startup.go)
 	s.httpSrv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -214,13 +218,17 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // connect starts the embedded server when configured and connects to NATS.
-func (s *Service) connect() error {
+func (s *Service) connect(ctx context.Context) error {
 	cfg := s.cfg
 	opts := []nats.Option{
 		nats.Name("jevents " + joinRoles(cfg.Roles)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil { // our own Close or Drain: nothing went wrong
+				s.log.Debug("nats connection closed")
+				return
+			}
 			s.log.Warn("nats disconnected", slog.Any("err", err))
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
@@ -232,20 +240,12 @@ func (s *Service) connect() error {
 	}
 	url := cfg.NATS
 	if cfg.Embedded() {
-		ns, err := embednats.Start(embednats.Config{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATSListen})
+		u, o, err := s.startEmbedded(ctx) // startup.go
 		if err != nil {
 			return err
 		}
-		s.ns = ns
-		// Loopback TCP when the server listens, like every other client
-		// (measured no slower than the in-process pipe under concurrent
-		// appends); the pipe when it listens on no port.
-		if cfg.NATSListen == "-" {
-			opts = append(opts, nats.InProcessServer(ns))
-		} else {
-			url = ns.ClientURL()
-		}
-		s.log.Info("embedded nats-server started", slog.String("client_url", ns.ClientURL()), slog.String("store", filepath.Join(cfg.DataDir, "nats")))
+		url = u
+		opts = append(opts, o...)
 	} else {
 		authOpts, err := cfg.NATSAuth.options()
 		if err != nil {
@@ -333,6 +333,7 @@ func (s *Service) Close() error {
 		s.ns.Shutdown()
 		s.ns.WaitForShutdown()
 	}
+	s.release() // startup.go: the HTTP address and the data directory
 	s.log.Info("stopped")
 	return errors.Join(errs...)
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	goical "github.com/emersion/go-ical"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
@@ -241,7 +240,7 @@ func hasUID(uid string) func([]goical.Event) bool {
 // streamMessages counts the events in the log.
 func (a *app) streamMessages() uint64 {
 	a.t.Helper()
-	nc, err := nats.Connect(a.svc.NATSURL())
+	nc, err := service.ConnectLocal(a.dir, "test")
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
@@ -32,6 +31,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type app struct {
 	svc  *service.Service
 	base string
+	dir  string
 }
 
 func startApp(t testing.TB, dir string) *app {
@@ -45,7 +45,7 @@ func startApp(t testing.TB, dir string) *app {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a := &app{svc: s, base: "http://" + s.HTTPAddr()}
+	a := &app{svc: s, base: "http://" + s.HTTPAddr(), dir: dir}
 	t.Cleanup(func() { a.stop(t) })
 	return a
 }
@@ -61,7 +61,7 @@ func (a *app) stop(t testing.TB) {
 
 func (a *app) connect(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(a.svc.NATSURL())
+	nc, err := service.ConnectLocal(a.dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
