@@ -12,13 +12,14 @@ import (
 	"unicode"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
 // Submitter appends a submission (the intake producer).
 type Submitter interface {
-	Submit(ctx context.Context, in domain.SubmissionInput, key, source, actor string) (intake.Receipt, error)
+	Submit(ctx context.Context, in domain.SubmissionInput, key string, o intake.Origin) (intake.Receipt, error)
 }
 
 // honeypotField is the field people never see nor reach with Tab; programs
@@ -118,8 +119,24 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submit
 	if key == "" {
 		key = newKey()
 	}
-	rec, err := sub.Submit(r.Context(), in, "web:"+key, "form", intake.ActorPublic)
+	rec, err := sub.Submit(r.Context(), in, "web:"+key, intake.Origin{Source: "form", Actor: intake.ActorPublic, Addr: s.clientAddr(r)})
+	var refusal *admission.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		// The intake gate: this address, this contact or everyone together
+		// sent as many as the calendar takes for now, or the log is kept
+		// for editors. What was typed stays on the page.
+		if n := refusal.RetryAfterSeconds(); n > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(n))
+		}
+		d.Notice = refusal.Detail + "."
+		if refusal.Reason != "reserve" {
+			d.Notice = "Not sent: " + d.Notice + " Please submit again in " + waitText(refusal.RetryAfter) + "; what you typed is kept below."
+		} else {
+			d.Notice = "Not sent: " + d.Notice
+		}
+		s.metrics.formRejects.WithLabelValues("submit", "intake_"+refusal.Reason).Inc()
+		s.submitPage(w, r, refusal.Status(), d)
 	case err == nil:
 		http.Redirect(w, r, "/submit/done/"+url.PathEscape(rec.ID), http.StatusSeeOther)
 		s.metrics.requests.WithLabelValues("submit", "303").Inc()

@@ -57,6 +57,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
@@ -113,10 +114,14 @@ type Config struct {
 	// Feeds makes the subscribe links of the calendar's pages; without it
 	// they point at /calendar.ics with the page's query.
 	Feeds FeedLinks
+	// Clients finds a request's client (internal/clientaddr), for the
+	// forms' rate limits; the process shares it with the intake gate. When
+	// nil, one is made from TrustedProxies.
+	Clients *clientaddr.Resolver
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
-	// believed: the client is the right-most address in it that is not a
-	// trusted proxy. Without any, the connection's address is the client's
-	// and X-Forwarded-For is ignored (anyone can write it).
+	// believed when Clients is nil: the client is the right-most address in
+	// it that is not a trusted proxy. Without any, the connection's address
+	// is the client's and X-Forwarded-For is ignored (anyone can write it).
 	TrustedProxies []netip.Prefix
 	// SubmitLimit and SignInLimit bound the posts of one client address
 	// (an IPv6 /64) to /submit and to the editors' sign-in. Zero values
@@ -145,8 +150,9 @@ type Server struct {
 	idx   *calIndex // published conferences by start, for one generation
 
 	cop           *http.CrossOriginProtection
+	clients       *clientaddr.Resolver
 	submitLimiter *limiter
-	signInLimiter *limiter
+	signInLimiter *limiter // counts wrong tokens (moderation.go)
 }
 
 // pageCache holds the rendered pages of one generation and one day.
@@ -175,8 +181,12 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 	if cfg.SignInLimit == (Limit{}) {
 		cfg.SignInLimit = Limit{Burst: 10, Every: time.Minute}
 	}
+	if cfg.Clients == nil {
+		cfg.Clients = clientaddr.New(cfg.TrustedProxies)
+	}
 	s := &Server{cfg: cfg, dir: dir, cal: cal, log: log, metrics: m, tmpl: map[string]*template.Template{},
-		cop: http.NewCrossOriginProtection(), submitLimiter: newLimiter(cfg.SubmitLimit), signInLimiter: newLimiter(cfg.SignInLimit)}
+		cop: http.NewCrossOriginProtection(), clients: cfg.Clients,
+		submitLimiter: newLimiter(cfg.SubmitLimit), signInLimiter: newLimiter(cfg.SignInLimit)}
 	for _, name := range pageNames {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+name+".html")
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/justiceevents/jevents/domain"
@@ -31,6 +32,9 @@ type Error struct {
 	Title  string
 	Detail string
 	Fields []domain.FieldError
+	// RetryAfter, when > 0, is sent as Retry-After (seconds): a limit that
+	// lets the request in later.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail) }
@@ -112,6 +116,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if p.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
+	}
+	if he := (*Error)(nil); errors.As(err, &he) && he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(he.RetryAfter))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")

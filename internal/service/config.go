@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/justiceevents/jevents/internal/admission"
 )
 
 // Role is one job a process can do; a process plays any subset.
@@ -88,9 +90,24 @@ type Config struct {
 	// by hand).
 	NoSeed bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
-	// pages believe for their per-address rate limits (web.Config); none by
-	// default (ParseTrustedProxies).
+	// per-address limits believe (internal/clientaddr): the intake gate, the
+	// forms, the editors' token throttle and the per-address connection
+	// limit; none by default (ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// Intake are the limits of the intake gate (internal/admission): per
+	// address, per contact, the cluster-wide quota and the reserve of the
+	// log kept for editors. Zero values take the defaults.
+	Intake admission.Config
+	// Limits of the public listener (limits.go).
+	Conns ConnLimits
+	// MetricsListen is the operators' listener (/metrics, /healthz,
+	// /readyz), apart from the public one so that it answers when the
+	// public listener is saturated; "" is 127.0.0.1:0 (an ephemeral port,
+	// for tests), "-" none.
+	MetricsListen string
+	// FeedCacheBytes bounds the prepared feeds and read-API answers a feed
+	// server keeps (feeds.Config.CacheBytes); 0: 256 MiB.
+	FeedCacheBytes int64
 }
 
 // NATSAuth are the credentials and TLS settings for an external cluster.
@@ -168,6 +185,20 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
+	}
+	if err := c.Intake.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--intake-window: %w", err))
+	}
+	if err := c.Conns.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsListen == "" {
+		c.MetricsListen = "127.0.0.1:0"
+	}
+	if c.MetricsListen != "-" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
+		}
 	}
 	if c.Has(RoleEditors) && c.EditorToken == "" && c.EditorTokensFile == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))

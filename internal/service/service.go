@@ -21,10 +21,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/clientaddr"
+	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/readmodel"
@@ -46,6 +47,11 @@ type Service struct {
 	registry *prometheus.Registry
 	httpSrv  *http.Server
 	listener net.Listener
+	clients  *clientaddr.Resolver // the one answer to "which client" (limits.go)
+	conns    *connlimit.Listener  // the public listener's limits (limits.go)
+
+	opsSrv      *http.Server // the operators' listener (operators.go)
+	opsListener net.Listener
 
 	ready    []readiness
 	presence *readmodel.Presence // nil unless the process reads or writes read models
@@ -100,6 +106,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.connect(); err != nil {
 		return err
 	}
+	s.clients = clientaddr.New(cfg.TrustedProxies)
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.registerNATSMetrics()
@@ -154,6 +161,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if cfg.Has(RoleIntake) {
 		log := eventlog.New(s.js, s.appendMetrics())
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
+		s.gateIntake(wctx, in) // operators.go
 		in.Register(mux)
 	}
 	if cfg.Has(RoleEditors) {
@@ -179,9 +187,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	dir.run(wctx, s)
 
+	// /metrics is the operators' listener's only (operators.go).
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	s.startPresence(wctx)
 	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
 	if editors != nil {
@@ -199,10 +207,14 @@ func (s *Service) Start(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	s.limitConns(s.httpSrv) // limits.go: connection limits, idle timeouts
+	if err := s.startOperators(); err != nil {
+		return err
+	}
+	ln = s.listener
 	go func() {
 		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", slog.Any("err", err))
@@ -333,6 +345,11 @@ func (s *Service) Close() error {
 		s.ns.Shutdown()
 		s.ns.WaitForShutdown()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := s.closeOperators(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("operators' http shutdown: %w", err))
+	}
+	cancel()
 	s.log.Info("stopped")
 	return errors.Join(errs...)
 }

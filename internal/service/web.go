@@ -45,7 +45,7 @@ func (s *Service) registerPages(mux *http.ServeMux, cal *readmodel.Replica[calen
 	for _, sec := range page.Sections {
 		intros[sec.Topic] = sec.Intro
 	}
-	cfg := web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, TrustedProxies: s.cfg.TrustedProxies}
+	cfg := web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Clients: s.clients}
 	if fs != nil {
 		cfg.Feeds = fs
 	}
