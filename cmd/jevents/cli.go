@@ -183,7 +183,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.FeedRefresh, "feed-refresh", envDuration("JEVENTS_FEED_REFRESH", 6*time.Hour), "refresh interval suggested to calendar apps (JEVENTS_FEED_REFRESH)")
 	fs.StringVar(&cfg.EditorTokensFile, "editor-tokens-file", env("JEVENTS_EDITOR_TOKENS_FILE", ""), "file of editor tokens, one name:token per line (JEVENTS_EDITOR_TOKENS_FILE)")
 	fs.BoolVar(&cfg.NoSeed, "no-seed", envBool("JEVENTS_NO_SEED"), "do not seed the resource directory on a log without resources (JEVENTS_NO_SEED=1)")
-	trustedProxies := fs.String("trusted-proxies", env("JEVENTS_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For the pages' rate limits believe: comma-separated addresses or CIDRs; none by default (JEVENTS_TRUSTED_PROXIES)")
+	trustedProxies := fs.String("trusted-proxies", env("JEVENTS_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default (JEVENTS_TRUSTED_PROXIES)")
+	abuseFlags(fs, &cfg) // limits.go
 	fs.StringVar(&logFormat, "log-format", env("JEVENTS_LOG_FORMAT", "text"), "log format: text or json (JEVENTS_LOG_FORMAT)")
 	fs.StringVar(&logLevel, "log-level", env("JEVENTS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (JEVENTS_LOG_LEVEL)")
 	if err := parse(fs, args); err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/connlimit"
@@ -34,6 +32,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Service is one running Justice Events process.
@@ -130,14 +129,18 @@ func (s *Service) Start(ctx context.Context) error {
 		s.ready = append(s.ready, s.projectorReadiness(wctx, p.CaughtUp(), calendar.Name, p.Instance()))
 		s.goWorker(wctx, "calendar projector", p.Run)
 		s.startDirectoryProjector(wctx, bucketCfg, rmMetrics)
+		s.startReviewProjector(wctx, bucketCfg, rmMetrics) // queue.go
 	}
 
 	mux := http.NewServeMux()
 	var replica *readmodel.Replica[calendar.Conference]
 	if cfg.Has(RoleFeeds) || cfg.Has(RoleEditors) || cfg.Has(RoleIntake) { // intake: /submit's duplicate check
-		replica = readmodel.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics)
+		// Public conferences only: a pending flood never reaches a server's
+		// memory (queue.go).
+		replica = readmodel.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics, readmodel.OnlyKeys(calendar.Public))
 		s.ready = append(s.ready, readiness{"calendar read model loaded", replica.Ready()})
 	}
+	rv := s.newReview(rmMetrics) // editors only
 	dir := s.newDirectory(rmMetrics)
 	var editors *auth.Editors
 	// Only the editors role holds editor credentials: public-facing intake
@@ -166,7 +169,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	if cfg.Has(RoleEditors) {
 		log := eventlog.New(s.js, s.appendMetrics())
-		mod = moderation.New(log, pendingQueue{replica}, s.log, dir.linker())
+		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
 		mod.Register(mux)
 		s.registerDirectoryEditors(mux, log)
 	}
@@ -185,6 +188,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if replica != nil {
 		s.goWorker(wctx, "calendar replica", replica.Run)
 	}
+	rv.run(wctx, s)
 	dir.run(wctx, s)
 
 	// /metrics is the operators' listener's only (operators.go).
@@ -435,26 +439,6 @@ func (s *Service) registerNATSMetrics() {
 	}
 }
 
-// pendingQueue lists pending conferences from the calendar replica for the
-// moderation producer.
-type pendingQueue struct {
-	r *readmodel.Replica[calendar.Conference]
-}
-
-func (q pendingQueue) Pending() []moderation.Pending {
-	var out []moderation.Pending
-	q.r.Range(func(_ string, c calendar.Conference) bool {
-		if c.Status == domain.StatusPending {
-			out = append(out, moderation.Pending{ID: c.ID, Version: c.Version, Submitted: c.Submitted, Details: c.Details})
-		}
-		return true
-	})
-	slices.SortFunc(out, func(a, b moderation.Pending) int {
-		return cmp.Or(a.Submitted.Compare(b.Submitted), strings.Compare(a.ID, b.ID))
-	})
-	return out
-}
-
 func joinRoles(rs []Role) string {
 	s := make([]string, len(rs))
 	for i, r := range rs {
@@ -512,6 +496,11 @@ func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("rebuild %s: %w", directory.Name, err)
 	}
+	rbucket, rseq, err := readmodel.Rebuild(ctx, js, review.Projection{}, cfg, log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild %s: %w", review.Name, err)
+	}
 	return []RebuildResult{{Projection: calendar.Name, Bucket: bucket, Sequence: seq},
-		{Projection: directory.Name, Bucket: dbucket, Sequence: dseq}}, nil
+		{Projection: directory.Name, Bucket: dbucket, Sequence: dseq},
+		{Projection: review.Name, Bucket: rbucket, Sequence: rseq}}, nil
 }

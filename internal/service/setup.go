@@ -15,6 +15,7 @@ import (
 	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
+	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Who creates the stream and the buckets:
@@ -31,7 +32,7 @@ import (
 
 // readModels are the projections whose read models Setup prepares and
 // whose projectors Presence follows.
-var readModels = []string{calendar.Name, directory.Name}
+var readModels = []string{calendar.Name, directory.Name, review.Name}
 
 // SetupConfig are the operator's choices for the stream and the buckets.
 type SetupConfig struct {
