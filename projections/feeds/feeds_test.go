@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/ical"
+	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
