@@ -53,8 +53,11 @@ const (
 // RegisterModeration adds /moderation (the editors role): sign-in with an
 // editor token, the queue, and a page per conference to approve, reject,
 // cancel and edit it.
-func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors) {
-	m := &modPages{s: s, mod: mod, editors: editors}
+//
+// throttle counts wrong tokens per client (the same count as the API's
+// bearer tokens); nil counts nothing.
+func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors, throttle *auth.Throttle) {
+	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
@@ -73,9 +76,10 @@ func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *
 }
 
 type modPages struct {
-	s       *Server
-	mod     Moderator
-	editors *auth.Editors
+	s        *Server
+	mod      Moderator
+	editors  *auth.Editors
+	throttle *auth.Throttle
 }
 
 // editorOnly answers the sign-in page to a request without a valid
@@ -135,15 +139,13 @@ func safeNext(p string) string {
 	return p
 }
 
+// handleSignIn checks a token typed into the sign-in page. A right token
+// always signs in; wrong ones count against the client's address (with the
+// API's wrong bearer tokens: auth.Throttle), and once the address has used
+// them up its wrong tokens are answered 429. So others' failures behind a
+// shared address never lock out an editor who has the right token.
 func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Robots-Tag", "noindex")
-	if ok, wait := m.s.signInLimiter.allow(m.s.clientAddr(r), time.Now()); !ok {
-		m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
-			"This address has tried to sign in many times. Please wait "+waitText(wait)+" and try again.")
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "The form could not be read", "Go back and try again.")
@@ -157,6 +159,15 @@ func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, ok := m.editors.SignIn(strings.TrimSpace(r.PostForm.Get("token")), time.Now(), auth.SessionTTL)
 	if !ok {
+		if m.throttle != nil {
+			if throttled, wait := m.throttle.Failed(r, "sign_in"); throttled {
+				m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
+					"This address has tried many wrong tokens. Please wait "+waitText(wait)+" and try again; the right token is always accepted.")
+				return
+			}
+		}
 		m.s.metrics.formRejects.WithLabelValues("sign_in", "wrong_token").Inc()
 		m.signInPage(w, r, http.StatusUnauthorized, next, "", "That is not an editor's token. Check it and try again.")
 		return

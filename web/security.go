@@ -101,14 +101,3 @@ func newLimiter(l Limit) *limiter {
 func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 	return l.k.Take(clientaddr.Key(addr), 1, now)
 }
-
-// failed counts a failure of addr (a wrong token).
-func (l *limiter) failed(addr netip.Addr, now time.Time) {
-	l.k.Take(clientaddr.Key(addr), 1, now)
-}
-
-// blocked reports whether addr has used up its failures, and how long
-// until it may fail again.
-func (l *limiter) blocked(addr netip.Addr, now time.Time) (bool, time.Duration) {
-	return l.k.Empty(clientaddr.Key(addr), now)
-}

@@ -123,11 +123,12 @@ type Config struct {
 	// it that is not a trusted proxy. Without any, the connection's address
 	// is the client's and X-Forwarded-For is ignored (anyone can write it).
 	TrustedProxies []netip.Prefix
-	// SubmitLimit and SignInLimit bound the posts of one client address
-	// (an IPv6 /64) to /submit and to the editors' sign-in. Zero values
-	// take the defaults: 10 at once, then one every 3 minutes (/submit);
-	// 10 at once, then one a minute (sign-in).
-	SubmitLimit, SignInLimit Limit
+	// SubmitLimit bounds the posts of one client address (an IPv6 /64) to
+	// /submit, whatever they hold; zero takes the default: 10 at once, then
+	// one every 3 minutes. (What a submission may append is the intake
+	// gate's to decide; wrong tokens on the sign-in page are counted by
+	// auth.Throttle.)
+	SubmitLimit Limit
 }
 
 // Server renders and serves the pages. Safe for concurrent use.
@@ -152,7 +153,6 @@ type Server struct {
 	cop           *http.CrossOriginProtection
 	clients       *clientaddr.Resolver
 	submitLimiter *limiter
-	signInLimiter *limiter // counts wrong tokens (moderation.go)
 }
 
 // pageCache holds the rendered pages of one generation and one day.
@@ -178,15 +178,12 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 	if cfg.SubmitLimit == (Limit{}) {
 		cfg.SubmitLimit = Limit{Burst: 10, Every: 3 * time.Minute}
 	}
-	if cfg.SignInLimit == (Limit{}) {
-		cfg.SignInLimit = Limit{Burst: 10, Every: time.Minute}
-	}
 	if cfg.Clients == nil {
 		cfg.Clients = clientaddr.New(cfg.TrustedProxies)
 	}
 	s := &Server{cfg: cfg, dir: dir, cal: cal, log: log, metrics: m, tmpl: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection(), clients: cfg.Clients,
-		submitLimiter: newLimiter(cfg.SubmitLimit), signInLimiter: newLimiter(cfg.SignInLimit)}
+		submitLimiter: newLimiter(cfg.SubmitLimit)}
 	for _, name := range pageNames {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+name+".html")
 		if err != nil {

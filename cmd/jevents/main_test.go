@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const token = "cli-test-editor-token-0123456789"
+const token = "cli-test-Kt3Wq8Zm2Xr7Vp9Lb4Nc6Hj"
 
 // proc is a jevents process started by a test.
 type proc struct {

@@ -107,6 +107,7 @@ func fieldList(fs []domain.FieldError) string {
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := ProblemFor(err)
 	p.Instance = r.URL.Path
+	p = Bound(p) // bound.go: a small answer whatever the request held
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
@@ -125,7 +126,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // not HTML: \u003c for every < would multiply what is echoed
+	_ = enc.Encode(p)
 }
 
 // Write answers v as JSON with status.

@@ -25,6 +25,7 @@ import (
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/ratelimit"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/producers/intake"
@@ -142,7 +143,10 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	rv := s.newReview(rmMetrics) // editors only
 	dir := s.newDirectory(rmMetrics)
-	var editors *auth.Editors
+	var (
+		editors  *auth.Editors
+		throttle *auth.Throttle // wrong tokens per client: API and sign-in page
+	)
 	// Only the editors role holds editor credentials: public-facing intake
 	// and feed processes never can approve, edit or sign a session.
 	if cfg.Has(RoleEditors) {
@@ -155,6 +159,7 @@ func (s *Service) Start(ctx context.Context) error {
 		if generated != "" {
 			s.log.Info("generated an editor token; use it as Authorization: Bearer <token>", slog.String("path", generated))
 		}
+		throttle = auth.NewThrottle(s.clients, ratelimit.Limit{}, s.log, s.registry)
 	}
 	var (
 		in  *intake.Intake
@@ -182,7 +187,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.
-	if err := s.registerPages(mux, replica, dir, editors, in, mod, fs); err != nil {
+	if err := s.registerPages(mux, replica, dir, editors, throttle, in, mod, fs); err != nil {
 		return err
 	}
 	if replica != nil {
@@ -197,7 +202,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.startPresence(wctx)
 	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
 	if editors != nil {
-		h = editors.Identify(h)
+		h = editors.Guard(h, throttle)
 	}
 	h = securityHeaders(h)
 

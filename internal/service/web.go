@@ -32,7 +32,7 @@ import (
 // the roles not played are nil) and registers their routes, with the
 // feeds' routes, which hand /conferences/{id} to a page.
 func (s *Service) registerPages(mux *http.ServeMux, cal *readmodel.Replica[calendar.Conference], d *directoryModel,
-	editors *auth.Editors, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
+	editors *auth.Editors, throttle *auth.Throttle, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
 	if cal == nil || d == nil {
 		return nil
 	}
@@ -67,7 +67,7 @@ func (s *Service) registerPages(mux *http.ServeMux, cal *readmodel.Replica[calen
 		ws.RegisterSubmit(mux, in)
 	}
 	if mod != nil && editors != nil {
-		ws.RegisterModeration(mux, mod, editors)
+		ws.RegisterModeration(mux, mod, editors, throttle)
 	}
 	return nil
 }

@@ -548,12 +548,23 @@ func writeICSError(w http.ResponseWriter, r *http.Request, e *ICSError) {
 		Detail: fmt.Sprintf("%d of the file's %d VEVENTs cannot be taken (listed in items); nothing was submitted: fix them and send the file again",
 			len(e.Items), e.Events)})
 	p.Instance = r.URL.Path
+	p = httpjson.Bound(p)
+	for i := range e.Items {
+		if errs := httpjson.BoundFields(e.Items[i].Error.Errors); len(errs) > 10 {
+			e.Items[i].Error.Errors = append(errs[:10:10], domain.FieldError{Field: "(more)", Code: "truncated",
+				Message: fmt.Sprintf("%d more problems not listed", len(e.Items[i].Error.Errors)-10)})
+		} else {
+			e.Items[i].Error.Errors = errs
+		}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(struct {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
 		httpjson.Problem
 		Items []icsItemError `json:"items"`
 	}{p, e.Items})

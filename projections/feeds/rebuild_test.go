@@ -38,7 +38,7 @@ type app struct {
 func startApp(t testing.TB, dir string) *app {
 	t.Helper()
 	cfg := service.Config{DataDir: dir, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
-		EditorToken: "feeds-test-editor-token-0123456789"}
+		EditorToken: "feeds-test-Vx4Kq9Rm2Zp7Lt3Wn8Hb5Jc"}
 	s, err := service.New(cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
