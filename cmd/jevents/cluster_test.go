@@ -225,7 +225,7 @@ func testPermissions(t *testing.T, c *testCluster) {
 	}{
 		{"feeds",
 			[]string{evSubject("submitted"), evSubject("approved"), "$KV.calendar_1.x", "$KV.jevents_leases.projector.calendar",
-				"$JS.API.DIRECT.GET." + domain.StreamName, "$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x",
+				"$KV.jevents_admission.quota.1", "$JS.API.DIRECT.GET." + domain.StreamName, "$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x",
 				"$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.DELETE." + domain.StreamName},
 			[]string{"_INBOX.>", "_INBOX.intake.>", "events.>"}},
 		{"intake",
@@ -234,12 +234,12 @@ func testPermissions(t *testing.T, c *testCluster) {
 				"$JS.API.STREAM.UPDATE." + domain.StreamName, "$JS.API.STREAM.PURGE." + domain.StreamName},
 			[]string{"_INBOX.editors.>", "$KV.>"}},
 		{"editors",
-			[]string{evSubject("submitted"), "$KV.calendar_1.x", "$JS.API.STREAM.UPDATE." + domain.StreamName,
+			[]string{evSubject("submitted"), "$KV.calendar_1.x", "$KV.jevents_admission.quota.1", "$JS.API.STREAM.UPDATE." + domain.StreamName,
 				"$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x"},
 			[]string{"_INBOX.intake.>"}},
 		{"projector",
 			[]string{evSubject("submitted"), evSubject("approved"), "$KV.jevents_meta.readmodel.calendar",
-				"$JS.API.STREAM.CREATE.KV_x", "$JS.API.STREAM.DELETE.KV_calendar_1", "$JS.API.STREAM.UPDATE." + domain.StreamName},
+				"$KV.jevents_admission.quota.1", "$JS.API.STREAM.CREATE.KV_x", "$JS.API.STREAM.DELETE.KV_calendar_1", "$JS.API.STREAM.UPDATE." + domain.StreamName},
 			[]string{"_INBOX.feeds.>"}},
 	}
 	for _, tc := range cases {
@@ -312,11 +312,11 @@ func testPermissions(t *testing.T, c *testCluster) {
 	}
 }
 
-// scrape reads a process's /metrics into family name → type and the
-// samples' lines.
-func scrape(t testing.TB, base string) (map[string]string, []string) {
+// scrape reads a process's /metrics (on its operators' listener, ops)
+// into family name → type and the samples' lines.
+func scrape(t testing.TB, ops string) (map[string]string, []string) {
 	t.Helper()
-	resp, err := httpc.Get(base + "/metrics")
+	resp, err := httpc.Get(ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func testNoProjector(t *testing.T, c *testCluster, r *roles) {
 		if !strings.Contains(string(body["degraded"]), "no projector holds the lease") {
 			return fmt.Errorf("/readyz says %s", body["degraded"])
 		}
-		_, samples := scrape(t, r.feeds.base)
+		_, samples := scrape(t, r.feeds.ops)
 		if v, ok := sample(samples, `jevents_readmodel_projector_present{projection="calendar"}`); !ok || v != 0 {
 			return fmt.Errorf("projector_present %v %v", v, ok)
 		}
@@ -637,7 +637,7 @@ func testFailover(t *testing.T, c *testCluster, r *roles) {
 		if pid := holderPID(h); pid != standby.cmd.Process.Pid {
 			return fmt.Errorf("holder pid %d", pid)
 		}
-		_, samples := scrape(t, standby.base)
+		_, samples := scrape(t, standby.ops)
 		if v, _ := sample(samples, `jevents_projector_active{projection="calendar"}`); v != 1 {
 			return errors.New("standby's jevents_projector_active is not 1")
 		}
