@@ -146,6 +146,7 @@ type Server struct {
 	gen   atomic.Uint64 // bumped by every change that can alter a page
 	mu    sync.Mutex
 	cache pageCache
+	door  *httpcache.Doorkeeper // pages with a query are kept from their second request
 
 	idxMu sync.Mutex
 	idx   *calIndex // published conferences by start, for one generation
@@ -155,15 +156,20 @@ type Server struct {
 	submitLimiter *limiter
 }
 
-// pageCache holds the rendered pages of one generation and one day.
+// pageCache holds the rendered pages of one generation and one day, within
+// a byte budget (least recently requested dropped first). Pages without a
+// query are kept from their first request; a page with one (a filter, a
+// keyword) from its second, so that a flood of made-up searches renders
+// each once and pushes nothing out.
 type pageCache struct {
 	gen     uint64
 	day     string
-	entries map[string]*httpcache.Entry
+	entries *httpcache.LRU[*httpcache.Entry]
 }
 
-// maxCachedPages bounds the rendered pages kept at once.
-const maxCachedPages = 2048
+// pageCacheBytes bounds the memory of rendered pages (each is at most
+// MaxPageBytes, and its gzip form).
+const pageCacheBytes = 32 << 20
 
 // New returns the pages' server; metrics may be nil. Wire
 // DirectoryChanged, ConferenceChanged and Reset to the replicas (after the
@@ -182,7 +188,7 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 		cfg.Clients = clientaddr.New(cfg.TrustedProxies)
 	}
 	s := &Server{cfg: cfg, dir: dir, cal: cal, log: log, metrics: m, tmpl: map[string]*template.Template{},
-		cop: http.NewCrossOriginProtection(), clients: cfg.Clients,
+		cop: http.NewCrossOriginProtection(), clients: cfg.Clients, door: httpcache.NewDoorkeeper(16 << 10),
 		submitLimiter: newLimiter(cfg.SubmitLimit)}
 	for _, name := range pageNames {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+name+".html")
@@ -248,23 +254,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, page, key string,
 	gen := s.gen.Load()
 	s.mu.Lock()
 	if s.cache.gen != gen || s.cache.day != day || s.cache.entries == nil {
-		s.cache = pageCache{gen: gen, day: day, entries: map[string]*httpcache.Entry{}}
+		s.cache = pageCache{gen: gen, day: day, entries: httpcache.NewLRU[*httpcache.Entry](pageCacheBytes, nil)}
 	}
-	e, ok := s.cache.entries[key]
+	pages := s.cache.entries
 	s.mu.Unlock()
+	e, ok := pages.Get(key)
 	status := http.StatusOK
 	if !ok {
 		start := time.Now()
 		out := build(now)
 		s.metrics.render.WithLabelValues(page).Observe(time.Since(start).Seconds())
 		e, status = out.entry, out.status
-		if status == http.StatusOK {
-			s.mu.Lock()
+		if status == http.StatusOK && (r.URL.RawQuery == "" || s.door.Seen(key)) {
 			// Keep it only if nothing changed while it was rendered.
-			if s.cache.gen == gen && s.gen.Load() == gen && len(s.cache.entries) < maxCachedPages {
-				s.cache.entries[key] = e
+			if s.gen.Load() == gen {
+				pages.Put(key, e, httpcache.EntrySize(key, e))
 			}
-			s.mu.Unlock()
 		}
 	}
 	h := w.Header()
