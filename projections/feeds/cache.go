@@ -116,7 +116,7 @@ func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string,
 
 // slotOverhead is a slot's own memory besides its entry: the struct, its
 // Content-Disposition and filter.
-const slotOverhead = 256
+const slotOverhead = 576
 
 // renderTurn runs render, waiting for a turn when it searches text.
 func (s *Server) renderTurn(ctx context.Context, f Filter, kind string, render func() (*httpcache.Entry, error)) (*httpcache.Entry, error) {
