@@ -217,9 +217,11 @@ type Gate struct {
 	seen    usage      // the counter of seenWin as last read or written
 	seenWin int64
 
-	streamMu  sync.Mutex
-	stream    streamState
-	sinceRead int64 // bytes admitted since the stream's state was read
+	streamMu sync.Mutex
+	stream   streamState
+	// What the stream's state as read does not show yet: bytes admitted
+	// and not yet appended (inflight), and appended since it was read.
+	inflight, sinceRead int64
 }
 
 // streamState is the event stream's size as last read.
@@ -314,6 +316,11 @@ func (g *Gate) streamRead() bool {
 func (g *Gate) readStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	// What was appended before the read is in it; what is appended while
+	// it is under way may be, and stays counted (the safe side).
+	g.streamMu.Lock()
+	before := g.sinceRead
+	g.streamMu.Unlock()
 	s, err := g.js.Stream(ctx, domain.StreamName)
 	if err != nil {
 		return err
@@ -321,7 +328,7 @@ func (g *Gate) readStream(ctx context.Context) error {
 	info := s.CachedInfo()
 	g.streamMu.Lock()
 	g.stream = streamState{bytes: int64(info.State.Bytes), maxBytes: info.Config.MaxBytes, read: time.Now()}
-	g.sinceRead = 0
+	g.sinceRead -= before
 	reserved := g.inReserve(0)
 	g.streamMu.Unlock()
 	g.metrics.reserveActive.Set(b2f(reserved))
@@ -337,7 +344,7 @@ func (g *Gate) inReserve(n int64) bool {
 		// Unknown or stale: the append itself fails if the log is full.
 		return false
 	}
-	return st.bytes+g.sinceRead+n > st.maxBytes-g.cfg.reserve(st.maxBytes)
+	return st.bytes+g.sinceRead+g.inflight+n > st.maxBytes-g.cfg.reserve(st.maxBytes)
 }
 
 // Admit lets a in, or refuses it with a *Refusal (or an error wrapping
@@ -366,8 +373,13 @@ func (g *Gate) admit(ctx context.Context, a Admission) (*Grant, error) {
 		return nil, fmt.Errorf("admission: the intake quota bucket %s is not open yet (run `jevents setup`): %w", Bucket, domain.ErrUnavailable)
 	}
 	now := time.Now()
+	// The reserve is checked and the bytes counted in flight at once, so
+	// that concurrent admissions cannot pass it together.
 	g.streamMu.Lock()
 	reserved := g.inReserve(a.Bytes)
+	if !reserved {
+		g.inflight += a.Bytes
+	}
 	g.streamMu.Unlock()
 	if reserved {
 		return nil, &Refusal{Reason: "reserve", Detail: "the event log is nearly full: its last part is kept for the editors' " +
@@ -377,20 +389,23 @@ func (g *Gate) admit(ctx context.Context, a Admission) (*Grant, error) {
 	addr := clientaddr.Key(a.Addr)
 	if a.Addr.IsValid() {
 		if ok, wait := g.perAddress.Take(addr, a.Events, now); !ok {
+			gr.giveLocal()
 			return nil, &Refusal{Reason: "address", RetryAfter: wait, Detail: fmt.Sprintf(
 				"this address may submit %d conferences per %s; nothing was submitted: try again later", g.cfg.PerAddress, humanWindow(g.cfg.Window))}
 		}
 		gr.addr = addr
 		gr.addrTaken = true
 	}
+	asked := map[string]int{}
 	for _, c := range a.Contacts {
 		if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
-			gr.contacts[c]++
+			asked[c]++
 		}
 	}
-	for c, n := range gr.contacts {
-		if ok, wait := g.perContact.Take(c, n, now); !ok {
-			delete(gr.contacts, c)
+	for c, n := range asked {
+		if ok, wait := g.perContact.Take(c, n, now); ok {
+			gr.contacts[c] = n // taken: given back if a later limit refuses
+		} else {
 			gr.giveLocal()
 			return nil, &Refusal{Reason: "contact", RetryAfter: wait, Detail: fmt.Sprintf(
 				"one contact may submit %d conferences per %s; nothing was submitted: try again later", g.cfg.PerContact, humanWindow(g.cfg.Window))}
@@ -402,9 +417,6 @@ func (g *Gate) admit(ctx context.Context, a Admission) (*Grant, error) {
 		return nil, err
 	}
 	gr.window = win
-	g.streamMu.Lock()
-	g.sinceRead += a.Bytes
-	g.streamMu.Unlock()
 	return gr, nil
 }
 
@@ -570,6 +582,10 @@ func (gr *Grant) Settle(events int, bytes int64) {
 		return
 	}
 	gr.settled = true
+	gr.g.streamMu.Lock()
+	gr.g.inflight -= gr.a.Bytes
+	gr.g.sinceRead += bytes
+	gr.g.streamMu.Unlock()
 	unused := gr.a.Events - events
 	if unused <= 0 {
 		return
@@ -582,17 +598,17 @@ func (gr *Grant) Settle(events int, bytes int64) {
 			gr.g.perContact.Give(c, n)
 		}
 	}
-	gr.g.streamMu.Lock()
-	gr.g.sinceRead = max(0, gr.g.sinceRead-(gr.a.Bytes-bytes))
-	gr.g.streamMu.Unlock()
 	if gr.window != 0 {
 		gr.g.give(gr.window, int64(unused), max(0, gr.a.Bytes-bytes))
 	}
 }
 
-// giveLocal gives back the per-address and per-contact tokens of an
-// admission refused further on.
+// giveLocal gives back the per-address and per-contact tokens, and the
+// bytes counted in flight, of an admission refused further on.
 func (gr *Grant) giveLocal() {
+	gr.g.streamMu.Lock()
+	gr.g.inflight -= gr.a.Bytes
+	gr.g.streamMu.Unlock()
 	if gr.addrTaken {
 		gr.g.perAddress.Give(gr.addr, gr.a.Events)
 	}

@@ -193,16 +193,32 @@ func TestReserve(t *testing.T) {
 	for i := range data {
 		data[i] = 'x'
 	}
-	var refused *admission.Refusal
-	for i := 0; i < 100 && refused == nil; i++ {
-		gr, err := g.Admit(ctx, admission.Admission{Events: 1, Bytes: admission.StoredSize("events.conference.x.submitted", data)})
-		if err != nil {
-			refused = refusal(t, err, "reserve")
-			break
-		}
-		appendEvent(t, log, fmt.Sprintf("flood-%d", i), string(data))
-		gr.Settle(1, admission.StoredSize("events.conference.x.submitted", data))
+	// Eight writers at once: admissions in flight count against the
+	// reserve before their appends land.
+	var (
+		mu      sync.Mutex
+		refused *admission.Refusal
+		n       atomic.Int64
+		wg      sync.WaitGroup
+	)
+	size := admission.StoredSize("events.conference.x.submitted", data)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; i < 50; i++ {
+				gr, err := g.Admit(ctx, admission.Admission{Events: 1, Bytes: size})
+				if err != nil {
+					mu.Lock()
+					refused = refusal(t, err, "reserve")
+					mu.Unlock()
+					return
+				}
+				appendEvent(t, log, fmt.Sprintf("flood-%d-%d", w, i), string(data))
+				n.Add(1)
+				gr.Settle(1, size)
+			}
+		})
 	}
+	wg.Wait()
 	if refused == nil || refused.Status() != http.StatusInsufficientStorage || refused.RetryAfterSeconds() != 0 {
 		t.Fatalf("no reserve refusal: %+v", refused)
 	}
