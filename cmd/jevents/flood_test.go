@@ -63,7 +63,7 @@ const (
 	floodConnsPerIP  = 50
 	floodPublished   = 1000
 	floodPhase       = 12 * time.Second
-	boundHealthP99   = time.Second     // on a shared 2-core machine, the attackers included
+	boundHealthP99   = time.Second // on a shared 2-core machine, the attackers included
 	boundFeedP99     = 2 * time.Second
 	boundFeedsRSS    = 160 << 20 // feeds-role process, 1,000 published conferences, 16 MiB cache
 	floodWorkers     = 12
