@@ -109,7 +109,7 @@ func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string,
 	close(sl.ready)
 	s.metrics.cacheBytes.Set(float64(s.cache.Bytes()))
 	if keep && e.Gzip == nil && len(e.Body) >= gzipLater {
-		go s.compress(sl, e)
+		go s.compress(sl, e) // served as is until then
 	}
 	return sl, e, err
 }

@@ -203,8 +203,11 @@ func (s *Server) Feed(f Filter, now time.Time) (*httpcache.Entry, error) {
 func (s *Server) feed(ctx context.Context, f Filter, now time.Time) (*slot, *httpcache.Entry, error) {
 	f = f.canonical()
 	cut := s.cutoff(now)
-	return s.prepare(ctx, f.key(), f, f.Kind(), alwaysKept(f.Kind()), cut, func() (*httpcache.Entry, error) {
+	keep := alwaysKept(f.Kind())
+	return s.prepare(ctx, f.key(), f, f.Kind(), keep, cut, func() (*httpcache.Entry, error) {
 		e, err := s.render(f, cut)
+		// Compressed now when small; a large one in the background once
+		// it is kept (cache.go).
 		if err == nil && len(e.Body) < gzipLater {
 			e = e.WithGzip()
 		}

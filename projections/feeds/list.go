@@ -113,5 +113,12 @@ func (s *Server) renderList(f Filter, cut time.Time) (*httpcache.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}), nil
+	// Like a feed: compressed now when small, in the background once kept
+	// when large (cache.go), so a representation's ETag never depends on
+	// the cache.
+	e := httpcache.NewPlainEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{})
+	if len(e.Body) < gzipLater {
+		e = e.WithGzip()
+	}
+	return e, nil
 }

@@ -3,6 +3,8 @@ package feeds
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"testing"
@@ -109,4 +111,52 @@ func BenchmarkCacheAccounting(b *testing.B) {
 				float64(accounted)/(1<<20), float64(after-before)/(1<<20), ratio)
 		}
 	}
+}
+
+// BenchmarkReadAPI measures GET /api/v1/conferences over 25,000 published
+// conferences (issue 10 measured 229–719 ms of CPU per request there):
+//
+//   - unique: a keyword query nobody asked before (not cached): a pass over
+//     the prepared index, its search text made once per conference;
+//   - repeated: the same query again (kept from its second request);
+//   - topic: a facet, cached from its first request.
+//
+//	go test -run '^$' -bench ReadAPI -benchtime 200x ./projections/feeds/
+func BenchmarkReadAPI(b *testing.B) {
+	s := newServer(b, newSource(conferences(b, 25_000)...))
+	mux := http.NewServeMux()
+	s.Register(mux, nil)
+	get := func(b *testing.B, path string) {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != 200 {
+			b.Fatalf("%s: %d", path, w.Code)
+		}
+	}
+	get(b, "/api/v1/conferences") // the index, prepared once per change
+	b.Run("unique", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			get(b, "/api/v1/conferences?q=courts+"+strconv.Itoa(i))
+		}
+	})
+	b.Run("unique-wide", func(b *testing.B) { // a word in every conference: 500 items to encode
+		i := 0
+		for b.Loop() {
+			i++
+			get(b, "/api/v1/conferences?q=conference&region="+[]string{"MD", "NY", "CA", "TX", "IL"}[i%5]+"&sponsor=Sponsor+"+strconv.Itoa(i))
+		}
+	})
+	b.Run("repeated", func(b *testing.B) {
+		get(b, "/api/v1/conferences?q=reentry")
+		for b.Loop() {
+			get(b, "/api/v1/conferences?q=reentry")
+		}
+	})
+	b.Run("topic", func(b *testing.B) {
+		for b.Loop() {
+			get(b, "/api/v1/conferences?topic=courts")
+		}
+	})
 }
