@@ -118,10 +118,12 @@ func BenchmarkCacheAccounting(b *testing.B) {
 //
 //   - unique: a keyword query nobody asked before (not cached): a pass over
 //     the prepared index, its search text made once per conference;
+//
 //   - repeated: the same query again (kept from its second request);
+//
 //   - topic: a facet, cached from its first request.
 //
-//	go test -run '^$' -bench ReadAPI -benchtime 200x ./projections/feeds/
+//     go test -run '^$' -bench ReadAPI -benchtime 200x ./projections/feeds/
 func BenchmarkReadAPI(b *testing.B) {
 	s := newServer(b, newSource(conferences(b, 25_000)...))
 	mux := http.NewServeMux()
