@@ -45,7 +45,9 @@ func TestCluster(t *testing.T) {
 	r := &roles{}
 	// Start everything at once, then wait: the roles find the stream and
 	// buckets setup made.
-	r.intake = c.launchRole(t, "intake")
+	// A quota far above the test's load, so that intake counts it in the
+	// shared bucket as its own NATS user (the permissions hold).
+	r.intake = c.launchRole(t, "intake", "--intake-quota", "1000000", "--intake-quota-bytes", "10000000000")
 	r.editors = c.launchRole(t, "editors")
 	r.projectors = []*proc{c.launchRole(t, "projector"), c.launchRole(t, "projector")}
 	r.feeds = c.launchRole(t, "feeds")
@@ -131,6 +133,10 @@ func testRolesWork(t *testing.T, c *testCluster, r *roles) {
 	id, code, err := submitTo(r.intake.base, "roles-work-1", "Roles work")
 	if err != nil || code != http.StatusAccepted {
 		t.Fatalf("submit: %d %v\n%s", code, err, r.intake.logs)
+	}
+	// Counted against the quota shared through NATS (internal/admission).
+	if _, samples := scrape(t, r.intake.ops); func() bool { v, ok := sample(samples, "jevents_intake_quota_used_events"); return !ok || v < 1 }() {
+		t.Errorf("the submission was not counted in the shared intake quota")
 	}
 	waitFor(t, 30*time.Second, "approve through editors", func() error {
 		code, err := approveAt(r.editors.base, id)
