@@ -180,7 +180,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	if cfg.Has(RoleFeeds) {
 		pub, _ := url.Parse(cfg.PublicURL)
-		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh}, replica, s.log, feeds.NewMetrics(s.registry))
+		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}, replica, s.log, feeds.NewMetrics(s.registry))
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(mux, fs, dir)

@@ -14,7 +14,10 @@ import (
 // The cache of prepared answers: every feed and every read-API list is
 // made once per change of what it holds and served from memory, within
 // Config.CacheBytes (httpcache.LRU: least recently requested dropped first,
-// in O(1), no scan under a lock but the invalidation after a change).
+// in O(1), no scan under a lock but the invalidation after a change). The
+// budget is split in two halves: the feeds everybody polls, and what
+// anyone can make up, so that made-up queries only ever push out each
+// other.
 //
 // What is cached, and what is only rendered:
 //   - the feeds everybody polls — the whole calendar, a topic, a state, one
@@ -70,10 +73,15 @@ func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string,
 	if !cut.Equal(s.cacheDay) {
 		// A new day: the window moved, every feed may have changed.
 		s.cache.Clear()
+		s.made.Clear()
 		s.cacheDay = cut
 		s.gen++
 	}
-	if sl, ok := s.cache.Get(key); ok {
+	cache := s.made
+	if keepFirst {
+		cache = s.cache
+	}
+	if sl, ok := cache.Get(key); ok {
 		s.mu.Unlock()
 		return sl, sl.entry.Load(), nil
 	}
@@ -86,7 +94,7 @@ func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string,
 			return nil, nil, ctx.Err()
 		}
 	}
-	sl := &slot{key: key, filter: f, kind: kind, disposition: []string{`inline; filename="` + f.fileName() + `"`},
+	sl := &slot{key: key, cache: cache, filter: f, kind: kind, disposition: []string{`inline; filename="` + f.fileName() + `"`},
 		served: s.metrics.requests.WithLabelValues(kind, "200"), notModified: s.metrics.requests.WithLabelValues(kind, "304"),
 		ready: make(chan struct{})}
 	s.inflight[key] = sl
@@ -103,11 +111,11 @@ func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string,
 	delete(s.inflight, key)
 	keep = keep && gen == s.gen // a change during the render: serve it, keep nothing
 	if keep {
-		s.cache.Put(key, sl, httpcache.EntrySize(key, e)+slotOverhead)
+		cache.Put(key, sl, httpcache.EntrySize(key, e)+slotOverhead)
 	}
 	s.mu.Unlock()
 	close(sl.ready)
-	s.metrics.cacheBytes.Set(float64(s.cache.Bytes()))
+	s.metrics.cacheBytes.Set(float64(s.cacheBytes()))
 	if keep && e.Gzip == nil && len(e.Body) >= gzipLater {
 		go s.compress(sl, e) // served as is until then
 	}
@@ -145,10 +153,13 @@ func (s *Server) renderTurn(ctx context.Context, f Filter, kind string, render f
 func (s *Server) compress(sl *slot, plain *httpcache.Entry) {
 	gz := plain.WithGzip()
 	if sl.entry.CompareAndSwap(plain, gz) {
-		s.cache.Resize(sl.key, func(v *slot) bool { return v == sl }, httpcache.EntrySize(sl.key, gz)+slotOverhead)
-		s.metrics.cacheBytes.Set(float64(s.cache.Bytes()))
+		sl.cache.Resize(sl.key, func(v *slot) bool { return v == sl }, httpcache.EntrySize(sl.key, gz)+slotOverhead)
+		s.metrics.cacheBytes.Set(float64(s.cacheBytes()))
 	}
 }
+
+// cacheBytes is what both halves of the cache hold.
+func (s *Server) cacheBytes() int64 { return s.cache.Bytes() + s.made.Bytes() }
 
 // isBusy reports whether err is a refusal for lack of a render turn.
 func isBusy(err error) bool { return errors.Is(err, errBusy) }

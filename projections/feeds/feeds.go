@@ -72,8 +72,11 @@ type Server struct {
 	prepared *preparedSet
 
 	// The prepared answers (feeds and read-API lists) and their admission
-	// (cache.go).
+	// (cache.go): the feeds everybody polls in cache, made-up queries in
+	// made, each within half the budget, so that no flood of queries can
+	// push out what subscribers poll.
 	cache *httpcache.LRU[*slot]
+	made  *httpcache.LRU[*slot]
 	door  *httpcache.Doorkeeper
 	heavy chan struct{} // renders that search text, at most cap at once
 
@@ -89,6 +92,7 @@ type Server struct {
 // feed's entry is replaced once its gzip form is ready.
 type slot struct {
 	key    string
+	cache  *httpcache.LRU[*slot] // the half it is kept in
 	filter Filter
 	// What every request for the answer needs, made once: its kind, its
 	// Content-Disposition and its request counters.
@@ -121,7 +125,9 @@ func New(cfg Config, src Source, log *slog.Logger, m *Metrics) *Server {
 	s := &Server{cfg: cfg, src: src, log: log, metrics: m, prepared: newPreparedSet(),
 		door: httpcache.NewDoorkeeper(doorkeeperKeys), heavy: make(chan struct{}, heavyRenders()),
 		inflight: map[string]*slot{}}
-	s.cache = httpcache.NewLRU[*slot](cfg.CacheBytes, func(string, *slot) { s.metrics.evictions.Inc() })
+	evicted := func(string, *slot) { s.metrics.evictions.Inc() }
+	s.cache = httpcache.NewLRU[*slot](cfg.CacheBytes/2, evicted)
+	s.made = httpcache.NewLRU[*slot](cfg.CacheBytes/2, evicted)
 	return s
 }
 
@@ -150,7 +156,7 @@ func (s *Server) Changed(key string, old calendar.Conference, hadOld bool, c cal
 		}
 		return *p
 	}
-	s.cache.RemoveIf(func(_ string, sl *slot) bool {
+	drop := func(_ string, sl *slot) bool {
 		f := sl.filter
 		if f.ID != "" {
 			return f.ID == c.ID || hadOld && f.ID == old.ID
@@ -159,8 +165,10 @@ func (s *Server) Changed(key string, old calendar.Conference, hadOld bool, c cal
 			return true
 		}
 		return c.Public() && f.match(c, text(c, &newText))
-	})
-	s.metrics.cacheBytes.Set(float64(s.cache.Bytes()))
+	}
+	s.cache.RemoveIf(drop)
+	s.made.RemoveIf(drop)
+	s.metrics.cacheBytes.Set(float64(s.cacheBytes()))
 	if c.Public() && (!hadOld || old.Version != c.Version) {
 		s.metrics.freshness.Observe(time.Since(c.Updated).Seconds())
 	}
@@ -174,6 +182,7 @@ func (s *Server) Reset() {
 	s.mu.Unlock()
 	s.index.Store(nil)
 	s.cache.Clear()
+	s.made.Clear()
 	s.metrics.cacheBytes.Set(0)
 }
 

@@ -77,13 +77,13 @@ func BenchmarkCacheAccounting(b *testing.B) {
 	for b.Loop() {
 		for _, words := range [][]string{{"number", "1"}, {"zzz"}} { // large feeds, empty ones
 			s := newServer(b, src)
-			s.cache = httpcache.NewLRU[*slot](32<<20, nil)
+			s.made = httpcache.NewLRU[*slot](32<<20, nil)
 			if _, err := s.Feed(Filter{}, fixedNow); err != nil { // the index and prepared VEVENTs
 				b.Fatal(err)
 			}
-			s.cache.Clear()
+			s.made.Clear()
 			before := heapInUse()
-			for i := 0; s.cache.Bytes() < 30<<20 && i < 200_000; i++ {
+			for i := 0; s.made.Bytes() < 30<<20 && i < 200_000; i++ {
 				f := Filter{Words: append([]string{fmt.Sprint("x", i)}, words...)}
 				f.Words = f.Words[1:]
 				f.Words = append(f.Words, "", strconv.Itoa(i))[:len(words)]
@@ -101,13 +101,13 @@ func BenchmarkCacheAccounting(b *testing.B) {
 				time.Sleep(0)
 			}
 			time.Sleep(100 * time.Millisecond) // background gzip forms
-			accounted := s.cache.Bytes()
+			accounted := s.made.Bytes()
 			after := heapInUse()
 			runtime.KeepAlive(s)
 			ratio := float64(after-before) / float64(accounted)
 			b.ReportMetric(ratio, "heap/accounted")
 			b.Logf("%s feeds: %d cached, accounted %.1f MiB, heap %.1f MiB: heap/accounted %.2f",
-				map[bool]string{true: "empty", false: "large"}[words[0] == "zzz"], s.cache.Len(),
+				map[bool]string{true: "empty", false: "large"}[words[0] == "zzz"], s.made.Len(),
 				float64(accounted)/(1<<20), float64(after-before)/(1<<20), ratio)
 		}
 	}
