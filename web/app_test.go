@@ -23,7 +23,7 @@ import (
 // an embedded nats-server with JetStream, the intake and moderation
 // producers, the projectors and the feed server, on a free port.
 
-const editorToken = "web-test-editor-token-0123456789"
+const editorToken = "web-test-Qm7xK2vR9pLz4Wt8Nb3Hc6Jd"
 
 // app is one running service.
 type app struct {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,13 +21,19 @@ import (
 
 // Moderator is the editors' side of the log (the moderation producer).
 type Moderator interface {
-	// Pending lists the conferences waiting for a decision, oldest first.
-	Pending() []moderation.Pending
+	// Queue is the conferences waiting for a decision, paged, oldest first.
+	Queue() moderation.Queue
+	// Cursor is the place in the queue of a previous page's last
+	// conference.
+	Cursor(ctx context.Context, id string) (time.Time, error)
 	// Conference is the current state of a conference, with the
 	// organiser's contact.
 	Conference(ctx context.Context, id string) (*domain.Conference, error)
 	Decide(ctx context.Context, id string, d moderation.Decision, reason string, ifMatch uint64, editor, key string) (moderation.Result, error)
 	Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (moderation.Result, error)
+	// Select and RejectMany are the bulk rejection (bulk.go).
+	Select(ctx context.Context, req moderation.BulkRequest) ([]string, int, error)
+	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
 }
 
 // sessionCookie carries a signed-in editor's session (auth.Session): only
@@ -42,14 +47,17 @@ const sessionCookie = "jevents_editor"
 const (
 	queueItems    = 25
 	queueExcerpt  = 600
-	queueOverhead = 2600 // the markup and forms of one item around its text
+	queueOverhead = 3200 // the markup and forms of one item around its text
 )
 
 // RegisterModeration adds /moderation (the editors role): sign-in with an
 // editor token, the queue, and a page per conference to approve, reject,
 // cancel and edit it.
-func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors) {
-	m := &modPages{s: s, mod: mod, editors: editors}
+//
+// throttle counts wrong tokens per client (the same count as the API's
+// bearer tokens); nil counts nothing.
+func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors, throttle *auth.Throttle) {
+	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
@@ -64,12 +72,14 @@ func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *
 	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
 		mux.HandleFunc("POST /moderation/conferences/{id}/"+string(d), m.editorOnly(m.handleDecision(d)))
 	}
+	mux.HandleFunc("POST /moderation/reject", m.editorOnly(m.handleBulkReject)) // bulk.go
 }
 
 type modPages struct {
-	s       *Server
-	mod     Moderator
-	editors *auth.Editors
+	s        *Server
+	mod      Moderator
+	editors  *auth.Editors
+	throttle *auth.Throttle
 }
 
 // editorOnly answers the sign-in page to a request without a valid
@@ -129,15 +139,13 @@ func safeNext(p string) string {
 	return p
 }
 
+// handleSignIn checks a token typed into the sign-in page. A right token
+// always signs in; wrong ones count against the client's address (with the
+// API's wrong bearer tokens: auth.Throttle), and once the address has used
+// them up its wrong tokens are answered 429. So others' failures behind a
+// shared address never lock out an editor who has the right token.
 func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Robots-Tag", "noindex")
-	if ok, wait := m.s.signInLimiter.allow(m.s.clientAddr(r), time.Now()); !ok {
-		m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
-			"This address has tried to sign in many times. Please wait "+waitText(wait)+" and try again.")
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "The form could not be read", "Go back and try again.")
@@ -151,6 +159,15 @@ func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, ok := m.editors.SignIn(strings.TrimSpace(r.PostForm.Get("token")), time.Now(), auth.SessionTTL)
 	if !ok {
+		if m.throttle != nil {
+			if throttled, wait := m.throttle.Failed(r, "sign_in"); throttled {
+				m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
+					"This address has tried many wrong tokens. Please wait "+waitText(wait)+" and try again; the right token is always accepted.")
+				return
+			}
+		}
 		m.s.metrics.formRejects.WithLabelValues("sign_in", "wrong_token").Inc()
 		m.signInPage(w, r, http.StatusUnauthorized, next, "", "That is not an editor's token. Check it and try again.")
 		return
@@ -189,6 +206,9 @@ type queueItem struct {
 	Mailto       template.URL
 	Duplicates   []duplicateView
 	Idem         string
+	// FromContact is how many conferences of this organiser wait (the
+	// button that rejects them all shows from 2).
+	FromContact int
 }
 
 type queueData struct {
@@ -199,48 +219,77 @@ type queueData struct {
 	Shown int
 	Next  string
 	Paged bool
+	// BulkIdem is the bulk rejection form's idempotency key.
+	BulkIdem string
 }
 
+// The queue is paged from the queue's read model (the order) and the log
+// (each conference shown, with its contact): an editors' process never
+// holds the submissions themselves (projections/review).
 func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth.Session) {
 	q := r.URL.Query()
-	pending := m.mod.Pending()
-	d := queueData{editorBase: editorBase{sess.Editor, sess.CSRFToken()}}
+	queue := m.mod.Queue()
+	d := queueData{editorBase: editorBase{sess.Editor, sess.CSRFToken()}, BulkIdem: newKey()}
 	// A decision just taken may not have reached the read model yet.
 	doneID := q.Get("id")
 	doneV, _ := strconv.ParseUint(q.Get("v"), 10, 64)
-	pending = slices.DeleteFunc(pending, func(p moderation.Pending) bool { return p.ID == doneID && p.Version < doneV })
-	d.Flash = m.flash(q.Get("done"), doneID)
-	d.Total = len(pending)
-	if after := q.Get("after"); after != "" {
-		if i := slices.IndexFunc(pending, func(p moderation.Pending) bool { return p.ID == after }); i >= 0 {
-			pending = pending[i+1:]
-			d.Paged = true
+	d.Flash = m.flash(r.Context(), q)
+	d.Total = queue.Len()
+	var afterAt time.Time
+	after := q.Get("after")
+	if after != "" {
+		if at, err := m.mod.Cursor(r.Context(), after); err == nil {
+			afterAt, d.Paged = at, true
+		} else {
+			after = ""
 		}
 	}
+	// One more than fits, to know whether there is a next page.
+	pending, _ := queue.Page(afterAt, after, queueItems+1)
 	snap := m.s.dir.Snapshot()
-	budget := pageBudget - 2000
-	for _, p := range pending[:min(len(pending), queueItems)] {
-		cc := calendar.Conference{ID: p.ID, Status: domain.StatusPending, Version: p.Version, Details: p.Details}
-		it := queueItem{V: newConference(snap, cc), Format: formatLabel(p.Details.Format), Version: p.Version,
-			Submitted: p.Submitted.UTC().Format("January 2, 2006, 15:04 UTC"), Idem: newKey()}
-		it.Excerpt, it.Truncated = cut(p.Details.Description, queueExcerpt)
-		if c, err := m.mod.Conference(r.Context(), p.ID); err == nil {
-			it.ContactName, it.ContactEmail = c.Contact.Name, c.Contact.Email
-			it.Mailto = mailto(c.Contact.Email, p.Details.Title)
+	budget := pageBudget - 4000
+	more := false
+	for _, p := range pending {
+		if len(d.Items) == queueItems {
+			more = true
+			break
 		}
-		it.Duplicates = m.s.duplicates(p.Details, true, p.ID)
+		if p.ID == doneID && p.Version < doneV {
+			continue
+		}
+		c, err := m.mod.Conference(r.Context(), p.ID)
+		if err == nil && c.Status != domain.StatusPending {
+			continue // decided since the read model saw it
+		}
+		var it queueItem
+		if err == nil {
+			cc := calendar.Conference{ID: c.ID, Status: c.Status, Version: c.Version, Details: c.Details}
+			it = queueItem{V: newConference(snap, cc), Format: formatLabel(c.Details.Format), Version: c.Version}
+			it.Excerpt, it.Truncated = cut(c.Details.Description, queueExcerpt)
+			it.ContactName, it.ContactEmail = c.Contact.Name, c.Contact.Email
+			it.Mailto = mailto(c.Contact.Email, c.Details.Title)
+			it.Duplicates = m.s.duplicates(c.Details, queue, p.ID)
+			_, it.FromContact = queue.ByContact(c.Contact.Email, 0)
+		} else {
+			// The log cannot be read just now: what the queue knows.
+			cc := calendar.Conference{ID: p.ID, Status: domain.StatusPending, Version: p.Version,
+				Details: domain.ConferenceDetails{Title: p.Title, Start: p.Start, End: p.End, AllDay: len(p.Start) == len(domain.DateLayout)}}
+			it = queueItem{V: newConference(snap, cc), Version: p.Version}
+		}
+		it.Submitted, it.Idem = p.Submitted.UTC().Format("January 2, 2006, 15:04 UTC"), newKey()
 		cost := queueOverhead + it.V.cost() + escapedLen(it.Excerpt) + 2*escapedLen(it.ContactEmail) + escapedLen(it.ContactName)
 		for _, dv := range it.Duplicates {
 			cost += 300 + escapedLen(dv.Title) + escapedLen(dv.Where)
 		}
 		if cost > budget && len(d.Items) > 0 {
+			more = true
 			break
 		}
 		budget -= cost
 		d.Items = append(d.Items, it)
 	}
 	d.Shown = len(d.Items)
-	if len(d.Items) > 0 && len(d.Items) < len(pending) {
+	if more && len(d.Items) > 0 {
 		d.Next = "/moderation?after=" + url.QueryEscape(d.Items[len(d.Items)-1].V.ID)
 	}
 	m.s.page(w, r, http.StatusOK, "moderation", "queue", layoutData{Title: "Moderation queue", Section: "moderation", Body: d})
@@ -256,10 +305,18 @@ func mailto(addr, title string) template.URL {
 	return template.URL(u.String())
 }
 
-// flash says what the decision just taken did.
-func (m *modPages) flash(done, id string) string {
+// flash says what the decision just taken did (done, for the conference
+// id; or a bulk rejection's counts).
+func (m *modPages) flash(ctx context.Context, q url.Values) string {
+	done, id := q.Get("done"), q.Get("id")
+	if done == "" {
+		return ""
+	}
+	if done == "bulk" {
+		return bulkFlash(q)
+	}
 	title := id
-	if c, ok := m.s.cal.Get(calendar.Key(id)); ok {
+	if c, err := m.mod.Conference(ctx, id); err == nil {
 		title = "“" + c.Details.Title + "”"
 	}
 	switch done {
@@ -351,7 +408,7 @@ func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status i
 	d.CanDecide = c.Status == domain.StatusPending
 	d.CanCancel = c.Status == domain.StatusApproved
 	d.CanEdit = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
-	d.Duplicates = m.s.duplicates(c.Details, true, c.ID)
+	d.Duplicates = m.s.duplicates(c.Details, m.mod.Queue(), c.ID)
 	d.Idem = newKey()
 	m.s.page(w, r, status, "moderation", "moderate", layoutData{Title: c.Details.Title + " (" + string(c.Status) + ")", Section: "moderation", Body: d})
 }
@@ -362,7 +419,8 @@ func (m *modPages) handleConference(w http.ResponseWriter, r *http.Request, sess
 		return
 	}
 	q := r.URL.Query()
-	m.moderatePage(w, r, http.StatusOK, sess, c, moderateData{Notice: m.flash(q.Get("done"), c.ID)})
+	q.Set("id", c.ID)
+	m.moderatePage(w, r, http.StatusOK, sess, c, moderateData{Notice: m.flash(r.Context(), q)})
 }
 
 // outcome is the status a decision leads to.

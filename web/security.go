@@ -4,12 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/justiceevents/jevents/internal/clientaddr"
+	"github.com/justiceevents/jevents/internal/ratelimit"
 )
 
 // pageHeaders are the headers of every page: nothing but this site's own
@@ -75,115 +75,29 @@ func (s *Server) checkForm(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
 }
 
-// clientAddr is the address a request comes from, for rate limits. The
-// connection's peer is the client unless it is a trusted proxy; then the
-// client is the right-most address of X-Forwarded-For that is not a
-// trusted proxy (each proxy appends the address it received from, so the
-// addresses left of the first untrusted one may be forged).
-func (s *Server) clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break // a garbled hop: trust nothing to its left
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a
-		}
-		peer = a
-	}
-	return peer
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+// clientAddr is the address a request comes from, for rate limits: the
+// one resolver of the process (internal/clientaddr), which the intake
+// gate and the editors' token throttle share.
+func (s *Server) clientAddr(r *http.Request) netip.Addr { return s.clients.Client(r) }
 
 // Limit is a token bucket's size: Burst posts at once, then one more each
 // Every.
-type Limit struct {
-	Burst int
-	Every time.Duration
-}
+type Limit = ratelimit.Limit
 
-// limiter keeps one token bucket per client address, in memory: each
-// process limits on its own (with N intake processes behind a balancer a
-// client gets up to N times the rate, which is still a limit). An IPv6
-// client is limited by its /64, which one subscriber usually holds whole.
+// limiter keeps one token bucket per client address (an IPv6 /64 counts as
+// one), in memory, within a bounded least-recently-used set
+// (internal/ratelimit): each process limits on its own (with N intake
+// processes behind a balancer a client gets up to N times the rate, which
+// is still a limit).
 type limiter struct {
-	lim     Limit
-	mu      sync.Mutex
-	buckets map[netip.Addr]*bucket
+	k *ratelimit.Keyed[netip.Addr]
 }
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// maxBuckets bounds the limiter's memory. Past it, buckets that have
-// refilled are forgotten; if all are in use (a flood from many addresses)
-// all are, so the limiter fails open rather than growing.
-const maxBuckets = 100_000
 
 func newLimiter(l Limit) *limiter {
-	return &limiter{lim: l, buckets: map[netip.Addr]*bucket{}}
+	return &limiter{k: ratelimit.New[netip.Addr](l, 0)}
 }
 
 // allow takes a token for addr, or says how long until one is free.
 func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
-	if l.lim.Burst <= 0 || l.lim.Every <= 0 {
-		return true, 0
-	}
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		addr = p.Addr()
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[addr]
-	if !ok {
-		if len(l.buckets) >= maxBuckets {
-			l.sweep(now)
-		}
-		b = &bucket{tokens: float64(l.lim.Burst), last: now}
-		l.buckets[addr] = b
-	}
-	b.tokens = min(float64(l.lim.Burst), b.tokens+float64(now.Sub(b.last))/float64(l.lim.Every))
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) * float64(l.lim.Every))
-}
-
-func (l *limiter) sweep(now time.Time) {
-	full := time.Duration(l.lim.Burst) * l.lim.Every
-	for a, b := range l.buckets {
-		if now.Sub(b.last) >= full {
-			delete(l.buckets, a)
-		}
-	}
-	if len(l.buckets) >= maxBuckets {
-		clear(l.buckets)
-	}
+	return l.k.Take(clientaddr.Key(addr), 1, now)
 }

@@ -7,18 +7,19 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/producers/intake"
+	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Submitter appends a submission (the intake producer).
 type Submitter interface {
-	Submit(ctx context.Context, in domain.SubmissionInput, key, source, actor string) (intake.Receipt, error)
+	Submit(ctx context.Context, in domain.SubmissionInput, key string, o intake.Origin) (intake.Receipt, error)
 }
 
 // honeypotField is the field people never see nor reach with Tab; programs
@@ -108,7 +109,7 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submit
 		return
 	}
 	if r.PostForm.Get("confirm") != "1" {
-		if dups := s.duplicates(valid.Details, false); len(dups) > 0 {
+		if dups := s.duplicates(valid.Details, nil, ""); len(dups) > 0 {
 			d.Duplicates, d.Confirm = dups, true
 			s.submitPage(w, r, http.StatusOK, d)
 			return
@@ -118,8 +119,24 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submit
 	if key == "" {
 		key = newKey()
 	}
-	rec, err := sub.Submit(r.Context(), in, "web:"+key, "form", intake.ActorPublic)
+	rec, err := sub.Submit(r.Context(), in, "web:"+key, intake.Origin{Source: "form", Actor: intake.ActorPublic, Addr: s.clientAddr(r)})
+	var refusal *admission.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		// The intake gate: this address, this contact or everyone together
+		// sent as many as the calendar takes for now, or the log is kept
+		// for editors. What was typed stays on the page.
+		if n := refusal.RetryAfterSeconds(); n > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(n))
+		}
+		d.Notice = refusal.Detail + "."
+		if refusal.Reason != "reserve" {
+			d.Notice = "Not sent: " + d.Notice + " Please submit again in " + waitText(refusal.RetryAfter) + "; what you typed is kept below."
+		} else {
+			d.Notice = "Not sent: " + d.Notice
+		}
+		s.metrics.formRejects.WithLabelValues("submit", "intake_"+refusal.Reason).Inc()
+		s.submitPage(w, r, refusal.Status(), d)
 	case err == nil:
 		http.Redirect(w, r, "/submit/done/"+url.PathEscape(rec.ID), http.StatusSeeOther)
 		s.metrics.requests.WithLabelValues("submit", "303").Inc()
@@ -176,55 +193,43 @@ const maxDuplicates = 5
 
 // duplicates finds conferences that may be the same as d: the same title
 // (ignoring case, spacing and punctuation) on the same dates, or the same
-// web address. The public sees published ones only; editors also see
-// pending ones. exclude is the conference itself (for editors).
-func (s *Server) duplicates(d domain.ConferenceDetails, pending bool, exclude ...string) []duplicateView {
-	title, link := normTitle(d.Title), normURL(d.URL)
-	first, last := datePart(d.Start), datePart(d.End)
+// web address (review.TitleKey, review.URLKey). The public sees published
+// ones only; editors also see pending ones, from the moderation queue
+// (queue, nil for the public). exclude is the conference itself (for
+// editors).
+func (s *Server) duplicates(d domain.ConferenceDetails, queue moderation.Queue, exclude string) []duplicateView {
+	titleKey, urlKey := review.TitleKey(d), review.URLKey(d)
 	var out []duplicateView
-	s.cal.Range(func(_ string, c calendar.Conference) bool {
-		if !c.Public() && !(pending && c.Status == domain.StatusPending) {
-			return true
-		}
-		for _, x := range exclude {
-			if c.ID == x {
+	if titleKey != "" || urlKey != "" {
+		s.cal.Range(func(_ string, c calendar.Conference) bool {
+			if !c.Public() || c.ID == exclude {
 				return true
 			}
-		}
-		cd := c.Details
-		var why string
-		switch {
-		case title != "" && normTitle(cd.Title) == title && datePart(cd.Start) == first && datePart(cd.End) == last:
-			why = "same title and dates"
-		case link != "" && normURL(cd.URL) == link:
-			why = "same web address"
-		default:
-			return true
-		}
-		v := duplicateView{ID: c.ID, Status: c.Status, Why: why}
-		v.Title, _ = cut(cd.Title, 120)
-		v.Where, _ = cut(where(cd), 80)
-		v.When, _ = when(cd)
-		out = append(out, v)
-		return len(out) < maxDuplicates
-	})
-	return out
-}
-
-// normTitle compares titles: lower case, words of letters and digits.
-func normTitle(s string) string {
-	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	}), " ")
-}
-
-// normURL compares web addresses: no scheme, no www., no fragment, no
-// trailing slash, the host in lower case.
-func normURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.Host == "" {
-		return ""
+			var why string
+			switch cd := c.Details; {
+			case titleKey != "" && review.TitleKey(cd) == titleKey:
+				why = "same title and dates"
+			case urlKey != "" && review.URLKey(cd) == urlKey:
+				why = "same web address"
+			default:
+				return true
+			}
+			v := duplicateView{ID: c.ID, Status: c.Status, Why: why}
+			v.Title, _ = cut(c.Details.Title, 120)
+			v.Where, _ = cut(where(c.Details), 80)
+			v.When, _ = when(c.Details)
+			out = append(out, v)
+			return len(out) < maxDuplicates
+		})
 	}
-	host := strings.TrimPrefix(strings.ToLower(u.Host), "www.")
-	return host + strings.TrimSuffix(u.EscapedPath(), "/") + "?" + u.RawQuery
+	if queue != nil && len(out) < maxDuplicates {
+		similar, why := queue.Similar(d, exclude, maxDuplicates-len(out))
+		for i, p := range similar {
+			v := duplicateView{ID: p.ID, Status: domain.StatusPending, Why: why[i], Where: p.Where}
+			v.Title, _ = cut(p.Title, 120)
+			v.When, _ = when(domain.ConferenceDetails{Start: p.Start, End: p.End, AllDay: len(p.Start) == len(domain.DateLayout)})
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -57,6 +57,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
@@ -113,16 +114,21 @@ type Config struct {
 	// Feeds makes the subscribe links of the calendar's pages; without it
 	// they point at /calendar.ics with the page's query.
 	Feeds FeedLinks
+	// Clients finds a request's client (internal/clientaddr), for the
+	// forms' rate limits; the process shares it with the intake gate. When
+	// nil, one is made from TrustedProxies.
+	Clients *clientaddr.Resolver
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
-	// believed: the client is the right-most address in it that is not a
-	// trusted proxy. Without any, the connection's address is the client's
-	// and X-Forwarded-For is ignored (anyone can write it).
+	// believed when Clients is nil: the client is the right-most address in
+	// it that is not a trusted proxy. Without any, the connection's address
+	// is the client's and X-Forwarded-For is ignored (anyone can write it).
 	TrustedProxies []netip.Prefix
-	// SubmitLimit and SignInLimit bound the posts of one client address
-	// (an IPv6 /64) to /submit and to the editors' sign-in. Zero values
-	// take the defaults: 10 at once, then one every 3 minutes (/submit);
-	// 10 at once, then one a minute (sign-in).
-	SubmitLimit, SignInLimit Limit
+	// SubmitLimit bounds the posts of one client address (an IPv6 /64) to
+	// /submit, whatever they hold; zero takes the default: 10 at once, then
+	// one every 3 minutes. (What a submission may append is the intake
+	// gate's to decide; wrong tokens on the sign-in page are counted by
+	// auth.Throttle.)
+	SubmitLimit Limit
 }
 
 // Server renders and serves the pages. Safe for concurrent use.
@@ -140,24 +146,30 @@ type Server struct {
 	gen   atomic.Uint64 // bumped by every change that can alter a page
 	mu    sync.Mutex
 	cache pageCache
+	door  *httpcache.Doorkeeper // pages with a query are kept from their second request
 
 	idxMu sync.Mutex
 	idx   *calIndex // published conferences by start, for one generation
 
 	cop           *http.CrossOriginProtection
+	clients       *clientaddr.Resolver
 	submitLimiter *limiter
-	signInLimiter *limiter
 }
 
-// pageCache holds the rendered pages of one generation and one day.
+// pageCache holds the rendered pages of one generation and one day, within
+// a byte budget (least recently requested dropped first). Pages without a
+// query are kept from their first request; a page with one (a filter, a
+// keyword) from its second, so that a flood of made-up searches renders
+// each once and pushes nothing out.
 type pageCache struct {
 	gen     uint64
 	day     string
-	entries map[string]*httpcache.Entry
+	entries *httpcache.LRU[*httpcache.Entry]
 }
 
-// maxCachedPages bounds the rendered pages kept at once.
-const maxCachedPages = 2048
+// pageCacheBytes bounds the memory of rendered pages (each is at most
+// MaxPageBytes, and its gzip form).
+const pageCacheBytes = 32 << 20
 
 // New returns the pages' server; metrics may be nil. Wire
 // DirectoryChanged, ConferenceChanged and Reset to the replicas (after the
@@ -172,11 +184,12 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 	if cfg.SubmitLimit == (Limit{}) {
 		cfg.SubmitLimit = Limit{Burst: 10, Every: 3 * time.Minute}
 	}
-	if cfg.SignInLimit == (Limit{}) {
-		cfg.SignInLimit = Limit{Burst: 10, Every: time.Minute}
+	if cfg.Clients == nil {
+		cfg.Clients = clientaddr.New(cfg.TrustedProxies)
 	}
 	s := &Server{cfg: cfg, dir: dir, cal: cal, log: log, metrics: m, tmpl: map[string]*template.Template{},
-		cop: http.NewCrossOriginProtection(), submitLimiter: newLimiter(cfg.SubmitLimit), signInLimiter: newLimiter(cfg.SignInLimit)}
+		cop: http.NewCrossOriginProtection(), clients: cfg.Clients, door: httpcache.NewDoorkeeper(16 << 10),
+		submitLimiter: newLimiter(cfg.SubmitLimit)}
 	for _, name := range pageNames {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+name+".html")
 		if err != nil {
@@ -241,23 +254,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, page, key string,
 	gen := s.gen.Load()
 	s.mu.Lock()
 	if s.cache.gen != gen || s.cache.day != day || s.cache.entries == nil {
-		s.cache = pageCache{gen: gen, day: day, entries: map[string]*httpcache.Entry{}}
+		s.cache = pageCache{gen: gen, day: day, entries: httpcache.NewLRU[*httpcache.Entry](pageCacheBytes, nil)}
 	}
-	e, ok := s.cache.entries[key]
+	pages := s.cache.entries
 	s.mu.Unlock()
+	e, ok := pages.Get(key)
 	status := http.StatusOK
 	if !ok {
 		start := time.Now()
 		out := build(now)
 		s.metrics.render.WithLabelValues(page).Observe(time.Since(start).Seconds())
 		e, status = out.entry, out.status
-		if status == http.StatusOK {
-			s.mu.Lock()
+		if status == http.StatusOK && (r.URL.RawQuery == "" || s.door.Seen(key)) {
 			// Keep it only if nothing changed while it was rendered.
-			if s.cache.gen == gen && s.gen.Load() == gen && len(s.cache.entries) < maxCachedPages {
-				s.cache.entries[key] = e
+			if s.gen.Load() == gen {
+				pages.Put(key, e, httpcache.EntrySize(key, e))
 			}
-			s.mu.Unlock()
 		}
 	}
 	h := w.Header()

@@ -47,6 +47,8 @@ func flagSample(t *testing.T, f *flag.Flag) values {
 		return same("127.0.0.1:0", "-", "bad")
 	case "http":
 		return same("127.0.0.1:9999", ":8080", "no-port")
+	case "metrics-listen":
+		return same("127.0.0.1:9998", "-", "no-port")
 	case "public-url":
 		return same("https://events.example.org", "http://127.0.0.1:9", "ftp://events.example.org")
 	case "trusted-proxies":

@@ -283,9 +283,11 @@ func (c *testCluster) startRole(tb testing.TB, role string, extra ...string) *pr
 func (c *testCluster) launchRole(tb testing.TB, role string, extra ...string) *proc {
 	tb.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePortNum(tb))
+	ops := fmt.Sprintf("127.0.0.1:%d", freePortNum(tb))
 	args := append([]string{"serve", "--role", role, "--nats", c.urls(),
 		"--nats-user", role, "--nats-inbox-prefix", "_INBOX." + role,
-		"--http", addr, "--data", c.tb.TempDir(), "--public-url", "https://events.test"}, extra...)
+		"--http", addr, "--data", c.tb.TempDir(), "--public-url", "https://events.test"}, testServeArgs(ops)...)
+	args = append(args, extra...)
 	cmd := exec.Command(os.Args[0], args...)
 	// The password in the environment, as docker-compose.yml passes it: not
 	// in the process's arguments, which anyone on the host can read.
@@ -295,7 +297,7 @@ func (c *testCluster) launchRole(tb testing.TB, role string, extra ...string) *p
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &proc{cmd: cmd, base: "http://" + addr, logs: logs}
+	p := &proc{cmd: cmd, base: "http://" + addr, ops: "http://" + ops, logs: logs}
 	done := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()

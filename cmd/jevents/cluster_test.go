@@ -45,7 +45,9 @@ func TestCluster(t *testing.T) {
 	r := &roles{}
 	// Start everything at once, then wait: the roles find the stream and
 	// buckets setup made.
-	r.intake = c.launchRole(t, "intake")
+	// A quota far above the test's load, so that intake counts it in the
+	// shared bucket as its own NATS user (the permissions hold).
+	r.intake = c.launchRole(t, "intake", "--intake-quota", "1000000", "--intake-quota-bytes", "10000000000")
 	r.editors = c.launchRole(t, "editors")
 	r.projectors = []*proc{c.launchRole(t, "projector"), c.launchRole(t, "projector")}
 	r.feeds = c.launchRole(t, "feeds")
@@ -131,6 +133,10 @@ func testRolesWork(t *testing.T, c *testCluster, r *roles) {
 	id, code, err := submitTo(r.intake.base, "roles-work-1", "Roles work")
 	if err != nil || code != http.StatusAccepted {
 		t.Fatalf("submit: %d %v\n%s", code, err, r.intake.logs)
+	}
+	// Counted against the quota shared through NATS (internal/admission).
+	if _, samples := scrape(t, r.intake.ops); func() bool { v, ok := sample(samples, "jevents_intake_quota_used_events"); return !ok || v < 1 }() {
+		t.Errorf("the submission was not counted in the shared intake quota")
 	}
 	waitFor(t, 30*time.Second, "approve through editors", func() error {
 		code, err := approveAt(r.editors.base, id)
@@ -225,7 +231,7 @@ func testPermissions(t *testing.T, c *testCluster) {
 	}{
 		{"feeds",
 			[]string{evSubject("submitted"), evSubject("approved"), "$KV.calendar_1.x", "$KV.jevents_leases.projector.calendar",
-				"$JS.API.DIRECT.GET." + domain.StreamName, "$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x",
+				"$KV.jevents_admission.quota.1", "$JS.API.DIRECT.GET." + domain.StreamName, "$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x",
 				"$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.DELETE." + domain.StreamName},
 			[]string{"_INBOX.>", "_INBOX.intake.>", "events.>"}},
 		{"intake",
@@ -234,12 +240,12 @@ func testPermissions(t *testing.T, c *testCluster) {
 				"$JS.API.STREAM.UPDATE." + domain.StreamName, "$JS.API.STREAM.PURGE." + domain.StreamName},
 			[]string{"_INBOX.editors.>", "$KV.>"}},
 		{"editors",
-			[]string{evSubject("submitted"), "$KV.calendar_1.x", "$JS.API.STREAM.UPDATE." + domain.StreamName,
+			[]string{evSubject("submitted"), "$KV.calendar_1.x", "$KV.jevents_admission.quota.1", "$JS.API.STREAM.UPDATE." + domain.StreamName,
 				"$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x"},
 			[]string{"_INBOX.intake.>"}},
 		{"projector",
 			[]string{evSubject("submitted"), evSubject("approved"), "$KV.jevents_meta.readmodel.calendar",
-				"$JS.API.STREAM.CREATE.KV_x", "$JS.API.STREAM.DELETE.KV_calendar_1", "$JS.API.STREAM.UPDATE." + domain.StreamName},
+				"$KV.jevents_admission.quota.1", "$JS.API.STREAM.CREATE.KV_x", "$JS.API.STREAM.DELETE.KV_calendar_1", "$JS.API.STREAM.UPDATE." + domain.StreamName},
 			[]string{"_INBOX.feeds.>"}},
 	}
 	for _, tc := range cases {
@@ -312,11 +318,11 @@ func testPermissions(t *testing.T, c *testCluster) {
 	}
 }
 
-// scrape reads a process's /metrics into family name → type and the
-// samples' lines.
-func scrape(t testing.TB, base string) (map[string]string, []string) {
+// scrape reads a process's /metrics (on its operators' listener, ops)
+// into family name → type and the samples' lines.
+func scrape(t testing.TB, ops string) (map[string]string, []string) {
 	t.Helper()
-	resp, err := httpc.Get(base + "/metrics")
+	resp, err := httpc.Get(ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +441,7 @@ func testNoProjector(t *testing.T, c *testCluster, r *roles) {
 		if !strings.Contains(string(body["degraded"]), "no projector holds the lease") {
 			return fmt.Errorf("/readyz says %s", body["degraded"])
 		}
-		_, samples := scrape(t, r.feeds.base)
+		_, samples := scrape(t, r.feeds.ops)
 		if v, ok := sample(samples, `jevents_readmodel_projector_present{projection="calendar"}`); !ok || v != 0 {
 			return fmt.Errorf("projector_present %v %v", v, ok)
 		}
@@ -637,7 +643,7 @@ func testFailover(t *testing.T, c *testCluster, r *roles) {
 		if pid := holderPID(h); pid != standby.cmd.Process.Pid {
 			return fmt.Errorf("holder pid %d", pid)
 		}
-		_, samples := scrape(t, standby.base)
+		_, samples := scrape(t, standby.ops)
 		if v, _ := sample(samples, `jevents_projector_active{projection="calendar"}`); v != 1 {
 			return errors.New("standby's jevents_projector_active is not 1")
 		}

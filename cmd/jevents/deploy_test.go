@@ -250,9 +250,15 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 				!slices.Equal(u.Permissions.Subscribe.Allow, []string{"_INBOX." + user + ".>"})) {
 				t.Errorf("deploy/nats: user %s may not subscribe to exactly its inbox", user)
 			}
-			host, port, err := net.SplitHostPort(fl["http"])
+			host, _, err := net.SplitHostPort(fl["http"])
 			if err != nil || host != "0.0.0.0" {
 				t.Errorf("%s: --http %q must listen on all interfaces of the container", name, fl["http"])
+			}
+			// Prometheus scrapes the operators' listener (/metrics is not
+			// on the public one).
+			host, port, err := net.SplitHostPort(fl["metrics-listen"])
+			if err != nil || host != "0.0.0.0" {
+				t.Errorf("%s: --metrics-listen %q must listen on all interfaces of the container", name, fl["metrics-listen"])
 			}
 			if job := promTargets[name+":"+port]; job != "jevents-"+role {
 				t.Errorf("%s: Prometheus does not scrape %s:%s as job jevents-%s (job %q)", name, name, port, role, job)

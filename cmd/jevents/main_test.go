@@ -43,13 +43,23 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const token = "cli-test-editor-token-0123456789"
+const token = "cli-test-Kt3Wq8Zm2Xr7Vp9Lb4Nc6Hj"
 
 // proc is a jevents process started by a test.
 type proc struct {
 	cmd  *exec.Cmd
 	base string
+	ops  string // the operators' listener: /metrics
 	logs *lockedWriter
+}
+
+// testServeArgs are what every test's `jevents serve` gets unless it says
+// otherwise (later flags win): an operators' listener on a free port, and
+// no intake limits, since tests submit far more from one address than a
+// person would (the flood test, flood_test.go, runs with limits).
+func testServeArgs(ops string) []string {
+	return []string{"--metrics-listen", ops, "--intake-per-address", "-1", "--intake-per-contact", "-1",
+		"--intake-quota", "-1", "--intake-quota-bytes", "-1"}
 }
 
 func freePort(t *testing.T) string {
@@ -65,7 +75,8 @@ func freePort(t *testing.T) string {
 // startProc runs `jevents serve` on dir as a child process.
 func startProc(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	addr := freePort(t)
+	addr, ops := freePort(t), freePort(t)
+	args = append(testServeArgs(ops), args...)
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--data", dir, "--http", addr, "--nats-listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token)
 	logs := &lockedWriter{}
@@ -73,7 +84,7 @@ func startProc(t *testing.T, dir string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, base: "http://" + addr, logs: logs}
+	p := &proc{cmd: cmd, base: "http://" + addr, ops: "http://" + ops, logs: logs}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()

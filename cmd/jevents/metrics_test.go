@@ -96,7 +96,7 @@ func testCatalogue(t *testing.T, c *testCluster, r *roles) {
 		p    *proc
 	}{{"intake", r.intake}, {"editors", r.editors}, {"projector", active}, {"feeds", r.feeds}} {
 		t.Run(tc.role, func(t *testing.T) {
-			types, _ := scrape(t, tc.p.base)
+			types, _ := scrape(t, tc.p.ops)
 			want := map[string]bool{}
 			for _, m := range cat {
 				if !slices.Contains(m.roles, tc.role) {
@@ -128,7 +128,7 @@ func testCatalogue(t *testing.T, c *testCluster, r *roles) {
 		})
 	}
 	// The standby says it stands by.
-	_, samples := scrape(t, standby.base)
+	_, samples := scrape(t, standby.ops)
 	if v, ok := sample(samples, `jevents_projector_active{projection="calendar"}`); !ok || v != 0 {
 		t.Errorf("standby projector: jevents_projector_active %v (exported: %v)", v, ok)
 	}
@@ -221,7 +221,7 @@ func testPrometheus(t *testing.T, r *roles) {
 			Targets []string `yaml:"targets"`
 		}, 1)
 		for _, p := range procs {
-			job.StaticConfigs[0].Targets = append(job.StaticConfigs[0].Targets, strings.TrimPrefix(p.base, "http://"))
+			job.StaticConfigs[0].Targets = append(job.StaticConfigs[0].Targets, strings.TrimPrefix(p.ops, "http://"))
 		}
 		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, job)
 	}

@@ -111,8 +111,8 @@ func (e *Editors) readFile(path string) error {
 }
 
 func (e *Editors) add(name, token string) error {
-	if len(token) < 16 {
-		return errors.New("an editor token must be at least 16 characters")
+	if err := checkStrength(token); err != nil { // strength.go
+		return fmt.Errorf("auth: editor %q: %w", name, err)
 	}
 	e.byHash[sha256.Sum256([]byte(token))] = name
 	return nil
@@ -120,11 +120,17 @@ func (e *Editors) add(name, token string) error {
 
 // NewToken returns a random token with 256 bits of entropy.
 func NewToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("auth: %w", err)
+	for {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("auth: %w", err)
+		}
+		// Random bytes practically always pass the estimate; a draw that
+		// happens not to is drawn again, so a generated token always loads.
+		if tok := base64.RawURLEncoding.EncodeToString(b); TokenBits(tok) >= 2*MinTokenBits-64 {
+			return tok, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // Check returns the editor a token belongs to. Tokens are compared by their
@@ -139,11 +145,11 @@ func (e *Editors) Check(token string) (string, bool) {
 
 // FromRequest returns the editor behind an Authorization: Bearer header.
 func (e *Editors) FromRequest(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	tok, ok := bearerToken(r)
+	if !ok {
 		return "", false
 	}
-	return e.Check(strings.TrimSpace(tok))
+	return e.Check(tok)
 }
 
 type ctxKey struct{}
@@ -160,12 +166,37 @@ func Editor(ctx context.Context) (string, bool) {
 }
 
 // Identify is middleware that marks requests with a valid editor token; it
-// refuses nothing.
-func (e *Editors) Identify(next http.Handler) http.Handler {
+// refuses nothing (Guard without a throttle).
+func (e *Editors) Identify(next http.Handler) http.Handler { return e.Guard(next, nil) }
+
+// Guard is middleware that marks requests with a valid editor token. A
+// request with a wrong bearer token goes on without an editor (routes that
+// need one answer 401) and counts against its client in t (nil: no
+// throttle); once the client has used up its wrong tokens, it is answered
+// 429 at once (throttle.go). A right token is never refused.
+func (e *Editors) Guard(next http.Handler, t *Throttle) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if name, ok := e.FromRequest(r); ok {
-			r = r.WithContext(WithEditor(r.Context(), name))
+		tok, bearer := bearerToken(r)
+		if !bearer {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if name, ok := e.Check(tok); ok {
+			next.ServeHTTP(w, r.WithContext(WithEditor(r.Context(), name)))
+			return
+		}
+		if t != nil && t.Wrong(w, r, "bearer") {
+			return // answered 429
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken reads an Authorization: Bearer header.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
 }

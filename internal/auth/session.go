@@ -26,8 +26,13 @@ import (
 // Forms carry a CSRF token derived from the same key and the cookie, so a
 // token is valid for one session only and nothing needs storing.
 
-// SessionTTL is how long a sign-in lasts.
+// SessionTTL is how long a sign-in lasts; no cookie is accepted that
+// claims to last longer from now.
 const SessionTTL = 12 * time.Hour
+
+// maxClockSkew is how far apart two editors processes' clocks may be for
+// the cookies one signs to be accepted by the other.
+const maxClockSkew = time.Minute
 
 // Session is a signed-in editor.
 type Session struct {
@@ -69,7 +74,7 @@ func (e *Editors) SignIn(token string, now time.Time, ttl time.Duration) (Sessio
 		return Session{}, false
 	}
 	key := sessionKey(h)
-	exp := now.Add(ttl).Unix()
+	exp := now.Add(min(ttl, SessionTTL)).Unix()
 	payload := []string{"v1", base64.RawURLEncoding.EncodeToString([]byte(name)), strconv.FormatInt(exp, 10), tokenID(h)}
 	sig := base64.RawURLEncoding.EncodeToString(mac(key, payload...))
 	return Session{Editor: name, Expires: time.Unix(exp, 0), Cookie: strings.Join(append(payload, sig), "."), key: key}, true
@@ -88,6 +93,12 @@ func (e *Editors) Session(cookie string, now time.Time) (Session, bool) {
 	}
 	exp, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil || !now.Before(time.Unix(exp, 0)) {
+		return Session{}, false
+	}
+	// The server caps a session's life: a cookie that claims to last
+	// beyond SessionTTL from now was not signed by this server's rules
+	// (or was signed before a clock jumped back), and is refused.
+	if time.Unix(exp, 0).After(now.Add(SessionTTL + maxClockSkew)) {
 		return Session{}, false
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[4])

@@ -29,22 +29,22 @@ func mustEditors(t *testing.T, lines ...string) *auth.Editors {
 // CSRF tokens belong to one session.
 func TestSessions(t *testing.T) {
 	now := time.Now()
-	e := mustEditors(t, "ada:ada-token-0123456789abcdef", "bob:bob-token-0123456789abcdef")
-	if _, ok := e.SignIn("wrong-token-0123456789abcdef", now, time.Hour); ok {
+	e := mustEditors(t, "ada:ada-9fK2xQ7mZr4Lp8TwV3nB6hYc", "bob:bob-5Rt8Hq2Wn7Kx4Mz9Pc3Lv6Jd")
+	if _, ok := e.SignIn("wrong-7Gv3Ns9Qx2Kd8Mf4Wb6Hz", now, time.Hour); ok {
 		t.Fatal("a wrong token signed in")
 	}
 	if _, ok := e.SignIn("", now, time.Hour); ok {
 		t.Fatal("an empty token signed in")
 	}
-	s, ok := e.SignIn("ada-token-0123456789abcdef", now, time.Hour)
+	s, ok := e.SignIn("ada-9fK2xQ7mZr4Lp8TwV3nB6hYc", now, time.Hour)
 	if !ok || s.Editor != "ada" || s.Cookie == "" {
 		t.Fatalf("sign-in: %+v %v", s, ok)
 	}
-	if strings.Contains(s.Cookie, "ada-token") {
+	if strings.Contains(s.Cookie, "9fK2xQ7mZr4Lp8") {
 		t.Fatal("the cookie carries the token")
 	}
 
-	other := mustEditors(t, "ada:ada-token-0123456789abcdef") // another process, same token
+	other := mustEditors(t, "ada:ada-9fK2xQ7mZr4Lp8TwV3nB6hYc") // another process, same token
 	got, ok := other.Session(s.Cookie, now.Add(30*time.Minute))
 	if !ok || got.Editor != "ada" {
 		t.Fatalf("another process refuses the session: %+v %v", got, ok)
@@ -55,12 +55,12 @@ func TestSessions(t *testing.T) {
 	if _, ok := e.Session(s.Cookie, now.Add(time.Hour+time.Second)); ok {
 		t.Fatal("an expired session is accepted")
 	}
-	revoked := mustEditors(t, "ada:ada-new-token-0123456789abcdef", "bob:bob-token-0123456789abcdef")
+	revoked := mustEditors(t, "ada:ada-new-8Kp3Xw7Rq2Zm9Ty4Vb6Nc", "bob:bob-5Rt8Hq2Wn7Kx4Mz9Pc3Lv6Jd")
 	if _, ok := revoked.Session(s.Cookie, now); ok {
 		t.Fatal("a session of a removed token is accepted")
 	}
 
-	b, _ := e.SignIn("bob-token-0123456789abcdef", now, time.Hour)
+	b, _ := e.SignIn("bob-5Rt8Hq2Wn7Kx4Mz9Pc3Lv6Jd", now, time.Hour)
 	if s.CheckCSRF(b.CSRFToken()) || b.CheckCSRF(s.CSRFToken()) || s.CheckCSRF("") || s.CheckCSRF("!!") {
 		t.Fatal("a CSRF token of another session is accepted")
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
-const aliceToken = "history-test-alice-token-0123456"
+const aliceToken = "history-alice-Rp7Vx2Kq9Zm4Wt8Lb3Nc6Hd"
 
 type fixture struct {
 	t    *testing.T

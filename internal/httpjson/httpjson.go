@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/justiceevents/jevents/domain"
@@ -31,6 +32,9 @@ type Error struct {
 	Title  string
 	Detail string
 	Fields []domain.FieldError
+	// RetryAfter, when > 0, is sent as Retry-After (seconds): a limit that
+	// lets the request in later.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail) }
@@ -105,6 +109,7 @@ func fieldList(fs []domain.FieldError) string {
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := ProblemFor(err)
 	p.Instance = r.URL.Path
+	p = Bound(p) // bound.go: a small answer whatever the request held
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
@@ -115,12 +120,17 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
+	if he := (*Error)(nil); errors.As(err, &he) && he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(he.RetryAfter))
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // not HTML: \u003c for every < would multiply what is echoed
+	_ = enc.Encode(p)
 }
 
 // Write answers v as JSON with status.

@@ -16,6 +16,8 @@ type Metrics struct {
 	replicaSeq    *prometheus.GaugeVec
 	replicaReady  *prometheus.GaugeVec
 	replicaReload *prometheus.CounterVec
+	replicaKeys   *prometheus.GaugeVec
+	replicaBytes  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -45,10 +47,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 once this server holds a full copy of the read model."}, l),
 		replicaReload: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_reloads_total",
 			Help: "Full reloads of the in-memory replica (start, generation switch, lost watch)."}, l),
+		replicaKeys: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_keys",
+			Help: "Records this server's in-memory replica holds (public servers: published conferences only)."}, l),
+		replicaBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_value_bytes",
+			Help: "Encoded bytes of the records this server's replica holds: a measure of its memory (docs/performance.md gives the factor)."}, l),
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.lagEvents, m.lagSeconds, m.commitSeconds, m.events, m.fenced, m.caughtUp, m.active,
-			m.replicaSeq, m.replicaReady, m.replicaReload)
+			m.replicaSeq, m.replicaReady, m.replicaReload, m.replicaKeys, m.replicaBytes)
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/synadia-io/orbit.go/jetstreamext"
 
@@ -53,6 +54,16 @@ func (tx *Tx[V]) Get(key string) (V, bool) {
 // Put sets the value of key; it is written with the next commit.
 func (tx *Tx[V]) Put(key string, v V) {
 	tx.values[key] = v
+	tx.dirty[key] = struct{}{}
+}
+
+// Delete removes key; the deletion is written with the next commit (a KV
+// delete marker, which replicas apply and a bucket's later readers skip).
+func (tx *Tx[V]) Delete(key string) {
+	if _, ok := tx.values[key]; !ok {
+		return
+	}
+	delete(tx.values, key)
 	tx.dirty[key] = struct{}{}
 }
 
@@ -406,7 +417,7 @@ type inflight struct {
 	done chan struct{}
 }
 
-// entry is one encoded key of a commit.
+// entry is one encoded key of a commit; a nil value deletes the key.
 type entry struct {
 	key   string
 	value []byte
@@ -417,7 +428,12 @@ type entry struct {
 func encodeDirty[V any](tx *Tx[V]) ([]entry, error) {
 	out := make([]entry, 0, len(tx.dirty))
 	for k := range tx.dirty {
-		data, err := json.Marshal(tx.values[k])
+		v, ok := tx.values[k]
+		if !ok {
+			out = append(out, entry{k, nil})
+			continue
+		}
+		data, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("readmodel: encode %s: %w", k, err)
 		}
@@ -443,6 +459,10 @@ func (p *Projector[V]) apply(tx *Tx[V], seq uint64, r domain.Record, err error) 
 	p.metrics.events.WithLabelValues(name, "applied").Inc()
 }
 
+// kvOperationHeader marks a KV delete (nats.go's own constant is
+// unexported).
+const kvOperationHeader = "KV-Operation"
+
 // commit writes the encoded keys and the checkpoint in one atomic batch;
 // the checkpoint write expects the checkpoint's current revision.
 func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry, seq, rev uint64) (uint64, error) {
@@ -452,7 +472,15 @@ func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry,
 	}
 	prefix := "$KV." + bucket + "."
 	for _, e := range batch {
-		if err := b.Add(prefix+e.key, e.value); err != nil {
+		var err error
+		if e.value == nil {
+			m := nats.NewMsg(prefix + e.key)
+			m.Header.Set(kvOperationHeader, "DEL")
+			err = b.AddMsg(m)
+		} else {
+			err = b.Add(prefix+e.key, e.value)
+		}
+		if err != nil {
 			_ = b.Discard()
 			return 0, fmt.Errorf("readmodel: commit %s: %w", bucket, err)
 		}

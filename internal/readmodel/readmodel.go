@@ -157,6 +157,7 @@ func activeBucket(ctx context.Context, js jetstream.JetStream, meta jetstream.Ke
 // loaded is a bucket read into memory.
 type loaded[V any] struct {
 	values     map[string]V
+	sizes      map[string]int // encoded sizes (replicas only; nil for projectors)
 	checkpoint Checkpoint
 	cpRevision uint64 // 0 when there is no checkpoint yet
 }
@@ -180,6 +181,10 @@ func load[V any](ctx context.Context, kv jetstream.KeyValue) (*loaded[V], error)
 			if e == nil {
 				return l, nil
 			}
+			if e.Operation() != jetstream.KeyValuePut {
+				delete(l.values, e.Key())
+				continue
+			}
 			if err := l.set(e); err != nil {
 				return nil, fmt.Errorf("readmodel: load %s: %w", kv.Bucket(), err)
 			}
@@ -202,5 +207,8 @@ func (l *loaded[V]) set(e jetstream.KeyValueEntry) error {
 		return fmt.Errorf("key %s: %w", e.Key(), err)
 	}
 	l.values[e.Key()] = v
+	if l.sizes != nil {
+		l.sizes[e.Key()] = len(e.Key()) + len(e.Value())
+	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,21 +26,66 @@ type Replica[V any] struct {
 	onChange []func(key string, old V, hadOld bool, v V)
 	onReset  []func()
 
+	// keys, when set, are the key filters the replica follows (with the
+	// checkpoint): the rest of the bucket never reaches it, not even over
+	// the network.
+	keys []string
+
 	mu     sync.RWMutex
 	values map[string]V
+	sizes  map[string]int // encoded size of each value, for the size gauge
+	size   int64
 	seq    uint64
 	bucket string
 	ready  chan struct{}
 }
 
+// ReplicaOption configures a Replica.
+type ReplicaOption func(*replicaOptions)
+
+type replicaOptions struct {
+	keys []string
+}
+
+// OnlyKeys makes a replica hold only the keys matching these NATS subject
+// filters ("conference.>"): a public server's replica of a model that also
+// holds what it must not serve (internal/service).
+func OnlyKeys(filters ...string) ReplicaOption {
+	return func(o *replicaOptions) { o.keys = append(o.keys, filters...) }
+}
+
 // NewReplica returns a replica of the read model of the named projection;
 // metrics may be nil. Call Run to fill it.
-func NewReplica[V any](js jetstream.JetStream, name string, log *slog.Logger, m *Metrics) *Replica[V] {
+func NewReplica[V any](js jetstream.JetStream, name string, log *slog.Logger, m *Metrics, opts ...ReplicaOption) *Replica[V] {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Replica[V]{js: js, name: name, log: log.With(slog.String("replica", name)), metrics: m,
-		values: map[string]V{}, ready: make(chan struct{})}
+	var o replicaOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var keys []string
+	if len(o.keys) > 0 {
+		keys = append(slices.Clone(o.keys), CheckpointKey)
+	}
+	return &Replica[V]{js: js, name: name, log: log.With(slog.String("replica", name)), metrics: m, keys: keys,
+		values: map[string]V{}, sizes: map[string]int{}, ready: make(chan struct{})}
+}
+
+// Len is the number of keys the replica holds, and Size the bytes of their
+// encoded values: the measure of its memory that a pending flood must not
+// move on a public server (readmodel_test, internal/service).
+func (r *Replica[V]) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.values)
+}
+
+// Size: see Len.
+func (r *Replica[V]) Size() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.size
 }
 
 // OnChange registers fn to be called after a key changed, with its previous
@@ -132,13 +178,19 @@ func (r *Replica[V]) follow(ctx context.Context) error {
 		return fmt.Errorf("readmodel: watch pointer: %w", err)
 	}
 	defer pw.Stop()
-	w, err := kv.WatchAll(ctx)
+	var w jetstream.KeyWatcher
+	if r.keys != nil {
+		// A copy: nats.go writes the bucket's prefix into the slice.
+		w, err = kv.WatchFiltered(ctx, slices.Clone(r.keys))
+	} else {
+		w, err = kv.WatchAll(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("readmodel: watch %s: %w", bucket, err)
 	}
 	defer w.Stop()
 
-	fresh := &loaded[V]{values: map[string]V{}}
+	fresh := &loaded[V]{values: map[string]V{}, sizes: map[string]int{}}
 	initial := true
 	for {
 		select {
@@ -163,6 +215,7 @@ func (r *Replica[V]) follow(ctx context.Context) error {
 			case initial:
 				if e.Operation() != jetstream.KeyValuePut {
 					delete(fresh.values, e.Key())
+					delete(fresh.sizes, e.Key())
 					continue
 				}
 				if err := fresh.set(e); err != nil {
@@ -179,9 +232,15 @@ func (r *Replica[V]) follow(ctx context.Context) error {
 
 // swap replaces the whole model.
 func (r *Replica[V]) swap(bucket string, l *loaded[V]) {
+	var size int64
+	for _, n := range l.sizes {
+		size += int64(n)
+	}
 	r.mu.Lock()
-	r.values, r.seq, r.bucket = l.values, l.checkpoint.Seq, bucket
+	r.values, r.sizes, r.size, r.seq, r.bucket = l.values, l.sizes, size, l.checkpoint.Seq, bucket
 	r.mu.Unlock()
+	r.metrics.replicaKeys.WithLabelValues(r.name).Set(float64(len(l.values)))
+	r.metrics.replicaBytes.WithLabelValues(r.name).Set(float64(size))
 	r.metrics.replicaReload.WithLabelValues(r.name).Inc()
 	r.metrics.replicaSeq.WithLabelValues(r.name).Set(float64(l.checkpoint.Seq))
 	r.metrics.replicaReady.WithLabelValues(r.name).Set(1)
@@ -217,12 +276,19 @@ func (r *Replica[V]) update(e jetstream.KeyValueEntry) error {
 	}
 	r.mu.Lock()
 	old, had := r.values[e.Key()]
+	r.size -= int64(r.sizes[e.Key()])
 	if put {
 		r.values[e.Key()] = v
+		r.sizes[e.Key()] = len(e.Key()) + len(e.Value())
+		r.size += int64(len(e.Key()) + len(e.Value()))
 	} else {
 		delete(r.values, e.Key())
+		delete(r.sizes, e.Key())
 	}
+	n, size := len(r.values), r.size
 	r.mu.Unlock()
+	r.metrics.replicaKeys.WithLabelValues(r.name).Set(float64(n))
+	r.metrics.replicaBytes.WithLabelValues(r.name).Set(float64(size))
 	for _, fn := range r.onChange {
 		fn(e.Key(), old, had, v)
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
 )
@@ -92,9 +93,24 @@ type Config struct {
 	// by hand).
 	NoSeed bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
-	// pages believe for their per-address rate limits (web.Config); none by
-	// default (ParseTrustedProxies).
+	// per-address limits believe (internal/clientaddr): the intake gate, the
+	// forms, the editors' token throttle and the per-address connection
+	// limit; none by default (ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// Intake are the limits of the intake gate (internal/admission): per
+	// address, per contact, the cluster-wide quota and the reserve of the
+	// log kept for editors. Zero values take the defaults.
+	Intake admission.Config
+	// Limits of the public listener (limits.go).
+	Conns ConnLimits
+	// MetricsListen is the operators' listener (/metrics, /healthz,
+	// /readyz), apart from the public one so that it answers when the
+	// public listener is saturated; "" is 127.0.0.1:0 (an ephemeral port,
+	// for tests), "-" none.
+	MetricsListen string
+	// FeedCacheBytes bounds the prepared feeds and read-API answers a feed
+	// server keeps (feeds.Config.CacheBytes); 0: 256 MiB.
+	FeedCacheBytes int64
 }
 
 // CheckHTTPAddr validates an HTTP listen address: host:port, where an
@@ -215,6 +231,20 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
+	}
+	if err := c.Intake.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--intake-window: %w", err))
+	}
+	if err := c.Conns.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsListen == "" {
+		c.MetricsListen = "127.0.0.1:0"
+	}
+	if c.MetricsListen != "-" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
+		}
 	}
 	if c.Has(RoleEditors) {
 		errs = append(errs, c.validateEditorTokens())

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,18 +19,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/clientaddr"
+	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/internal/dirlock"
 	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/internal/ratelimit"
 	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Service is one running Justice Events process.
@@ -46,6 +47,11 @@ type Service struct {
 	registry *prometheus.Registry
 	httpSrv  *http.Server
 	listener net.Listener
+	clients  *clientaddr.Resolver // the one answer to "which client" (limits.go)
+	conns    *connlimit.Listener  // the public listener's limits (limits.go)
+
+	opsSrv      *http.Server // the operators' listener (operators.go)
+	opsListener net.Listener
 
 	ready    []readiness
 	presence *readmodel.Presence // nil unless the process reads or writes read models
@@ -108,6 +114,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
+	s.clients = clientaddr.New(cfg.TrustedProxies)
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.registerNATSMetrics()
@@ -131,16 +138,23 @@ func (s *Service) Start(ctx context.Context) error {
 		s.ready = append(s.ready, s.projectorReadiness(wctx, p.CaughtUp(), calendar.Name, p.Instance()))
 		s.goWorker(wctx, "calendar projector", p.Run)
 		s.startDirectoryProjector(wctx, bucketCfg, rmMetrics)
+		s.startReviewProjector(wctx, bucketCfg, rmMetrics) // queue.go
 	}
 
 	mux := http.NewServeMux()
 	var replica *readmodel.Replica[calendar.Conference]
 	if cfg.Has(RoleFeeds) || cfg.Has(RoleEditors) || cfg.Has(RoleIntake) { // intake: /submit's duplicate check
-		replica = readmodel.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics)
+		// Public conferences only: a pending flood never reaches a server's
+		// memory (queue.go).
+		replica = readmodel.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics, readmodel.OnlyKeys(calendar.Public))
 		s.ready = append(s.ready, readiness{"calendar read model loaded", replica.Ready()})
 	}
+	rv := s.newReview(rmMetrics) // editors only
 	dir := s.newDirectory(rmMetrics)
-	var editors *auth.Editors
+	var (
+		editors  *auth.Editors
+		throttle *auth.Throttle // wrong tokens per client: API and sign-in page
+	)
 	// Only the editors role holds editor credentials: public-facing intake
 	// and feed processes never can approve, edit or sign a session.
 	if cfg.Has(RoleEditors) {
@@ -153,6 +167,7 @@ func (s *Service) Start(ctx context.Context) error {
 		if generated != "" {
 			s.log.Info("generated an editor token; use it as Authorization: Bearer <token>", slog.String("path", generated))
 		}
+		throttle = auth.NewThrottle(s.clients, ratelimit.Limit{}, s.log, s.registry)
 	}
 	var (
 		in  *intake.Intake
@@ -162,38 +177,40 @@ func (s *Service) Start(ctx context.Context) error {
 	if cfg.Has(RoleIntake) {
 		log := eventlog.New(s.js, s.appendMetrics())
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
+		s.gateIntake(wctx, in) // operators.go
 		in.Register(mux)
 	}
 	if cfg.Has(RoleEditors) {
 		log := eventlog.New(s.js, s.appendMetrics())
-		mod = moderation.New(log, pendingQueue{replica}, s.log, dir.linker())
+		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
 		mod.Register(mux)
 		s.registerDirectoryEditors(mux, log)
 	}
 	if cfg.Has(RoleFeeds) {
 		pub, _ := url.Parse(cfg.PublicURL)
-		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh}, replica, s.log, feeds.NewMetrics(s.registry))
+		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}, replica, s.log, feeds.NewMetrics(s.registry))
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(mux, fs, dir)
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.
-	if err := s.registerPages(mux, replica, dir, editors, in, mod, fs); err != nil {
+	if err := s.registerPages(mux, replica, dir, editors, throttle, in, mod, fs); err != nil {
 		return err
 	}
 	if replica != nil {
 		s.goWorker(wctx, "calendar replica", replica.Run)
 	}
+	rv.run(wctx, s)
 	dir.run(wctx, s)
 
+	// /metrics is the operators' listener's only (operators.go).
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	s.startPresence(wctx)
 	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
 	if editors != nil {
-		h = editors.Identify(h)
+		h = editors.Guard(h, throttle)
 	}
 	h = securityHeaders(h)
 
@@ -203,10 +220,14 @@ func (s *Service) Start(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	s.limitConns(s.httpSrv) // limits.go: connection limits, idle timeouts
+	if err := s.startOperators(); err != nil {
+		return err
+	}
+	ln = s.listener
 	go func() {
 		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", slog.Any("err", err))
@@ -333,6 +354,11 @@ func (s *Service) Close() error {
 		s.ns.Shutdown()
 		s.ns.WaitForShutdown()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := s.closeOperators(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("operators' http shutdown: %w", err))
+	}
+	cancel()
 	s.release() // startup.go: the HTTP address and the data directory
 	s.log.Info("stopped")
 	return errors.Join(errs...)
@@ -419,26 +445,6 @@ func (s *Service) registerNATSMetrics() {
 	}
 }
 
-// pendingQueue lists pending conferences from the calendar replica for the
-// moderation producer.
-type pendingQueue struct {
-	r *readmodel.Replica[calendar.Conference]
-}
-
-func (q pendingQueue) Pending() []moderation.Pending {
-	var out []moderation.Pending
-	q.r.Range(func(_ string, c calendar.Conference) bool {
-		if c.Status == domain.StatusPending {
-			out = append(out, moderation.Pending{ID: c.ID, Version: c.Version, Submitted: c.Submitted, Details: c.Details})
-		}
-		return true
-	})
-	slices.SortFunc(out, func(a, b moderation.Pending) int {
-		return cmp.Or(a.Submitted.Compare(b.Submitted), strings.Compare(a.ID, b.ID))
-	})
-	return out
-}
-
 func joinRoles(rs []Role) string {
 	s := make([]string, len(rs))
 	for i, r := range rs {
@@ -496,6 +502,11 @@ func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("rebuild %s: %w", directory.Name, err)
 	}
+	rbucket, rseq, err := readmodel.Rebuild(ctx, js, review.Projection{}, cfg, log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild %s: %w", review.Name, err)
+	}
 	return []RebuildResult{{Projection: calendar.Name, Bucket: bucket, Sequence: seq},
-		{Projection: directory.Name, Bucket: dbucket, Sequence: dseq}}, nil
+		{Projection: directory.Name, Bucket: dbucket, Sequence: dseq},
+		{Projection: review.Name, Bucket: rbucket, Sequence: rseq}}, nil
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/justiceevents/jevents/internal/service"
 )
 
-const editorToken = "test-editor-token-0123456789"
+const editorToken = "test-editor-Wq4Zx9Kr2Vm7Pt3Lb8Nc5Hj"
 
 // app is one running service in a test.
 type app struct {

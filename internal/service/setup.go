@@ -10,10 +10,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
+	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Who creates the stream and the buckets:
@@ -30,7 +32,7 @@ import (
 
 // readModels are the projections whose read models Setup prepares and
 // whose projectors Presence follows.
-var readModels = []string{calendar.Name, directory.Name}
+var readModels = []string{calendar.Name, directory.Name, review.Name}
 
 // SetupConfig are the operator's choices for the stream and the buckets.
 type SetupConfig struct {
@@ -60,6 +62,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 	info := s.CachedInfo()
 	res := SetupResult{Stream: info.Config.Name, Replicas: info.Config.Replicas, MaxBytes: info.Config.MaxBytes,
 		Buckets: []string{readmodel.MetaBucket, readmodel.LeaseBucket}, ReadModels: map[string]string{}}
+	// The intake gate's shared quota (internal/admission).
+	quota, err := admission.EnsureBucket(ctx, js, c.Replicas)
+	if err != nil {
+		return SetupResult{}, err
+	}
+	res.Buckets = append(res.Buckets, quota)
 	for _, name := range readModels {
 		bucket, err := readmodel.Setup(ctx, js, name, readmodel.BucketConfig{Replicas: c.Replicas})
 		if err != nil {

@@ -32,7 +32,7 @@ import (
 // the roles not played are nil) and registers their routes, with the
 // feeds' routes, which hand /conferences/{id} to a page.
 func (s *Service) registerPages(mux *http.ServeMux, cal *readmodel.Replica[calendar.Conference], d *directoryModel,
-	editors *auth.Editors, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
+	editors *auth.Editors, throttle *auth.Throttle, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
 	if cal == nil || d == nil {
 		return nil
 	}
@@ -45,7 +45,7 @@ func (s *Service) registerPages(mux *http.ServeMux, cal *readmodel.Replica[calen
 	for _, sec := range page.Sections {
 		intros[sec.Topic] = sec.Intro
 	}
-	cfg := web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, TrustedProxies: s.cfg.TrustedProxies}
+	cfg := web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Clients: s.clients}
 	if fs != nil {
 		cfg.Feeds = fs
 	}
@@ -67,7 +67,7 @@ func (s *Service) registerPages(mux *http.ServeMux, cal *readmodel.Replica[calen
 		ws.RegisterSubmit(mux, in)
 	}
 	if mod != nil && editors != nil {
-		ws.RegisterModeration(mux, mod, editors)
+		ws.RegisterModeration(mux, mod, editors, throttle)
 	}
 	return nil
 }

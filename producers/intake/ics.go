@@ -156,7 +156,7 @@ type ICSItem struct {
 // before anything is appended. Appends go in file order; if one fails
 // (the log unavailable), the ones before it are in, and a retry with the
 // same key completes the file.
-func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key, actor string) (ICSReceipt, error) {
+func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key string, o Origin) (ICSReceipt, error) {
 	im, subs, err := prepareICS(body, d, time.Now())
 	var ie *ICSError
 	switch {
@@ -185,18 +185,39 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 			subs[i].Details.Sponsors = in.sponsors.LinkSponsors(subs[i].Details.Sponsors)
 		}
 	}
-	var out ICSReceipt
+	// The whole file passes the intake gate at once (admit.go).
+	ids, hashes, sizes, contacts := make([]string, len(subs)), make([]string, len(subs)), make([]int64, len(subs)), make([]string, len(subs))
 	for i, sub := range subs {
-		start := time.Now()
 		eventKey := key
 		if i > 0 {
 			eventKey = key + "#" + strconv.Itoa(i)
 		}
 		sum := sha256.Sum256([]byte(requestHash + "\x00" + strconv.Itoa(i)))
-		r, err := in.create(ctx, sub, ConferenceID(eventKey), hex.EncodeToString(sum[:]), "ics", actor)
+		ids[i], hashes[i] = ConferenceID(eventKey), hex.EncodeToString(sum[:])
+		sizes[i], contacts[i] = storedSize(sub, ids[i], hashes[i], "ics", o.Actor), sub.Contact.Email
+	}
+	grant, err := in.admit(ctx, o, contacts, sizes)
+	if err != nil {
+		for range subs {
+			in.metrics.observe("ics", Receipt{}, err, 0)
+		}
+		return ICSReceipt{}, err
+	}
+	var (
+		appended int
+		stored   int64
+	)
+	defer func() { grant.Settle(appended, stored) }()
+	var out ICSReceipt
+	for i, sub := range subs {
+		start := time.Now()
+		r, err := in.create(ctx, sub, ids[i], hashes[i], "ics", o.Actor)
 		in.metrics.observe("ics", r, err, time.Since(start))
 		if err != nil {
 			return ICSReceipt{}, err
+		}
+		if !r.Duplicate {
+			appended, stored = appended+1, stored+sizes[i]
 		}
 		out.Items = append(out.Items, ICSItem{Index: i, UID: clipText(im.Events[i].UID, 255), Receipt: r})
 	}
@@ -499,13 +520,13 @@ func (in *Intake) handleICS(w http.ResponseWriter, r *http.Request, key string) 
 		in.failICS(w, r, err)
 		return
 	}
-	rec, err := in.submitICS(r.Context(), body, d, key, ActorPublic)
+	rec, err := in.submitICS(r.Context(), body, d, key, in.origin(r, "ics"))
 	var ie *ICSError
 	switch {
 	case errors.As(err, &ie):
 		writeICSError(w, r, ie)
 	case err != nil:
-		httpjson.WriteError(w, r, in.logger, err)
+		httpjson.WriteError(w, r, in.logger, refused(err))
 	default:
 		if len(rec.Items) == 1 {
 			w.Header().Set("Location", rec.Items[0].Links.Self)
@@ -527,12 +548,23 @@ func writeICSError(w http.ResponseWriter, r *http.Request, e *ICSError) {
 		Detail: fmt.Sprintf("%d of the file's %d VEVENTs cannot be taken (listed in items); nothing was submitted: fix them and send the file again",
 			len(e.Items), e.Events)})
 	p.Instance = r.URL.Path
+	p = httpjson.Bound(p)
+	for i := range e.Items {
+		if errs := httpjson.BoundFields(e.Items[i].Error.Errors); len(errs) > 10 {
+			e.Items[i].Error.Errors = append(errs[:10:10], domain.FieldError{Field: "(more)", Code: "truncated",
+				Message: fmt.Sprintf("%d more problems not listed", len(e.Items[i].Error.Errors)-10)})
+		} else {
+			e.Items[i].Error.Errors = errs
+		}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(struct {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
 		httpjson.Problem
 		Items []icsItemError `json:"items"`
 	}{p, e.Items})

@@ -35,6 +35,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/admission"
+	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/httpjson"
 )
@@ -57,6 +59,8 @@ type Intake struct {
 	logger   *slog.Logger
 	metrics  *Metrics
 	sponsors SponsorLinker
+	gate     Admitter             // nil: nothing limited (admit.go)
+	clients  *clientaddr.Resolver // who a request's client is
 }
 
 // New returns an Intake appending to log. metrics and sponsors may be nil.
@@ -107,18 +111,19 @@ func ConferenceID(key string) string {
 	return uuid.NewSHA1(idNamespace, []byte("conference-submission\x00"+key)).String()
 }
 
-// Submit validates one submission and appends it. key is the client's
-// Idempotency-Key ("" for none: the submission is then not retry-safe);
-// source says how it arrived (api, form, cli, ics); actor is "public" or the
-// editor who submitted it.
-func (in *Intake) Submit(ctx context.Context, input domain.SubmissionInput, key, source, actor string) (Receipt, error) {
+// Submit validates one submission and appends it, if the intake gate
+// admits it (a refusal is an *admission.Refusal). key is the client's
+// Idempotency-Key ("" for none: the submission is then not retry-safe); o
+// says how it arrived (api, form, cli), who sent it ("public" or the editor)
+// and from which address.
+func (in *Intake) Submit(ctx context.Context, input domain.SubmissionInput, key string, o Origin) (Receipt, error) {
 	start := time.Now()
-	r, err := in.submit(ctx, input, key, source, actor)
-	in.metrics.observe(source, r, err, time.Since(start))
+	r, err := in.submit(ctx, input, key, o)
+	in.metrics.observe(o.Source, r, err, time.Since(start))
 	return r, err
 }
 
-func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key, source, actor string) (Receipt, error) {
+func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key string, o Origin) (Receipt, error) {
 	// The request is identified by what the client sent, before anything
 	// that may differ on a retry (the date rules move with the clock, the
 	// directory may link a sponsor it did not know yet).
@@ -141,7 +146,19 @@ func (in *Intake) submit(ctx context.Context, input domain.SubmissionInput, key,
 	if key == "" {
 		key = uuid.Must(uuid.NewV7()).String()
 	}
-	return in.create(ctx, sub, ConferenceID(key), hash, source, actor)
+	id := ConferenceID(key)
+	size := storedSize(sub, id, hash, o.Source, o.Actor)
+	grant, err := in.admit(ctx, o, []string{sub.Contact.Email}, []int64{size})
+	if err != nil {
+		return Receipt{}, err
+	}
+	r, err := in.create(ctx, sub, id, hash, o.Source, o.Actor)
+	if err == nil && !r.Duplicate {
+		grant.Settle(1, size)
+	} else {
+		grant.Settle(0, 0)
+	}
+	return r, err
 }
 
 // requestHash identifies a JSON submission as the client sent it.
@@ -219,9 +236,9 @@ func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if s := r.Header.Get("X-Jevents-Source"); s == "cli" {
 		source = s
 	}
-	rec, err := in.Submit(r.Context(), input, key, source, ActorPublic)
+	rec, err := in.Submit(r.Context(), input, key, in.origin(r, source))
 	if err != nil {
-		httpjson.WriteError(w, r, in.logger, err)
+		httpjson.WriteError(w, r, in.logger, refused(err))
 		return
 	}
 	w.Header().Set("Location", rec.Links.Self)
@@ -245,7 +262,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "intake", Name: "submissions_total",
-			Help: "Conference submissions, by source and outcome (accepted, duplicate, invalid, conflict, error)."}, []string{"source", "outcome"}),
+			Help: "Conference submissions, by source and outcome (accepted, duplicate, invalid, conflict, refused by the intake gate, error)."}, []string{"source", "outcome"}),
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "intake", Name: "validation_rejects_total",
 			Help: "Invalid fields in refused submissions, by field and reason."}, []string{"field", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "intake", Name: "submission_duration_seconds",
@@ -263,8 +280,11 @@ func (m *Metrics) observe(source string, r Receipt, err error, d time.Duration) 
 	var (
 		ve *domain.ValidationError
 		he *httpjson.Error
+		ar *admission.Refusal
 	)
 	switch {
+	case errors.As(err, &ar):
+		outcome = "refused"
 	case err == nil && r.Duplicate:
 		outcome = "duplicate"
 	case err == nil:

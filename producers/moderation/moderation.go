@@ -9,16 +9,13 @@
 package moderation
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,19 +25,41 @@ import (
 	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
-// Pending is a conference waiting for a decision, as the read model has it.
+// Pending is a conference waiting for a decision, as the queue's read
+// model has it: enough to order and page the queue and to show it where
+// the log cannot be read (Title, Start, End, Where are clipped). Pages show
+// the conference as the log holds it (Conference).
 type Pending struct {
 	ID        string
 	Version   uint64
 	Submitted time.Time
-	Details   domain.ConferenceDetails
+	Title     string
+	Start     string
+	End       string
+	Where     string
 }
 
-// Queue lists the conferences waiting for a decision, oldest first (by
-// submission time, then id; the queue's cursor relies on it). The
-// read model behind it may lag the log by a moment.
+// Queue is the conferences waiting for a decision, oldest first (by
+// submission time, then id; the cursor relies on it), paged: an editors'
+// process holds the queue's order, not the submissions. The read model
+// behind it may lag the log by a moment.
 type Queue interface {
-	Pending() []Pending
+	// Page lists up to limit conferences after the place (submitted, id)
+	// of the previous page's last one (zero: from the oldest), and how many
+	// wait from that place on.
+	Page(afterSubmitted time.Time, afterID string, limit int) ([]Pending, int)
+	// Len is how many wait.
+	Len() int
+	// Place is a waiting conference's submission time (false when it is
+	// not waiting).
+	Place(id string) (time.Time, bool)
+	// ByContact lists up to limit waiting conferences of the organiser
+	// with this e-mail (in any case), oldest first, and how many there are.
+	ByContact(email string, limit int) ([]Pending, int)
+	// Similar lists up to limit waiting conferences that may be the same
+	// as one with details d (the same title and dates, or web address),
+	// except exclude, with why each is similar.
+	Similar(d domain.ConferenceDetails, exclude string, limit int) ([]Pending, []string)
 }
 
 // SponsorLinker links sponsor names in an edit to resources of the
@@ -205,6 +224,7 @@ func (m *Moderation) Register(mux *http.ServeMux) {
 	}
 	mux.Handle("PATCH /api/v1/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleEdit))
 	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleConference))
+	mux.Handle("POST /api/v1/moderation/reject", httpjson.EditorOnly(m.logger, m.handleBulkReject)) // bulk.go
 }
 
 // ConferenceView is a conference as editors see it: every status, and the
@@ -259,35 +279,51 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 		}
 		limit = n
 	}
-	pending := m.queue.Pending()
 	// after names the last conference of the previous page; the page goes
 	// on from its place in the order (submitted, id), even when it has been
 	// decided since and left the queue.
-	if after := r.URL.Query().Get("after"); after != "" {
-		c, _, err := m.log.LoadConference(r.Context(), after)
-		if err != nil {
-			httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid cursor",
-				Fields: []domain.FieldError{{Field: "after", Code: "unknown", Message: "must be the id of a submitted conference"}}})
-			return
-		}
-		i, _ := slices.BinarySearchFunc(pending, c, func(p Pending, c *domain.Conference) int {
-			return cmp.Or(p.Submitted.Compare(c.Created), strings.Compare(p.ID, c.ID))
-		})
-		if i < len(pending) && pending[i].ID == c.ID {
-			i++
-		}
-		pending = pending[i:]
+	after := r.URL.Query().Get("after")
+	afterAt, err := m.Cursor(r.Context(), after)
+	if err != nil {
+		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid cursor",
+			Fields: []domain.FieldError{{Field: "after", Code: "unknown", Message: "must be the id of a submitted conference"}}})
+		return
 	}
-	page := QueuePage{Total: len(pending), Items: []QueueItem{}}
-	for _, p := range pending[:min(limit, len(pending))] {
-		item := QueueItem{ID: p.ID, Version: p.Version, Submitted: p.Submitted, Details: p.Details}
+	pending, rest := m.queue.Page(afterAt, after, limit)
+	page := QueuePage{Total: rest, Items: []QueueItem{}}
+	// The page's conferences as the log holds them (it may be ahead of the
+	// read model), with the organiser's contact; the read model's entry
+	// where the log cannot be read.
+	for _, p := range pending {
+		item := QueueItem{ID: p.ID, Version: p.Version, Submitted: p.Submitted,
+			Details: domain.ConferenceDetails{Title: p.Title, Start: p.Start, End: p.End}}
 		if c, _, err := m.log.LoadConference(r.Context(), p.ID); err == nil {
-			item.Contact = &c.Contact
+			if c.Status != domain.StatusPending {
+				continue // decided since the read model saw it
+			}
+			item.Version, item.Details, item.Contact = c.Version, c.Details, &c.Contact
 		}
 		page.Items = append(page.Items, item)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpjson.Write(w, http.StatusOK, page)
+}
+
+// Cursor is the place in the queue's order of the conference id, the last
+// of a previous page: its submission time, from the queue or, once it
+// left the queue, from the log. "" is the start.
+func (m *Moderation) Cursor(ctx context.Context, id string) (time.Time, error) {
+	if id == "" {
+		return time.Time{}, nil
+	}
+	if at, ok := m.queue.Place(id); ok {
+		return at, nil
+	}
+	c, _, err := m.log.LoadConference(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.Created, nil
 }
 
 func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.Request, string) {

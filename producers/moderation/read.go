@@ -6,9 +6,9 @@ import (
 	"github.com/justiceevents/jevents/domain"
 )
 
-// Pending lists the conferences waiting for a decision, oldest first, as
-// the read model has them (it may lag the log by a moment).
-func (m *Moderation) Pending() []Pending { return m.queue.Pending() }
+// Queue is the moderation queue, paged, as the read model has it (it may
+// lag the log by a moment).
+func (m *Moderation) Queue() Queue { return m.queue }
 
 // Conference is a conference's current state as the log holds it, with
 // the organiser's contact: for editors' pages only. An unknown id is

@@ -22,7 +22,7 @@ import (
 	"github.com/justiceevents/jevents/producers/resources"
 )
 
-const editorToken = "resources-test-editor-token-0123"
+const editorToken = "resources-test-Zr8Wm3Kq7Xp2Vt9Ln4Hc6Jb"
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 

@@ -1,7 +1,17 @@
-// Package calendar owns the calendar read model: one record per conference
-// with its public facts and its moderation status, folded from the
-// conference events. The projector keeps it in NATS KV (see
-// internal/readmodel); feed servers, pages and the moderation queue read it.
+// Package calendar owns the calendar read model: one record per public
+// conference (published, or cancelled after it was published) with its
+// public facts, folded from the conference events. The projector keeps it
+// in NATS KV (see internal/readmodel); feed servers, pages and intake's
+// duplicate check read it.
+//
+// Memory is bounded by what is public, not by the moderation queue: the
+// records servers replicate are the keys under KeyPrefix, public
+// conferences only, and servers follow those keys alone
+// (readmodel.OnlyKeys(Public)). A conference that is not public yet is kept
+// under UnpublishedPrefix, for the projector alone, until an editor
+// publishes it (its record moves to KeyPrefix) or rejects it (its record
+// is deleted: a rejection is final). Editors read the queue from their own
+// read model (projections/review).
 //
 // The record holds nothing private: the organiser's contact stays in the
 // event log. It imports the domain package and internal/readmodel only.
@@ -19,11 +29,21 @@ import (
 // Name is the projection's constant name.
 const Name = "calendar"
 
-// KeyPrefix starts the key of every conference record.
+// KeyPrefix starts the key of every public conference's record.
 const KeyPrefix = "conference."
 
-// Key is the record key of a conference.
+// UnpublishedPrefix starts the key of a conference that is not public yet:
+// the projector's memory of its details until it is published.
+const UnpublishedPrefix = "unpublished."
+
+// Public is the key filter of the public records: what servers replicate.
+const Public = KeyPrefix + ">"
+
+// Key is the record key of a public conference.
 func Key(id string) string { return KeyPrefix + id }
+
+// unpublishedKey is the record key of a conference that is not public.
+func unpublishedKey(id string) string { return UnpublishedPrefix + id }
 
 // Conference is the read model's record of one conference.
 type Conference struct {
@@ -66,20 +86,26 @@ func (Projection) Subjects() []string {
 
 // Apply implements readmodel.Projection.
 func (Projection) Apply(tx *readmodel.Tx[Conference], r domain.Record) error {
-	key := Key(r.AggregateID)
+	// A model projected before the split holds pending conferences under
+	// KeyPrefix too (`jevents rebuild` moves them); both places are read.
+	key := unpublishedKey(r.AggregateID)
 	c, ok := tx.Get(key)
+	if !ok {
+		key = Key(r.AggregateID)
+		c, ok = tx.Get(key)
+	}
 	if e, isNew := r.Event.(domain.ConferenceSubmitted); isNew {
 		if ok {
 			return fmt.Errorf("calendar: conference %s submitted twice", r.AggregateID)
 		}
-		tx.Put(key, Conference{
+		tx.Put(unpublishedKey(r.AggregateID), Conference{
 			ID: r.AggregateID, Status: domain.StatusPending, Version: r.Seq,
 			Details: e.Details, Submitted: r.Time, Updated: r.Time,
 		})
 		return nil
 	}
 	if !ok {
-		return fmt.Errorf("calendar: %s for unknown conference %s", r.Type, r.AggregateID)
+		return fmt.Errorf("calendar: %s for unknown or rejected conference %s", r.Type, r.AggregateID)
 	}
 	wasPublic := c.Public()
 	switch e := r.Event.(type) {
@@ -100,8 +126,24 @@ func (Projection) Apply(tx *readmodel.Tx[Conference], r domain.Record) error {
 		c.Sequence++
 	}
 	c.Version, c.Updated = r.Seq, r.Time
-	tx.Put(key, c)
+	switch {
+	case c.Public():
+		if key != Key(c.ID) {
+			tx.Delete(key)
+		}
+		tx.Put(Key(c.ID), c)
+	case c.Status == domain.StatusRejected:
+		tx.Delete(key) // final: nothing of it is ever shown
+	default:
+		tx.Put(key, c)
+	}
 	return nil
+}
+
+// Unpublished returns the record of a conference that is not public yet,
+// for tests of the projection.
+func Unpublished(tx *readmodel.Tx[Conference], id string) (Conference, bool) {
+	return tx.Get(unpublishedKey(id))
 }
 
 // Sponsored reports whether the conference names the sponsor, by directory

@@ -36,6 +36,12 @@ func TestApplyFollowsModeration(t *testing.T) {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		c, ok := tx.Get(calendar.Key("c1"))
+		if _, hidden := calendar.Unpublished(tx, "c1"); ok == !st.public || hidden == st.public {
+			t.Fatalf("after %s: public record %v, unpublished record %v", st.event.EventType(), ok, hidden)
+		}
+		if !st.public {
+			c, ok = calendar.Unpublished(tx, "c1")
+		}
 		if !ok || c.Status != st.status || c.Public() != st.public || c.Sequence != st.sequence || c.Version != uint64(10+i) || !c.Updated.Equal(env.Time) {
 			t.Fatalf("after %s: %+v (public %v), want %s public=%v sequence %d", st.event.EventType(), c, c.Public(), st.status, st.public, st.sequence)
 		}
@@ -52,7 +58,27 @@ func TestCancelledWithoutApprovalIsNotPublic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c, _ := tx.Get(calendar.Key("c2")); c.Status != domain.StatusCancelled || c.Public() {
+	if c, ok := tx.Get(calendar.Key("c2")); ok {
+		t.Fatalf("%+v is among the public records", c)
+	}
+	if c, _ := calendar.Unpublished(tx, "c2"); c.Status != domain.StatusCancelled || c.Public() {
 		t.Fatalf("%+v is public", c)
+	}
+}
+
+// TestRejectedLeavesNoRecord: a rejected conference's record is deleted,
+// and the public records never held it.
+func TestRejectedLeavesNoRecord(t *testing.T) {
+	tx := readmodel.NewTx[calendar.Conference]()
+	for i, e := range []domain.Event{domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: "Junk"}}, domain.ConferenceRejected{}} {
+		env, _ := domain.NewEnvelope("e", "c3", "x", time.Now(), e)
+		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: uint64(i + 1), Envelope: env, Event: e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	tx.Range(func(string, calendar.Conference) bool { n++; return true })
+	if n != 0 {
+		t.Fatalf("%d records left after a rejection", n)
 	}
 }

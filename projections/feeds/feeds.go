@@ -21,10 +21,10 @@ package feeds
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,18 +71,30 @@ type Server struct {
 	names    SponsorNames // current sponsor names; nil: as stored (sponsors.go)
 	prepared *preparedSet
 
-	mu         sync.Mutex
-	cache      map[string]*slot
-	cacheDay   time.Time // the cutoff the cached feeds were assembled for
-	cacheBytes int64
-	clock      uint64 // ticks at every request, for least-recently-used eviction
+	// The prepared answers (feeds and read-API lists) and their admission
+	// (cache.go): the feeds everybody polls in cache, made-up queries in
+	// made, each within half the budget, so that no flood of queries can
+	// push out what subscribers poll.
+	cache *httpcache.LRU[*slot]
+	made  *httpcache.LRU[*slot]
+	door  *httpcache.Doorkeeper
+	heavy chan struct{} // renders that search text, at most cap at once
+
+	mu       sync.Mutex
+	inflight map[string]*slot // renders under way, by key: one per key
+	cacheDay time.Time        // the cutoff the cached answers were made for
+	gen      uint64           // moved by every change: a render that saw one is not kept
+
+	index atomic.Pointer[pubIndex] // public conferences soonest first (list.go)
 }
 
-// slot is one cached feed; ready is closed once entry is set. A large
+// slot is one prepared answer; ready is closed once entry is set. A large
 // feed's entry is replaced once its gzip form is ready.
 type slot struct {
+	key    string
+	cache  *httpcache.LRU[*slot] // the half it is kept in
 	filter Filter
-	// What every request for the feed needs, made once: its kind, its
+	// What every request for the answer needs, made once: its kind, its
 	// Content-Disposition and its request counters.
 	kind                string
 	disposition         []string
@@ -91,8 +103,6 @@ type slot struct {
 	ready chan struct{}
 	entry atomic.Pointer[httpcache.Entry]
 	err   error
-	size  int64  // counted in cacheBytes once > 0; guarded by Server.mu
-	used  uint64 // Server.clock at the last request; guarded by Server.mu
 }
 
 // gzipLater is the body size from which a feed is served at once and
@@ -112,47 +122,68 @@ func New(cfg Config, src Source, log *slog.Logger, m *Metrics) *Server {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 256 << 20
 	}
-	return &Server{cfg: cfg, src: src, log: log, metrics: m, prepared: newPreparedSet(), cache: map[string]*slot{}}
+	s := &Server{cfg: cfg, src: src, log: log, metrics: m, prepared: newPreparedSet(),
+		door: httpcache.NewDoorkeeper(doorkeeperKeys), heavy: make(chan struct{}, heavyRenders()),
+		inflight: map[string]*slot{}}
+	evicted := func(string, *slot) { s.metrics.evictions.Inc() }
+	s.cache = httpcache.NewLRU[*slot](cfg.CacheBytes/2, evicted)
+	s.made = httpcache.NewLRU[*slot](cfg.CacheBytes/2, evicted)
+	return s
 }
 
 // Changed re-encodes the changed conference on its next use, drops the
-// cached feeds that published it before or publish it now, and records how
-// fresh a published change is here. Feeds that never held it keep their
+// cached answers that published it before or publish it now, and records
+// how fresh a published change is here. Feeds that never held it keep their
 // bytes and validators.
 func (s *Server) Changed(key string, old calendar.Conference, hadOld bool, c calendar.Conference) {
 	s.prepared.forget(c.ID)
 	if hadOld {
 		s.prepared.forget(old.ID)
 	}
-	s.mu.Lock()
-	for k, sl := range s.cache {
-		if (hadOld && old.Public() && sl.filter.Match(old)) || (c.Public() && sl.filter.Match(c)) ||
-			sl.filter.ID != "" && (sl.filter.ID == c.ID || hadOld && sl.filter.ID == old.ID) {
-			s.drop(k, sl)
-		}
+	if !c.Public() && !(hadOld && old.Public()) {
+		return // nothing a feed shows
 	}
+	s.mu.Lock()
+	s.gen++
 	s.mu.Unlock()
+	s.index.Store(nil)
+	// Each conference's search text once, not once per cached feed.
+	var oldText, newText *string
+	text := func(c calendar.Conference, p **string) *string {
+		if *p == nil {
+			t := SearchText(c)
+			*p = &t
+		}
+		return *p
+	}
+	drop := func(_ string, sl *slot) bool {
+		f := sl.filter
+		if f.ID != "" {
+			return f.ID == c.ID || hadOld && f.ID == old.ID
+		}
+		if hadOld && old.Public() && f.match(old, text(old, &oldText)) {
+			return true
+		}
+		return c.Public() && f.match(c, text(c, &newText))
+	}
+	s.cache.RemoveIf(drop)
+	s.made.RemoveIf(drop)
+	s.metrics.cacheBytes.Set(float64(s.cacheBytes()))
 	if c.Public() && (!hadOld || old.Version != c.Version) {
 		s.metrics.freshness.Observe(time.Since(c.Updated).Seconds())
 	}
 }
 
-// Reset drops every cached feed and encoded conference.
+// Reset drops every cached answer and encoded conference.
 func (s *Server) Reset() {
 	s.prepared.reset()
 	s.mu.Lock()
-	for k, sl := range s.cache {
-		s.drop(k, sl)
-	}
+	s.gen++
 	s.mu.Unlock()
-}
-
-// drop removes a slot from the cache; s.mu is held.
-func (s *Server) drop(key string, sl *slot) {
-	delete(s.cache, key)
-	s.cacheBytes -= sl.size
-	sl.size = 0
-	s.metrics.cacheBytes.Set(float64(s.cacheBytes))
+	s.index.Store(nil)
+	s.cache.Clear()
+	s.made.Clear()
+	s.metrics.cacheBytes.Set(0)
 }
 
 // cutoff is the first instant a conference must end after to be in feeds:
@@ -174,109 +205,23 @@ func (s *Server) dropsOut(end time.Time) time.Time {
 // use after a change. Concurrent requests for the same feed wait for one
 // assembly.
 func (s *Server) Feed(f Filter, now time.Time) (*httpcache.Entry, error) {
-	_, e, err := s.feed(f, now)
+	_, e, err := s.feed(context.Background(), f, now)
 	return e, err
 }
 
-func (s *Server) feed(f Filter, now time.Time) (*slot, *httpcache.Entry, error) {
+func (s *Server) feed(ctx context.Context, f Filter, now time.Time) (*slot, *httpcache.Entry, error) {
 	f = f.canonical()
 	cut := s.cutoff(now)
-	key := f.key()
-	s.mu.Lock()
-	if !cut.Equal(s.cacheDay) {
-		// A new day: the window moved, every feed may have changed.
-		for k, sl := range s.cache {
-			s.drop(k, sl)
+	keep := alwaysKept(f.Kind())
+	return s.prepare(ctx, f.key(), f, f.Kind(), keep, cut, func() (*httpcache.Entry, error) {
+		e, err := s.render(f, cut)
+		// Compressed now when small; a large one in the background once
+		// it is kept (cache.go).
+		if err == nil && len(e.Body) < gzipLater {
+			e = e.WithGzip()
 		}
-		s.cacheDay = cut
-	}
-	sl, ok := s.cache[key]
-	if !ok {
-		kind := f.Kind()
-		sl = &slot{filter: f, kind: kind, disposition: []string{`inline; filename="` + f.fileName() + `"`},
-			served: s.metrics.requests.WithLabelValues(kind, "200"), notModified: s.metrics.requests.WithLabelValues(kind, "304"),
-			ready: make(chan struct{})}
-		s.cache[key] = sl
-	}
-	s.clock++
-	sl.used = s.clock
-	s.mu.Unlock()
-	if ok {
-		<-sl.ready
-		return sl, sl.entry.Load(), sl.err
-	}
-	start := time.Now()
-	e, err := s.render(f, cut)
-	if err == nil && len(e.Body) < gzipLater {
-		e = e.WithGzip()
-	}
-	s.metrics.render.WithLabelValues(f.Kind()).Observe(time.Since(start).Seconds())
-	sl.entry.Store(e)
-	sl.err = err
-	s.mu.Lock()
-	cached := s.cache[key] == sl
-	if cached {
-		if sl.err != nil {
-			s.drop(key, sl)
-		} else {
-			s.resize(sl, e)
-			s.evict(sl)
-		}
-	}
-	s.mu.Unlock()
-	close(sl.ready)
-	if cached && err == nil && e.Gzip == nil && len(e.Body) >= gzipLater {
-		go s.compress(key, sl, e)
-	}
-	return sl, e, err
-}
-
-// compress adds the gzip form of a large feed, unless the feed changed or
-// left the cache meanwhile. Until then the feed is served as is, which a
-// client that accepts gzip must accept too (RFC 9110 §12.5.3).
-func (s *Server) compress(key string, sl *slot, plain *httpcache.Entry) {
-	gz := plain.WithGzip()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cache[key] == sl && sl.entry.CompareAndSwap(plain, gz) {
-		s.resize(sl, gz)
-		s.evict(sl)
-	}
-}
-
-// resize accounts for the memory of a slot's entry; s.mu is held.
-func (s *Server) resize(sl *slot, e *httpcache.Entry) {
-	s.cacheBytes -= sl.size
-	sl.size = int64(len(e.Body) + len(e.Gzip) + 512)
-	s.cacheBytes += sl.size
-	s.metrics.cacheBytes.Set(float64(s.cacheBytes))
-}
-
-// evict drops the least recently requested feeds, keep excepted, until the
-// cache fits its budget; s.mu is held.
-func (s *Server) evict(keep *slot) {
-	for s.cacheBytes > s.cfg.CacheBytes {
-		var (
-			victim    *slot
-			victimKey string
-		)
-		for k, sl := range s.cache {
-			if sl != keep && sl.size > 0 && (victim == nil || sl.used < victim.used) {
-				victim, victimKey = sl, k
-			}
-		}
-		if victim == nil {
-			return
-		}
-		s.drop(victimKey, victim)
-		s.metrics.evictions.Inc()
-	}
-}
-
-// member is one conference of a feed being assembled.
-type member struct {
-	c calendar.Conference
-	p *prepared
+		return e, err
+	})
 }
 
 // render assembles one feed from the replica and the encoded conferences.
@@ -291,47 +236,32 @@ type member struct {
 // ETag, a hash of the bytes, is the exact validator.
 func (s *Server) render(f Filter, cut time.Time) (*httpcache.Entry, error) {
 	var (
-		list []member
-		last time.Time
+		blocks []*ical.EventBlock
+		last   time.Time
 	)
 	if f.ID != "" {
 		if c, ok := s.src.Get(calendar.Key(f.ID)); ok && c.Public() {
-			list, last = append(list, member{c: c}), c.Updated
+			last = c.Updated
+			if b := s.block(c, s.prepared.times(c)); b != nil {
+				blocks = append(blocks, b)
+			}
 		}
 	} else {
-		s.src.Range(func(_ string, c calendar.Conference) bool {
-			if c.Public() {
-				if c.Updated.After(last) {
-					last = c.Updated
-				}
-				if f.Match(c) {
-					list = append(list, member{c: c})
-				}
+		ix := s.publicIndex() // list.go: soonest first, times read once
+		last = ix.last
+		for _, l := range ix.list {
+			if !f.matches(l) {
+				continue
 			}
-			return true
-		})
-	}
-	in := list[:0]
-	for _, m := range list {
-		m.p = s.prepared.times(m.c)
-		switch {
-		case m.p.err != nil:
-			s.block(m.c, m.p) // logs it once
-		case f.ID == "" && m.p.end.Before(cut):
-			if d := s.dropsOut(m.p.end); d.After(last) {
-				last = d
+			if l.p.end.Before(cut) {
+				if d := s.dropsOut(l.p.end); d.After(last) {
+					last = d
+				}
+				continue
 			}
-		default:
-			in = append(in, m)
-		}
-	}
-	slices.SortFunc(in, func(a, b member) int {
-		return cmp.Or(a.p.start.Compare(b.p.start), strings.Compare(a.c.ID, b.c.ID))
-	})
-	blocks := make([]*ical.EventBlock, 0, len(in))
-	for _, m := range in {
-		if b := s.block(m.c, m.p); b != nil {
-			blocks = append(blocks, b)
+			if b := s.block(l.c, l.p); b != nil {
+				blocks = append(blocks, b)
+			}
 		}
 	}
 	body, err := ical.Assemble(ical.Feed{
@@ -450,6 +380,7 @@ type Metrics struct {
 	broken     prometheus.Counter
 	cacheBytes prometheus.Gauge
 	evictions  prometheus.Counter
+	busy       prometheus.Counter
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -466,12 +397,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		broken: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "unrenderable_conferences_total",
 			Help: "Conference versions left out of feeds because they cannot be rendered (logged; should stay 0)."}),
 		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "feed", Name: "cache_bytes",
-			Help: "Bytes of prepared feeds (bodies and gzip forms) held in memory."}),
+			Help: "Bytes of prepared feeds and read-API answers held in memory (bodies, gzip forms and their bookkeeping)."}),
 		evictions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "cache_evictions_total",
-			Help: "Prepared feeds dropped to keep the cache within its byte budget."}),
+			Help: "Prepared feeds and read-API answers dropped to keep the cache within its byte budget."}),
+		busy: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "search_busy_total",
+			Help: "Keyword searches (feeds and read API) answered 503 because they waited too long for a render turn."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.render, m.freshness, m.broken, m.cacheBytes, m.evictions)
+		reg.MustRegister(m.requests, m.render, m.freshness, m.broken, m.cacheBytes, m.evictions, m.busy)
 	}
 	return m
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/ical"
+	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
@@ -351,36 +352,53 @@ type entryInfo struct {
 	lm   time.Time
 }
 
-// TestCacheIsBounded: query feeds beyond the byte budget evict the least
-// recently requested ones, and every feed is still served right.
+// TestCacheIsBounded: query feeds are kept from their second request;
+// beyond the byte budget they evict the least recently requested ones, and
+// every feed is still served right.
 func TestCacheIsBounded(t *testing.T) {
 	s := newServer(t, newSource(sample(t)...))
-	s.cfg.CacheBytes = 40 << 10
+	s.made = httpcache.NewLRU[*slot](40<<10, nil)
 	var first []byte
 	for i := range 60 {
-		e, err := s.Feed(Filter{Words: []string{"conference", strconv.Itoa(i)}}, fixedNow)
+		f := Filter{Words: []string{"conference", strconv.Itoa(i)}}
+		e, err := s.Feed(f, fixedNow)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if _, kept := s.made.Get(f.canonical().key()); kept {
+			t.Fatalf("query %d kept from its first request", i)
+		}
+		if e, err = s.Feed(f, fixedNow); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
 			first = e.Body
 		}
-		s.mu.Lock()
-		used := s.cacheBytes
-		s.mu.Unlock()
-		if used > s.cfg.CacheBytes+int64(len(e.Body)+len(e.Gzip)+512) {
-			t.Fatalf("cache holds %d bytes, budget %d", used, s.cfg.CacheBytes)
+		if used := s.made.Bytes(); used > 40<<10 {
+			t.Fatalf("cache holds %d bytes, budget %d", used, 40<<10)
 		}
 	}
-	s.mu.Lock()
-	n := len(s.cache)
-	s.mu.Unlock()
-	if n >= 60 {
-		t.Fatalf("%d feeds cached: nothing was evicted", n)
+	if n := s.made.Len(); n >= 60 || n == 0 {
+		t.Fatalf("%d feeds cached: nothing was evicted, or nothing kept", n)
 	}
 	e, err := s.Feed(Filter{Words: []string{"conference", "0"}}, fixedNow)
 	if err != nil || !bytes.Equal(e.Body, first) {
 		t.Fatalf("an evicted feed comes back different (%v)", err)
+	}
+	// The whole calendar is kept from its first request, apart from the
+	// queries: they never push it out.
+	if _, err := s.Feed(Filter{}, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		for range 2 {
+			if _, err := s.Feed(Filter{Words: []string{"conference", "x" + strconv.Itoa(i)}}, fixedNow); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, kept := s.cache.Get(Filter{}.key()); !kept {
+		t.Fatal("the whole calendar was not kept, or queries pushed it out")
 	}
 }
 

@@ -176,14 +176,18 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
-	sl, e, err := s.feed(f, time.Now())
+	sl, e, err := s.feed(r.Context(), f, time.Now())
 	if err != nil {
-		s.metrics.requests.WithLabelValues(f.Kind(), "500").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		s.fail(w, r, f.Kind(), err)
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	w.Header()["Content-Disposition"] = sl.disposition
+	s.serveSlot(rec, r, sl, e)
+}
+
+// serveSlot answers from a prepared answer, counting it.
+func (s *Server) serveSlot(rec *statusRecorder, r *http.Request, sl *slot, e *httpcache.Entry) {
 	httpcache.Serve(rec, r, e)
 	switch rec.status {
 	case 0, http.StatusOK:
@@ -193,6 +197,20 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
 	default:
 		s.metrics.requests.WithLabelValues(sl.kind, itoa(rec.status)).Inc()
 	}
+}
+
+// fail answers a request whose answer could not be made: busy (503 with
+// Retry-After), its client gone, or an error.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err error) {
+	switch {
+	case isBusy(err):
+		s.metrics.requests.WithLabelValues(kind, "503").Inc()
+	case r.Context().Err() != nil:
+		return // nobody is listening
+	default:
+		s.metrics.requests.WithLabelValues(kind, "500").Inc()
+	}
+	httpjson.WriteError(w, r, s.log, err)
 }
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -360,38 +378,25 @@ type FeedLinks struct {
 func feedLinks(u string) FeedLinks { return FeedLinks{ICS: u, Webcal: Webcal(u)} }
 
 // handleList lists the published conferences in the feed window that match
-// the query, soonest first.
+// the query, soonest first: prepared from the index of public conferences
+// and cached like a feed (list.go, cache.go).
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseQuery(r.URL.Query())
 	if err != nil {
+		s.metrics.requests.WithLabelValues("api", "400").Inc()
 		httpjson.WriteError(w, r, s.log, err)
 		return
 	}
+	f = f.canonical()
 	cut := s.cutoff(time.Now())
-	var list []member
-	s.src.Range(func(_ string, c calendar.Conference) bool {
-		if c.Public() && f.Match(c) {
-			list = append(list, member{c: c})
-		}
-		return true
-	})
-	in := list[:0]
-	for _, m := range list {
-		if m.p = s.prepared.times(m.c); m.p.err == nil && !m.p.end.Before(cut) {
-			in = append(in, m)
-		}
+	kind := f.Kind()
+	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut,
+		func() (*httpcache.Entry, error) { return s.renderList(f, cut) })
+	if err != nil {
+		s.fail(w, r, "api", err)
+		return
 	}
-	slices.SortFunc(in, func(a, b member) int {
-		return cmp.Or(a.p.start.Compare(b.p.start), strings.Compare(a.c.ID, b.c.ID))
-	})
-	out := ConferenceList{Total: len(in), Items: make([]ConferenceView, 0, min(len(in), 500)), Links: feedLinks(s.feedURL(f))}
-	for _, m := range in[:min(len(in), 500)] {
-		out.Items = append(out.Items, s.view(m.c))
-	}
-	body, _ := json.Marshal(out)
-	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	s.serveSlot(&statusRecorder{ResponseWriter: w}, r, sl, e)
 }
 
 // title names a feed in calendar apps.

@@ -37,7 +37,7 @@ func conferences(tb testing.TB, n int) []calendar.Conference {
 			d.End = time.Date(day.Year(), day.Month(), day.Day(), 17, 30, 0, 0, time.UTC).Format(domain.LocalTimeLayout)
 		}
 		out = append(out, calendar.Conference{ID: fmt.Sprintf("c%06d", i), Status: domain.StatusApproved, Version: uint64(2*i + 2),
-			Details: d, Submitted: fixedNow.Add(-time.Hour), Updated: fixedNow})
+			Details: d, Submitted: fixedNow.Add(-time.Hour), Updated: fixedNow, Published: fixedNow.Add(-time.Minute)})
 	}
 	return out
 }

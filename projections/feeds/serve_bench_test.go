@@ -246,7 +246,7 @@ func BenchmarkFreshness(b *testing.B) {
 				out, _ := io.ReadAll(resp.Body)
 				return resp, out
 			}
-			editor := http.Header{"Authorization": {"Bearer feeds-test-editor-token-0123456789"}, "Content-Type": {"application/json"}}
+			editor := http.Header{"Authorization": {"Bearer feeds-test-Vx4Kq9Rm2Zp7Lt3Wn8Hb5Jc"}, "Content-Type": {"application/json"}}
 			for b.Loop() {
 				var samples []time.Duration
 				etag := ""
