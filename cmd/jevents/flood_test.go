@@ -47,6 +47,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/justiceevents/jevents/internal/embednats"
 )
 
 // The configuration under attack and the bounds the test holds it to.
@@ -351,6 +353,7 @@ func TestFlood(t *testing.T) {
 		"--intake-quota-bytes", strconv.Itoa(floodQuotaBytes), "--intake-per-address", strconv.Itoa(floodPerAddress),
 		"--intake-per-contact", strconv.Itoa(floodPerContact))
 	f := startFlood(t, bin, "--role", "feeds", "--nats", "nats://"+natsAddr, "--replicas", "1",
+		"--nats-nkey", filepath.Join(data, embednats.SeedFile), // the embedded server's only user
 		"--feed-cache-bytes", strconv.Itoa(floodCacheBytes), "--max-conns", strconv.Itoa(floodMaxConns),
 		"--max-conns-per-address", strconv.Itoa(floodConnsPerIP))
 	waitFor(t, 60*time.Second, "the feed server holds the published conferences", func() error {

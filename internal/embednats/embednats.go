@@ -103,16 +103,28 @@ func Start(ctx context.Context, c Config) (*server.Server, error) {
 	// Debug and trace stay off whatever the service's level: they log
 	// every protocol message.
 	ns.SetLogger(lg, false, false)
-	go ns.Start()
+	// Shutdown must not run beside Start (the server's own state races), so
+	// a start that fails or is interrupted waits for Start to return first:
+	// it does once JetStream is recovered and the listeners are up or have
+	// failed, which our logger reports instead of exiting.
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		ns.Start()
+	}()
+	stop := func() {
+		<-started
+		ns.Shutdown()
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-lg.fatal:
-			ns.Shutdown()
+			stop()
 			return nil, fmt.Errorf("embednats: %w", err)
 		case <-ctx.Done():
-			ns.Shutdown()
+			stop()
 			return nil, fmt.Errorf("embednats: start interrupted: %w", context.Cause(ctx))
 		case <-tick.C:
 			// The server enables JetStream (recovering the streams) before
