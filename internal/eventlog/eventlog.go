@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -372,6 +373,20 @@ func (l *Log) LoadConference(ctx context.Context, id string) (*domain.Conference
 type Metrics struct {
 	appended *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// The last appends refused as full, in Unix nanoseconds.
+	lastLogFull, lastStorageFull atomic.Int64
+}
+
+// RefusedSince reports whether an append was refused with full
+// (domain.ErrLogFull or domain.ErrStorageFull) at or after t.
+func (m *Metrics) RefusedSince(full error, t time.Time) bool {
+	switch full {
+	case domain.ErrLogFull:
+		return m.lastLogFull.Load() >= t.UnixNano()
+	case domain.ErrStorageFull:
+		return m.lastStorageFull.Load() >= t.UnixNano()
+	}
+	return false
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -402,8 +417,10 @@ func (m *Metrics) observe(typ string, d time.Duration, err error) {
 		outcome = "conflict"
 	case errors.Is(err, domain.ErrLogFull):
 		outcome = "full"
+		m.lastLogFull.Store(time.Now().UnixNano())
 	case errors.Is(err, domain.ErrStorageFull):
 		outcome = "storage_full"
+		m.lastStorageFull.Store(time.Now().UnixNano())
 	case errors.Is(err, domain.ErrUnavailable):
 		outcome = "unavailable"
 	default:

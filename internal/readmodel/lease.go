@@ -68,6 +68,7 @@ func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint
 	p.metrics.active.WithLabelValues(name).Set(0)
 	p.metrics.caughtUp.WithLabelValues(name)
 	p.metrics.fenced.WithLabelValues(name)
+	p.metrics.streamReplaced.WithLabelValues(name)
 	p.metrics.events.WithLabelValues(name, "applied")
 	p.metrics.events.WithLabelValues(name, "skipped")
 	every := p.cfg.leaseTTL() / 4

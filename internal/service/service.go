@@ -50,8 +50,13 @@ type Service struct {
 	ready    []readiness
 	presence *readmodel.Presence // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics   // shared by the producers of intake and editors
-	workers  sync.WaitGroup
-	cancel   context.CancelFunc
+	health   *health             // health.go
+	storage  *storageGuard       // nil unless embedded (storage.go)
+	// embeddedSince is when the embedded server started: leases renewed
+	// before it are former processes' (readmodel.BucketConfig.StaleBefore).
+	embeddedSince time.Time
+	workers       sync.WaitGroup
+	cancel        context.CancelFunc
 }
 
 // readiness is one condition /readyz waits for.
@@ -102,6 +107,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.newHealthChecks() // health.go
 	s.registerNATSMetrics()
 
 	// The event stream exists before anything is accepted or projected
@@ -115,8 +121,12 @@ func (s *Service) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	rmMetrics := readmodel.NewMetrics(s.registry)
-	bucketCfg := readmodel.BucketConfig{Replicas: cfg.Replicas}
+	bucketCfg := readmodel.BucketConfig{Replicas: cfg.Replicas, StaleBefore: s.embeddedSince}
 	s.newPresence()
+	s.goWorker(wctx, "health", s.watchHealth)
+	if s.storage != nil {
+		s.goWorker(wctx, "storage", func(ctx context.Context) error { return s.watchStorage(ctx, s.storage, s.health) })
+	}
 
 	if cfg.Has(RoleProjector) {
 		p := readmodel.NewProjector(s.js, calendar.Projection{}, bucketCfg, s.log, rmMetrics)
@@ -152,12 +162,12 @@ func (s *Service) Start(ctx context.Context) error {
 		fs  *feeds.Server
 	)
 	if cfg.Has(RoleIntake) {
-		log := eventlog.New(s.js, s.appendMetrics())
+		log := s.eventLog()
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
 		in.Register(mux)
 	}
 	if cfg.Has(RoleEditors) {
-		log := eventlog.New(s.js, s.appendMetrics())
+		log := s.eventLog()
 		mod = moderation.New(log, pendingQueue{replica}, s.log, dir.linker())
 		mod.Register(mux)
 		s.registerDirectoryEditors(mux, log)
@@ -184,6 +194,7 @@ func (s *Service) Start(ctx context.Context) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	s.startPresence(wctx)
 	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
+	h = deadline(h)         // health.go
 	if editors != nil {
 		h = editors.Identify(h)
 	}
@@ -232,7 +243,9 @@ func (s *Service) connect() error {
 	}
 	url := cfg.NATS
 	if cfg.Embedded() {
-		ns, err := embednats.Start(embednats.Config{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATSListen})
+		s.embeddedSince = time.Now()
+		ns, err := embednats.Start(embednats.Config{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATSListen,
+			MaxStore: embeddedStoreLimit(cfg.DataDir)}) // storage.go
 		if err != nil {
 			return err
 		}
@@ -347,7 +360,10 @@ func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReady answers 200 once the stream exists and every read model this
-// process depends on has caught up; otherwise 503 listing what it waits for.
+// process depends on has caught up; otherwise 503 listing what it waits for
+// (the event log missing or unreachable among it: health.go). What leaves
+// it serving but not whole (no projector moving a read model, a full log
+// or data volume) is listed under degraded.
 func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 	waiting := s.waitingFor()
 	w.Header().Set("Cache-Control", "no-store")
@@ -355,18 +371,24 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if len(waiting) > 0 {
 		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
 	}
 	w.WriteHeader(status)
 	if waiting == nil {
 		waiting = []string{}
 	}
 	body := map[string]any{"ready": len(waiting) == 0, "waiting_for": waiting}
+	degraded := s.health.list(false)
 	// Whether the read models are moving is news, not a reason to stop
 	// serving: servers keep answering from the last model (presence.go).
-	if projectors, degraded := s.projectorState(); projectors != nil {
+	if projectors, stalled := s.projectorState(); projectors != nil {
 		body["projectors"] = projectors
-		body["degraded"] = degraded
+		degraded = append(degraded, stalled...)
 	}
+	if degraded == nil {
+		degraded = []string{}
+	}
+	body["degraded"] = degraded
 	_ = json.NewEncoder(w).Encode(body)
 }
 
@@ -380,10 +402,7 @@ func (s *Service) waitingFor() []string {
 			waiting = append(waiting, c.name)
 		}
 	}
-	if !s.nc.IsConnected() {
-		waiting = append(waiting, "nats connection")
-	}
-	return waiting
+	return append(waiting, s.health.list(true)...)
 }
 
 // registerNATSMetrics exports the connection state, readiness and the event
@@ -413,8 +432,9 @@ func (s *Service) registerNATSMetrics() {
 	}, func() float64 { return float64(s.nc.Stats().Reconnects) }))
 	// Feed servers never touch the log (deploy/nats: the feeds user may not
 	// read it); the processes that append or project report its size.
-	if s.cfg.Has(RoleIntake) || s.cfg.Has(RoleEditors) || s.cfg.Has(RoleProjector) {
+	if s.readsLog() {
 		s.registry.MustRegister(&streamCollector{js: s.js, log: s.log})
+		s.registry.MustRegister(&storageCollector{js: s.js, guard: s.storage}) // storage.go
 	}
 }
 
