@@ -38,7 +38,9 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(k)
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuilt() // crash_harness_test.go
+	os.Exit(code)
 }
 
 const token = "cli-test-editor-token-0123456789"

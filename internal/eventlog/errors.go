@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -79,6 +82,13 @@ func isTransient(err error) bool {
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 		return true
 	}
+	// The connection broke under the write (the server died): the client
+	// reconnects by itself.
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
@@ -110,6 +120,9 @@ func isStreamNotFound(err error) bool {
 // between two leaders does; this tells the two apart, so a removed stream
 // answers at once instead of after the whole deadline.
 func (l *Log) streamMissing(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false // out of time: the caller answers "unavailable"
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_, err := l.js.Stream(ctx, domain.StreamName)
@@ -137,7 +150,7 @@ func (l *Log) classify(ctx context.Context, op string, err error) error {
 	case isStreamNotFound(err):
 		return l.unavailable(op, ErrStreamMissing)
 	case errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders):
-		if l.streamMissing(context.WithoutCancel(ctx)) {
+		if l.streamMissing(ctx) {
 			return l.unavailable(op, ErrStreamMissing)
 		}
 		return l.unavailable(op, err)

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/eventlog"
 )
 
@@ -174,11 +173,11 @@ func (s *Service) watchHealth(ctx context.Context) error {
 				// The embedded server's JetStream does not answer while
 				// its process is up: a stream stopped by a write error
 				// can wedge it. Starting it again is the cure.
-				if s.ns != nil && s.nc.IsConnected() && time.Since(unreachableSince) > 15*time.Second && time.Since(restarted) > time.Minute {
+				if s.cfg.Embedded() && s.nc.IsConnected() && time.Since(unreachableSince) > 15*time.Second && time.Since(restarted) > time.Minute {
 					restarted = time.Now()
-					s.log.Error("the embedded JetStream has not answered for 15 s: restarting it", slog.Any("err", err))
-					if err := embednats.RestartJetStream(s.ns); err != nil {
-						s.log.Error("could not restart the embedded JetStream; restart the service", slog.Any("err", err))
+					s.log.Error("the embedded JetStream has not answered for 15 s: restarting the embedded server", slog.Any("err", err))
+					if err := s.restartEmbedded(); err != nil {
+						s.log.Error("could not restart the embedded NATS server", slog.Any("err", err))
 					}
 				}
 			}

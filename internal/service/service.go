@@ -40,7 +40,9 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	ns       *server.Server // nil unless embedded
+	ns       *server.Server // nil unless embedded; embedded.go may restart it
+	nsCfg    embednats.Config
+	nsMu     sync.RWMutex // guards ns against a restart
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	registry *prometheus.Registry
@@ -92,10 +94,11 @@ func (s *Service) HTTPAddr() string { return s.listener.Addr().String() }
 
 // NATSURL is the client URL of the embedded server ("" when external).
 func (s *Service) NATSURL() string {
-	if s.ns == nil {
+	ns := s.server()
+	if ns == nil {
 		return ""
 	}
-	return s.ns.ClientURL()
+	return ns.ClientURL()
 }
 
 // Start connects, creates what is missing and starts the workers and the
@@ -244,8 +247,9 @@ func (s *Service) connect() error {
 	url := cfg.NATS
 	if cfg.Embedded() {
 		s.embeddedSince = time.Now()
-		ns, err := embednats.Start(embednats.Config{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATSListen,
-			MaxStore: embeddedStoreLimit(cfg.DataDir)}) // storage.go
+		s.nsCfg = embednats.Config{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATSListen,
+			MaxStore: embeddedStoreLimit(cfg.DataDir, cfg.LogMaxBytes)} // storage.go
+		ns, err := embednats.Start(s.nsCfg)
 		if err != nil {
 			return err
 		}
@@ -254,7 +258,7 @@ func (s *Service) connect() error {
 		// (measured no slower than the in-process pipe under concurrent
 		// appends); the pipe when it listens on no port.
 		if cfg.NATSListen == "-" {
-			opts = append(opts, nats.InProcessServer(ns))
+			opts = append(opts, nats.InProcessServer(inProcess{s})) // embedded.go
 		} else {
 			url = ns.ClientURL()
 		}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/readmodel"
 )
 
@@ -37,15 +36,18 @@ import (
 //     fails half-way and the read models, which follow the log, keep room
 //     to catch up with what was accepted; /readyz lists the volume under
 //     degraded;
-//   - when room returns after that, it restarts the embedded JetStream, so
-//     that streams the server stopped writing after a full disk (a
-//     single-node server marks a stream that failed to write and writes it
-//     no more) accept writes again: the service recovers by itself.
+//   - when room returns after that, it restarts the embedded server
+//     (embedded.go), so that streams the server stopped writing after a
+//     full disk (a single-node server marks a stream that failed to write
+//     and writes it no more) accept writes again: the service recovers by
+//     itself.
 //
-// The embedded server's storage limit is the size of the volume
-// (embeddedStoreLimit), so that its own accounting (which otherwise stops
-// at three quarters of the space free at start, read models included)
-// never refuses writes while the volume has room.
+// The embedded server's storage limit is the size of the volume, or four
+// times the log's budget if that is more (embeddedStoreLimit), so that its
+// own accounting (which otherwise stops at three quarters of the space
+// free at start, read models included, and refuses to create buckets once
+// the stream's budget is reserved) never refuses writes while the volume
+// has room: the guard above is what watches the volume.
 
 // volumeReserve is the room kept free on the data volume: 5 % of it, at
 // least 4 MiB and at most 1 GiB.
@@ -77,14 +79,14 @@ func statVolume(dir string) (volume, error) {
 }
 
 // embeddedStoreLimit is the embedded server's JetStream storage limit: the
-// size of the data volume (0, the server's own default, when it cannot be
-// read).
-func embeddedStoreLimit(dir string) int64 {
+// size of the data volume, at least four times the log's budget (0, the
+// server's own default, when the volume cannot be read).
+func embeddedStoreLimit(dir string, logMaxBytes int64) int64 {
 	v, err := statVolume(dir)
 	if err != nil || v.Size == 0 {
 		return 0
 	}
-	return int64(v.Size)
+	return max(int64(v.Size), 4*logMaxBytes)
 }
 
 // storageGuard watches the data volume of the embedded server. Its methods
@@ -140,12 +142,16 @@ func (g *storageGuard) check(env domain.Envelope) error {
 	return nil
 }
 
-// watch checks the volume every HealthInterval until ctx ends, and
-// restarts the embedded JetStream once the volume has room again after it
+// watchStorage checks the volume every HealthInterval until ctx ends, and
+// restarts the embedded server once the volume has room again after it
 // ran full (see above). It reports the volume's problem to h.
 func (s *Service) watchStorage(ctx context.Context, g *storageGuard, h *health) error {
 	t := time.NewTicker(HealthInterval)
 	defer t.Stop()
+	if v, _, err := g.state(); err == nil && v.Size < 3*uint64(max(s.cfg.LogMaxBytes, 0)) {
+		s.log.Warn("the data volume is smaller than three times the log's byte budget: it may fill before the log does (the read models share it); submissions then answer 507",
+			slog.String("dir", g.dir), slog.Uint64("volume_bytes", v.Size), slog.Int64("log_max_bytes", s.cfg.LogMaxBytes))
+	}
 	wasFull := false
 	for {
 		v, full, err := g.state()
@@ -162,10 +168,10 @@ func (s *Service) watchStorage(ctx context.Context, g *storageGuard, h *health) 
 				g.dir, humanBytes(v.Free), humanBytes(volumeReserve(v.Size))), true)
 		default:
 			if wasFull {
-				s.log.Warn("the data volume has room again: restarting the embedded JetStream so that every stream accepts writes again",
+				s.log.Warn("the data volume has room again: restarting the embedded NATS server so that every stream accepts writes again",
 					slog.Uint64("free_bytes", v.Free))
-				if err := embednats.RestartJetStream(s.ns); err != nil {
-					s.log.Error("could not restart the embedded JetStream; restart the service", slog.Any("err", err))
+				if err := s.restartEmbedded(); err != nil {
+					s.log.Error("could not restart the embedded NATS server; retrying", slog.Any("err", err))
 				} else {
 					wasFull = false
 				}
@@ -230,7 +236,10 @@ func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	parts, err := storedParts(ctx, c.js)
+	// Only the process that owns the server lists its streams: on a
+	// cluster the roles may not (a refused request is logged as a
+	// permission violation).
+	parts, err := storedParts(ctx, c.js, c.guard != nil)
 	if err != nil {
 		return // the stream series say whether the log can be read
 	}
@@ -242,9 +251,9 @@ func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // storedParts measures the streams the service keeps. Old generations are
-// counted where the process may list the streams (the embedded server,
-// the admin user); elsewhere that part is left out.
-func storedParts(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
+// counted when list is set (the process may list the streams: the
+// embedded server); otherwise that part is left out.
+func storedParts(ctx context.Context, js jetstream.JetStream, list bool) (map[string]uint64, error) {
 	bytesOf := func(stream string) (uint64, bool) {
 		s, err := js.Stream(ctx, stream)
 		if err != nil {
@@ -273,6 +282,9 @@ func storedParts(ctx context.Context, js jetstream.JetStream) (map[string]uint64
 		if n, ok := bytesOf("KV_" + b); ok {
 			parts["meta"] += n
 		}
+	}
+	if !list {
+		return parts, nil
 	}
 	names := js.StreamNames(ctx)
 	var old uint64
