@@ -342,8 +342,9 @@ func submitUntilAccepted(t *testing.T, base string, a *attempt, maxWait time.Dur
 }
 
 // TestCrashNATSOutage: 10 times (3 with -short), 200 concurrent submitters
-// each submit a conference to a process on an external nats-server, which
-// is SIGKILLed at a random moment of the burst and started again after a
+// submit conferences one after the other to a process on an external
+// nats-server, which is SIGKILLed at a random moment of the burst and
+// started again after a
 // random pause, one time in three longer than the deadline; the clients
 // retry their 503s with the same key as Retry-After says. No answer is a 500 or comes later than the documented
 // deadline, every 202 is in the log exactly once, and every client ends
@@ -374,21 +375,26 @@ func TestCrashNATSOutage(t *testing.T) {
 		statuses = map[int]int{}
 	)
 	for it := range iterations {
-		var wg sync.WaitGroup
+		var (
+			wg   sync.WaitGroup
+			stop atomic.Bool
+		)
 		giveUp := time.Now().Add(perIterMax)
+		// Each submitter submits one conference after the other until the
+		// server is back, retrying each until it is taken.
 		for w := range submitters {
-			a := &attempt{key: fmt.Sprintf("outage-%d-%03d", it, w)}
-			a.title = "Outage " + a.key
-			mu.Lock()
-			attempts = append(attempts, a)
-			mu.Unlock()
 			wg.Go(func() {
-				seen := submitUntilAccepted(t, s.base(), a, retryAtMost, giveUp)
-				mu.Lock()
-				for _, st := range seen {
-					statuses[st]++
+				for i := 0; i == 0 || !stop.Load(); i++ {
+					a := &attempt{key: fmt.Sprintf("outage-%d-%03d-%d", it, w, i)}
+					a.title = "Outage " + a.key
+					seen := submitUntilAccepted(t, s.base(), a, retryAtMost, giveUp)
+					mu.Lock()
+					attempts = append(attempts, a)
+					for _, st := range seen {
+						statuses[st]++
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
 			})
 		}
 		time.Sleep(between(rng, 20*time.Millisecond, 400*time.Millisecond))
@@ -401,6 +407,8 @@ func TestCrashNATSOutage(t *testing.T) {
 		}
 		time.Sleep(down)
 		n.start()
+		time.Sleep(200 * time.Millisecond)
+		stop.Store(true)
 		wg.Wait()
 		if t.Failed() {
 			t.FailNow()
@@ -410,7 +418,7 @@ func TestCrashNATSOutage(t *testing.T) {
 		}
 	}
 	checkLog(t, s, attempts)
-	t.Logf("%d outages, %d submitters each; answers by status %v; %v", iterations, submitters, statuses, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d outages, %d submitters each, %d submissions; answers by status %v; %v", iterations, submitters, len(attempts), statuses, time.Since(start).Round(time.Millisecond))
 	if statuses[http.StatusServiceUnavailable] == 0 {
 		t.Fatal("no request met an outage longer than the deadline with a 503")
 	}
