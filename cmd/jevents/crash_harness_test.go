@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -125,12 +126,55 @@ type svc struct {
 	runs []*lockedWriter // the output of every run, oldest first
 }
 
+// stablePorts hands out ports for processes that are killed and started
+// again on the same port. They are taken below the kernel's ephemeral
+// range: a port picked by binding port 0 comes from that range, which
+// every outgoing connection also draws its source port from, so that under
+// the bursts of these tests another socket could hold it when the process
+// comes back. Below the range only explicit binds compete.
+var stablePorts struct {
+	mu     sync.Mutex
+	issued map[int]bool
+}
+
+func stablePort(t testing.TB) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
+	}
+	stablePorts.mu.Lock()
+	defer stablePorts.mu.Unlock()
+	if stablePorts.issued == nil {
+		stablePorts.issued = map[int]bool{}
+	}
+	for range 1000 {
+		p := low - 10000 + rand.IntN(9000)
+		if stablePorts.issued[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		stablePorts.issued[p] = true
+		return p
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
+}
+
 // newSvc prepares a service on dir; start runs it. With --nats among
 // extra it embeds no server.
 func newSvc(t testing.TB, dir string, extra ...string) *svc {
-	s := &svc{t: t, dir: dir, httpAddr: fmt.Sprintf("127.0.0.1:%d", freePortNum(t)), extra: extra}
+	s := &svc{t: t, dir: dir, httpAddr: fmt.Sprintf("127.0.0.1:%d", stablePort(t)), extra: extra}
 	if !slices.Contains(extra, "--nats") {
-		s.natsAddr = fmt.Sprintf("127.0.0.1:%d", freePortNum(t))
+		s.natsAddr = fmt.Sprintf("127.0.0.1:%d", stablePort(t))
 	}
 	t.Cleanup(func() {
 		s.kill()
@@ -562,7 +606,7 @@ type natsServer struct {
 }
 
 func startNATSServer(t testing.TB, store string) *natsServer {
-	n := &natsServer{t: t, port: freePortNum(t), store: store}
+	n := &natsServer{t: t, port: stablePort(t), store: store}
 	n.start()
 	t.Cleanup(func() {
 		n.kill()

@@ -2,7 +2,6 @@ package eventlog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -75,7 +74,7 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 			return nil, fmt.Errorf("eventlog: %s: %w", op, err)
 		}
 	}
-	var result *BatchAck
+	var result *jetstreamext.BatchAck
 	err := l.retry(ctx, op, cs[0].Env, func(actx context.Context) error {
 		msgs := make([]*nats.Msg, len(cs))
 		for i, c := range cs {
@@ -91,15 +90,11 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 		}
 		ack, err := jetstreamext.PublishMsgBatch(actx, l.js, msgs,
 			jetstreamext.BatchFlowControl{AckFirst: true, AckTimeout: AttemptTimeout})
-		if err != nil {
-			return err
-		}
 		result = ack
-		return &acked{}
+		return err
 	})
-	var ok *acked
 	switch {
-	case errors.As(err, &ok):
+	case err == nil:
 		// The batch is stored in one piece: its messages have the
 		// sequences up to the commit's.
 		if result.BatchSize != uint64(len(cs)) || result.Sequence < uint64(len(cs)) {
@@ -129,6 +124,3 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 	}
 	return nil, err
 }
-
-// BatchAck is the server's acknowledgement of a committed atomic batch.
-type BatchAck = jetstreamext.BatchAck

@@ -94,7 +94,8 @@ func isTransient(err error) bool {
 		switch apiErr.ErrorCode {
 		case 10008, // JetStream system temporarily unavailable (no meta leader)
 			10158, // the same message id is being stored right now
-			jetstreamext.JSErrCodeAtomicPublishTooManyInflight:
+			jetstreamext.JSErrCodeAtomicPublishTooManyInflight,
+			jetstreamext.JSErrCodeBatchPublishIncomplete: // abandoned half-way: nothing of it stored
 			return true
 		}
 		return apiErr.Code == 503

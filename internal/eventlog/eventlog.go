@@ -200,17 +200,17 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 		jetstream.WithExpectStream(domain.StreamName),
 		jetstream.WithRetryAttempts(0),
 	}
+	var a Appended
 	err = l.retry(ctx, op, env, func(actx context.Context) error {
 		ack, err := l.js.PublishMsg(actx, msg, opts...)
-		if err != nil {
-			return err
+		if err == nil {
+			a = Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}
 		}
-		return &acked{Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}}
+		return err
 	})
-	var ok *acked
 	switch {
-	case errors.As(err, &ok):
-		return ok.a, nil
+	case err == nil:
+		return a, nil
 	case isWrongLastSequence(err):
 		seq, current, gerr := l.since(ctx, aggSubject, expect, msgID)
 		if gerr != nil {
@@ -224,17 +224,12 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 	return Appended{}, err
 }
 
-// acked carries a successful attempt's result out of retry.
-type acked struct{ a Appended }
-
-func (*acked) Error() string { return "acknowledged" }
-
-// retry runs attempt, each under AttemptTimeout, until it returns something
-// other than a transient error, or ctx ends. It returns attempt's last
-// error, mapped: a full log or storage, the stream missing, or, when ctx
-// ran out, domain.ErrUnavailable (or what the guard says when the storage
-// filled meanwhile). Errors for the caller to handle (acknowledgements,
-// expectation failures, duplicates) come back as they are.
+// retry runs attempt, each under AttemptTimeout, until it succeeds (nil)
+// or returns something other than a transient error, or ctx ends. It
+// returns attempt's last error, mapped: a full log or storage, the stream
+// missing, or, when ctx ran out, domain.ErrUnavailable (or what the guard
+// says when the storage filled meanwhile). Errors for the caller to handle
+// (expectation failures, duplicates in a batch) come back as they are.
 func (l *Log) retry(ctx context.Context, op string, env domain.Envelope, attempt func(context.Context) error) error {
 	backoff := 50 * time.Millisecond
 	for {
@@ -245,9 +240,8 @@ func (l *Log) retry(ctx context.Context, op string, env domain.Envelope, attempt
 		actx, cancel := context.WithTimeout(ctx, AttemptTimeout)
 		err := attempt(actx)
 		cancel()
-		var a *acked
 		switch {
-		case errors.As(err, &a), isWrongLastSequence(err), isBatchDuplicate(err):
+		case err == nil, isWrongLastSequence(err), isBatchDuplicate(err):
 			return err
 		case isLogFull(err), isStorageFull(err):
 			return l.classify(ctx, op, err)
