@@ -50,15 +50,14 @@ func (s *Service) restartEmbedded() error {
 	if s.ns == nil {
 		return errors.New("service: no embedded server to restart")
 	}
-	cfg := s.nsCfg
-	if cfg.Listen != "-" {
+	if s.nsCfg.Listen != "-" {
 		if a := s.ns.Addr(); a != nil {
-			cfg.Listen = a.String() // the same port, also when it was picked at random
+			s.nsCfg.Listen = a.String() // the same port, also when it was picked at random
 		}
 	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
-	ns, err := embednats.Start(cfg)
+	ns, err := embednats.Start(s.nsCfg)
 	if err != nil {
 		return fmt.Errorf("service: restart the embedded server: %w", err)
 	}
