@@ -9,7 +9,8 @@ import (
 // Sentinel errors. Adapters match them with errors.Is and map them to a
 // status (internal/httpjson.ProblemFor): ErrNotFound → 404, ErrConflict →
 // 409, ErrUnauthorized → 401, ErrIdempotencyMismatch → 422,
-// ErrPreconditionRequired → 428, ErrLogFull → 507, ErrUnavailable → 503.
+// ErrPreconditionRequired → 428, ErrLogFull and ErrStorageFull → 507,
+// ErrUnavailable → 503.
 var (
 	// ErrNotFound: the aggregate does not exist (or is not visible to the caller).
 	ErrNotFound = errors.New("not found")
@@ -24,7 +25,12 @@ var (
 	ErrPreconditionRequired = errors.New("precondition required")
 	// ErrLogFull: the event log reached its byte budget and refuses new events.
 	ErrLogFull = errors.New("event log is full")
-	// ErrUnavailable: the event log cannot be reached right now; retry later.
+	// ErrStorageFull: the storage under the event log (the data volume, or
+	// the NATS servers' storage limit) has no room left; nothing was stored.
+	ErrStorageFull = errors.New("storage full")
+	// ErrUnavailable: the event log cannot be reached right now (the NATS
+	// connection is down, the stream is missing or does not answer in time);
+	// nothing is known to be stored, and a retry with the same key is safe.
 	ErrUnavailable = errors.New("event log unavailable")
 )
 

@@ -40,7 +40,13 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(k)
 		}
 	}
-	os.Exit(m.Run())
+	// Every serve a test starts takes a free port for its operators'
+	// listener unless the test names one: the default, 127.0.0.1:9180, may
+	// be another service's on the machine running the tests.
+	os.Setenv("JEVENTS_METRICS_LISTEN", "127.0.0.1:0")
+	code := m.Run()
+	removeBuilt() // crash_harness_test.go
+	os.Exit(code)
 }
 
 const token = "cli-test-Kt3Wq8Zm2Xr7Vp9Lb4Nc6Hj"

@@ -344,7 +344,11 @@ func (g *Gate) inReserve(n int64) bool {
 		// Unknown or stale: the append itself fails if the log is full.
 		return false
 	}
-	return st.bytes+g.sinceRead+g.inflight+n > st.maxBytes-g.cfg.reserve(st.maxBytes)
+	reserve := g.cfg.reserve(st.maxBytes)
+	if reserve == 0 {
+		return false // no reserve: the log itself answers when it is full
+	}
+	return st.bytes+g.sinceRead+g.inflight+n > st.maxBytes-reserve
 }
 
 // Admit lets a in, or refuses it with a *Refusal (or an error wrapping

@@ -12,7 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,8 +41,15 @@ type StreamConfig struct {
 	Duplicates time.Duration
 }
 
+// Timeout bounds every call of a Log: an append with all its retries, a
+// load, a batch. A caller's earlier deadline wins. An append that has not
+// been acknowledged when it runs out answers domain.ErrUnavailable (503,
+// retry with the same key): nothing waits on the log longer than this.
+const Timeout = 5 * time.Second
+
 // AttemptTimeout bounds the wait for one publish's acknowledgement; Append
-// retries after it with the same Nats-Msg-Id until its context ends.
+// retries after it with the same Nats-Msg-Id until Timeout (or the caller's
+// deadline) runs out.
 const AttemptTimeout = 2 * time.Second
 
 // MaxEventSize bounds one stored event. Submissions are limited far below it.
@@ -67,6 +74,9 @@ func streamConfig(c StreamConfig) jetstream.StreamConfig {
 		DenyPurge:   true,
 		AllowRollup: false,
 		AllowDirect: true,
+		// An .ics file's conferences are appended as one atomic batch
+		// (CreateAll): all of them or none.
+		AllowAtomicPublish: true,
 	}
 }
 
@@ -93,14 +103,40 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, c StreamConfig) (
 type Log struct {
 	js      jetstream.JetStream
 	metrics *Metrics
+	guard   Guard
 }
 
+// Guard is asked before every append; an error refuses the append before it
+// reaches the server (the service refuses submissions while its data volume
+// is nearly full, so that the log never fails half-way, and the read models
+// keep room to catch up). It is asked again when an append could not be
+// acknowledged, so that a disk that filled meanwhile is named (507) rather
+// than an outage (503). It must be fast and safe for concurrent use.
+type Guard func(env domain.Envelope) error
+
+// Option configures a Log.
+type Option func(*Log)
+
+// WithGuard sets the Log's Guard.
+func WithGuard(g Guard) Option { return func(l *Log) { l.guard = g } }
+
 // New returns a Log over the stream; metrics may be nil.
-func New(js jetstream.JetStream, m *Metrics) *Log {
+func New(js jetstream.JetStream, m *Metrics, opts ...Option) *Log {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Log{js: js, metrics: m}
+	l := &Log{js: js, metrics: m}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+func (l *Log) check(env domain.Envelope) error {
+	if l.guard == nil {
+		return nil
+	}
+	return l.guard(env)
 }
 
 // Append stores one event with msgID as its Nats-Msg-Id, if and only if the
@@ -113,10 +149,14 @@ func New(js jetstream.JetStream, m *Metrics) *Log {
 // node, where the version check runs before de-duplication) an expectation
 // failure whose last event carries msgID is our own earlier append and
 // counts as success. Any other expectation failure is a *domain.VersionError.
-// Timeouts and missing responders are retried with the same msgID until ctx
-// ends, because a timed-out publish may still have been stored.
+// Timeouts and missing responders are retried with the same msgID until
+// Timeout (or ctx) runs out, because a timed-out publish may still have
+// been stored; then the answer is domain.ErrUnavailable. A stream that does
+// not exist is domain.ErrUnavailable at once (ErrStreamMissing).
 func (l *Log) Append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (Appended, error) {
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
 	a, err := l.append(ctx, env, msgID, expect)
 	l.metrics.observe(env.Type, time.Since(start), err)
 	return a, err
@@ -130,16 +170,29 @@ type Appended struct {
 	Duplicate bool
 }
 
-func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (Appended, error) {
+// message is the stored form of one event.
+func message(env domain.Envelope) (*nats.Msg, error) {
 	data, err := json.Marshal(env)
 	if err != nil {
-		return Appended{}, err
+		return nil, err
 	}
 	msg := nats.NewMsg(env.Subject())
 	msg.Data = data
 	msg.Header.Set(domain.HeaderEventType, env.Type)
 	msg.Header.Set(HeaderSchema, fmt.Sprint(env.Schema))
 	msg.Header.Set(HeaderActor, env.Actor)
+	return msg, nil
+}
+
+func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, expect uint64) (Appended, error) {
+	op := "append " + env.Type
+	if err := l.check(env); err != nil {
+		return Appended{}, fmt.Errorf("eventlog: %s: %w", op, err)
+	}
+	msg, err := message(env)
+	if err != nil {
+		return Appended{}, err
+	}
 	aggSubject := domain.AggregateSubject(env.Aggregate, env.AggregateID)
 	opts := []jetstream.PublishOpt{
 		jetstream.WithMsgID(msgID),
@@ -147,6 +200,37 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 		jetstream.WithExpectStream(domain.StreamName),
 		jetstream.WithRetryAttempts(0),
 	}
+	var a Appended
+	err = l.retry(ctx, op, env, func(actx context.Context) error {
+		ack, err := l.js.PublishMsg(actx, msg, opts...)
+		if err == nil {
+			a = Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return a, nil
+	case isWrongLastSequence(err):
+		seq, current, gerr := l.since(ctx, aggSubject, expect, msgID)
+		if gerr != nil {
+			return Appended{}, l.classify(ctx, op+": check the events since "+fmt.Sprint(expect), gerr)
+		}
+		if seq != 0 {
+			return Appended{Seq: seq, Duplicate: true}, nil // our own earlier attempt landed
+		}
+		return Appended{}, &domain.VersionError{Expected: expect, Current: current}
+	}
+	return Appended{}, err
+}
+
+// retry runs attempt, each under AttemptTimeout, until it succeeds (nil)
+// or returns something other than a transient error, or ctx ends. It
+// returns attempt's last error, mapped: a full log or storage, the stream
+// missing, or, when ctx ran out, domain.ErrUnavailable (or what the guard
+// says when the storage filled meanwhile). Errors for the caller to handle
+// (expectation failures, duplicates in a batch) come back as they are.
+func (l *Log) retry(ctx context.Context, op string, env domain.Envelope, attempt func(context.Context) error) error {
 	backoff := 50 * time.Millisecond
 	for {
 		// Each attempt waits for its acknowledgement a bounded time: a
@@ -154,36 +238,38 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 		// retry (same Nats-Msg-Id) reaches the new leader sooner than the
 		// client's 5 s default would.
 		actx, cancel := context.WithTimeout(ctx, AttemptTimeout)
-		ack, err := l.js.PublishMsg(actx, msg, opts...)
+		err := attempt(actx)
 		cancel()
-		if err == nil {
-			return Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
-		}
 		switch {
-		case isWrongLastSequence(err):
-			seq, last, gerr := l.since(ctx, aggSubject, expect, msgID)
-			if gerr != nil {
-				return Appended{}, fmt.Errorf("eventlog: append %s: check the events since %d: %w", env.Type, expect, gerr)
-			}
-			if seq != 0 {
-				return Appended{Seq: seq, Duplicate: true}, nil // our own earlier attempt landed
-			}
-			return Appended{}, &domain.VersionError{Expected: expect, Current: last}
-		case isLogFull(err):
-			return Appended{}, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrLogFull, err)
-		case isTransient(err):
-			select {
-			case <-ctx.Done():
-				return Appended{}, fmt.Errorf("eventlog: append %s: %w: %v", env.Type, domain.ErrUnavailable, err)
-			case <-time.After(backoff):
-			}
-			// Short: while a stream leader is elected every answer is "no
-			// responders" at once, and the first retry after the election
-			// is the append's latency (docs/performance.md, failover).
-			backoff = min(2*backoff, 250*time.Millisecond)
+		case err == nil, isWrongLastSequence(err), isBatchDuplicate(err):
+			return err
+		case isLogFull(err), isStorageFull(err):
+			return l.classify(ctx, op, err)
+		case isStreamNotFound(err):
+			return l.unavailable(op, ErrStreamMissing)
+		case (errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)) && l.streamMissing(ctx):
+			return l.unavailable(op, ErrStreamMissing)
+		case isTransient(err) && ctx.Err() == nil:
 		default:
-			return Appended{}, fmt.Errorf("eventlog: append %s: %w", env.Type, err)
+			// Out of time, or not worth a retry. A storage that filled
+			// while the attempt waited is named as such.
+			if gerr := l.check(env); gerr != nil && (isTransient(err) || isGone(err)) {
+				return fmt.Errorf("eventlog: %s: %w", op, gerr)
+			}
+			return l.classify(ctx, op, err)
 		}
+		select {
+		case <-ctx.Done():
+			if gerr := l.check(env); gerr != nil {
+				return fmt.Errorf("eventlog: %s: %w", op, gerr)
+			}
+			return l.unavailable(op, err)
+		case <-time.After(backoff):
+		}
+		// Short: while a stream leader is elected every answer is "no
+		// responders" at once, and the first retry after the election
+		// is the append's latency (docs/performance.md, failover).
+		backoff = min(2*backoff, 250*time.Millisecond)
 	}
 }
 
@@ -220,11 +306,15 @@ func (l *Log) since(ctx context.Context, subject string, expect uint64, msgID st
 }
 
 // Load reads every event of one aggregate, oldest first. An aggregate with
-// no events is domain.ErrNotFound.
+// no events is domain.ErrNotFound; a log that cannot be read within
+// Timeout is domain.ErrUnavailable.
 func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, error) {
 	if !domain.ValidID(id) {
 		return nil, domain.ErrNotFound
 	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	op := "load " + aggregate + " " + id
 	subject := domain.AggregateSubject(aggregate, id)
 	var out []domain.Record
 	next := uint64(1)
@@ -232,7 +322,7 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 		msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1000,
 			jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(next))
 		if err != nil {
-			return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
+			return nil, l.classify(ctx, op, err)
 		}
 		n := 0
 		for m, err := range msgs {
@@ -240,11 +330,11 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
+				return nil, l.classify(ctx, op, err)
 			}
 			r, err := domain.Decode(m.Sequence, m.Subject, m.Data)
 			if err != nil {
-				return nil, fmt.Errorf("eventlog: load %s %s: %w", aggregate, id, err)
+				return nil, fmt.Errorf("eventlog: %s: %w", op, err)
 			}
 			out = append(out, r)
 			next = m.Sequence + 1
@@ -273,31 +363,24 @@ func (l *Log) LoadConference(ctx context.Context, id string) (*domain.Conference
 	return c, recs, nil
 }
 
-func isWrongLastSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
-}
-
-func isLogFull(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "maximum bytes exceeded") || strings.Contains(s, "maximum messages exceeded") ||
-		strings.Contains(s, "insufficient resources")
-}
-
-func isTransient(err error) bool {
-	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
-}
-
 // Metrics are the event log's Prometheus series.
 type Metrics struct {
 	appended *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// The last appends refused as full, in Unix nanoseconds.
+	lastLogFull, lastStorageFull atomic.Int64
+}
+
+// RefusedSince reports whether an append was refused with full
+// (domain.ErrLogFull or domain.ErrStorageFull) at or after t.
+func (m *Metrics) RefusedSince(full error, t time.Time) bool {
+	switch full {
+	case domain.ErrLogFull:
+		return m.lastLogFull.Load() >= t.UnixNano()
+	case domain.ErrStorageFull:
+		return m.lastStorageFull.Load() >= t.UnixNano()
+	}
+	return false
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -305,7 +388,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		appended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "jevents", Name: "events_appended_total",
-			Help: "Events appended to the log, by event type and outcome (ok, conflict, full, error).",
+			Help: "Events appended to the log, by event type and outcome (ok, conflict, full, storage_full, unavailable, error).",
 		}, []string{"type", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "jevents", Name: "append_duration_seconds",
@@ -328,6 +411,12 @@ func (m *Metrics) observe(typ string, d time.Duration, err error) {
 		outcome = "conflict"
 	case errors.Is(err, domain.ErrLogFull):
 		outcome = "full"
+		m.lastLogFull.Store(time.Now().UnixNano())
+	case errors.Is(err, domain.ErrStorageFull):
+		outcome = "storage_full"
+		m.lastStorageFull.Store(time.Now().UnixNano())
+	case errors.Is(err, domain.ErrUnavailable):
+		outcome = "unavailable"
 	default:
 		outcome = "error"
 	}

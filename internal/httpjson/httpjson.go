@@ -25,6 +25,13 @@ import (
 // MaxBodyBytes bounds a JSON request body.
 const MaxBodyBytes = 64 << 10
 
+// Retry-After of 503 (the log cannot be reached: an election or a reconnect
+// takes seconds) and of 507 (storage full: an operator must act).
+const (
+	RetryAfterUnavailable = "2"
+	RetryAfterFull        = "60"
+)
+
 // Error is an HTTP-level error a handler returns as is: a status, a title
 // and optionally the fields at fault.
 type Error struct {
@@ -87,9 +94,17 @@ func ProblemFor(err error) Problem {
 	case errors.Is(err, domain.ErrPreconditionRequired):
 		p.Status, p.Title, p.Detail = http.StatusPreconditionRequired, "If-Match required", "send If-Match with the version the edit is based on"
 	case errors.Is(err, domain.ErrLogFull):
-		p.Status, p.Title, p.Detail = http.StatusInsufficientStorage, "Event log full", "the event log reached its byte budget; operators have been alerted"
+		p.Status, p.Title = http.StatusInsufficientStorage, "Event log full"
+		p.Detail = "Nothing was stored: the event log reached its byte budget. Retry later with the same Idempotency-Key; " +
+			"it is then stored once. Operators: raise the budget (jevents setup --log-max-bytes, or --log-max-bytes of the all-in-one service)."
+	case errors.Is(err, domain.ErrStorageFull):
+		p.Status, p.Title = http.StatusInsufficientStorage, "Storage full"
+		p.Detail = "Nothing was stored: the server's storage is full. Retry later with the same Idempotency-Key; " +
+			"it is then stored once. Operators: free space on the data volume; the service resumes by itself."
 	case errors.Is(err, domain.ErrUnavailable):
-		p.Status, p.Title, p.Detail = http.StatusServiceUnavailable, "Temporarily unavailable", "the event log cannot be reached; retry with the same Idempotency-Key"
+		p.Status, p.Title = http.StatusServiceUnavailable, "Temporarily unavailable"
+		p.Detail = "The event log cannot be reached just now; nothing is known to be stored. " +
+			"Retry after the Retry-After seconds with the same Idempotency-Key: a request that did land is answered, never stored twice."
 	default:
 		p.Status, p.Title = http.StatusInternalServerError, "Internal error"
 	}
@@ -117,8 +132,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="justice-events editors"`)
 	}
-	if p.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+	switch p.Status {
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+	case http.StatusInsufficientStorage:
+		w.Header().Set("Retry-After", RetryAfterFull)
 	}
 	if he := (*Error)(nil); errors.As(err, &he) && he.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(he.RetryAfter))

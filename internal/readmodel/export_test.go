@@ -12,6 +12,10 @@ var ErrFenced = errFenced
 // CommitForTest commits one key and the checkpoint seq on condition that
 // the checkpoint is at revision rev.
 func (p *Projector[V]) CommitForTest(ctx context.Context, bucket, key string, value []byte, seq, rev uint64) error {
-	_, err := p.commit(ctx, bucket, []entry{{key, value}}, seq, rev)
+	id, _, err := streamState(ctx, p.js)
+	if err != nil {
+		return err
+	}
+	_, err = p.commit(ctx, bucket, []entry{{key, value}}, seq, rev, id)
 	return err
 }

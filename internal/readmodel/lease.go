@@ -68,12 +68,13 @@ func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint
 	p.metrics.active.WithLabelValues(name).Set(0)
 	p.metrics.caughtUp.WithLabelValues(name)
 	p.metrics.fenced.WithLabelValues(name)
+	p.metrics.streamReplaced.WithLabelValues(name)
 	p.metrics.events.WithLabelValues(name, "applied")
 	p.metrics.events.WithLabelValues(name, "skipped")
 	every := p.cfg.leaseTTL() / 4
 	logged := false
 	for {
-		rev, err := kv.Create(ctx, key, []byte(p.id))
+		rev, err := p.tryAcquire(ctx, kv, key)
 		if err == nil {
 			return rev, nil
 		}
@@ -84,9 +85,11 @@ func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint
 			p.log.Warn("lease: could not try to take the lease", slog.Any("err", err))
 		} else if !logged {
 			holder := "?"
-			if e, err := kv.Get(ctx, key); err == nil {
+			gctx, cancel := context.WithTimeout(ctx, callTimeout)
+			if e, err := kv.Get(gctx, key); err == nil {
 				holder = string(e.Value())
 			}
+			cancel()
 			p.log.Info("standing by: another projector holds the lease", slog.String("holder", holder))
 			logged = true
 		}
@@ -96,6 +99,34 @@ func (p *Projector[V]) acquire(ctx context.Context, kv jetstream.KeyValue) (uint
 		case <-time.After(every):
 		}
 	}
+}
+
+// tryAcquire takes the lease if nobody holds it, if this projector itself
+// still holds it (it lost it after errors, a disk that filled, a lapse in
+// renewing, while the key outlived the lapse), or if its holder is known
+// to be gone (BucketConfig.StaleBefore). The two takeovers are conditional
+// on the lease's revision, so a holder that renews meanwhile keeps it.
+func (p *Projector[V]) tryAcquire(ctx context.Context, kv jetstream.KeyValue, key string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	rev, err := kv.Create(ctx, key, []byte(p.id))
+	if err == nil || (!errors.Is(err, jetstream.ErrKeyExists) && !isWrongLastSeq(err)) {
+		return rev, err
+	}
+	e, gerr := kv.Get(ctx, key)
+	if gerr != nil {
+		return 0, err
+	}
+	switch {
+	case string(e.Value()) == p.id:
+		p.log.Info("lease: taking back this projector's own lease")
+	case !p.cfg.StaleBefore.IsZero() && e.Created().Before(p.cfg.StaleBefore):
+		p.log.Info("lease: taking over a lease its holder last renewed before this server started: that holder is gone",
+			slog.String("holder", string(e.Value())))
+	default:
+		return 0, err
+	}
+	return kv.Update(ctx, key, []byte(p.id), e.Revision())
 }
 
 // hold renews the lease until ctx ends or the lease is lost (another

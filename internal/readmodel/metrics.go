@@ -5,19 +5,20 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the projectors' and replicas' Prometheus series, labelled by
 // projection.
 type Metrics struct {
-	applied       *prometheus.GaugeVec
-	lagEvents     *prometheus.GaugeVec
-	lagSeconds    *prometheus.GaugeVec
-	commitSeconds *prometheus.HistogramVec
-	events        *prometheus.CounterVec
-	fenced        *prometheus.CounterVec
-	caughtUp      *prometheus.GaugeVec
-	active        *prometheus.GaugeVec
-	replicaSeq    *prometheus.GaugeVec
-	replicaReady  *prometheus.GaugeVec
-	replicaReload *prometheus.CounterVec
-	replicaKeys   *prometheus.GaugeVec
-	replicaBytes  *prometheus.GaugeVec
+	applied        *prometheus.GaugeVec
+	lagEvents      *prometheus.GaugeVec
+	lagSeconds     *prometheus.GaugeVec
+	commitSeconds  *prometheus.HistogramVec
+	events         *prometheus.CounterVec
+	fenced         *prometheus.CounterVec
+	caughtUp       *prometheus.GaugeVec
+	active         *prometheus.GaugeVec
+	streamReplaced *prometheus.GaugeVec
+	replicaSeq     *prometheus.GaugeVec
+	replicaReady   *prometheus.GaugeVec
+	replicaReload  *prometheus.CounterVec
+	replicaKeys    *prometheus.GaugeVec
+	replicaBytes   *prometheus.GaugeVec
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -41,6 +42,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 once the projector has applied every event that was in the log when it started."}, l),
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "active",
 			Help: "1 while this projector holds the lease and applies events; 0 while it stands by."}, l),
+		streamReplaced: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "stream_replaced",
+			Help: "1 while the read model does not match the event log (the stream was removed and created again, or the active generation is gone) and the projector has not rebuilt it yet; run `jevents rebuild` when it stays 1."}, l),
 		replicaSeq: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_sequence",
 			Help: "Checkpoint of the read model as this server's in-memory replica last saw it."}, l),
 		replicaReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "readmodel", Name: "replica_ready",
@@ -53,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Encoded bytes of the records this server's replica holds: a measure of its memory (docs/performance.md gives the factor)."}, l),
 	}
 	if reg != nil {
-		reg.MustRegister(m.applied, m.lagEvents, m.lagSeconds, m.commitSeconds, m.events, m.fenced, m.caughtUp, m.active,
+		reg.MustRegister(m.applied, m.lagEvents, m.lagSeconds, m.commitSeconds, m.events, m.fenced, m.caughtUp, m.active, m.streamReplaced,
 			m.replicaSeq, m.replicaReady, m.replicaReload, m.replicaKeys, m.replicaBytes)
 	}
 	return m

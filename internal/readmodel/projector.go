@@ -180,11 +180,22 @@ func (p *Projector[V]) lead(ctx context.Context) {
 			return
 		}
 		wait := backoff
+		var replaced *StreamReplacedError
 		switch {
 		case errors.Is(err, errPointerMoved):
 			p.log.Info("active generation moved; reloading")
 			backoff = 100 * time.Millisecond
 			continue
+		case errors.As(err, &replaced), errors.Is(err, errModelMissing):
+			if p.rebuildAfterReset(ctx, err) {
+				backoff = 100 * time.Millisecond
+				continue
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		case errors.Is(err, errStreamMissing):
+			p.log.Error("the event stream is missing: nothing is applied until it is back (`jevents setup` creates it)",
+				slog.Duration("backoff", backoff))
+			backoff = min(2*backoff, 5*time.Second)
 		case errors.Is(err, errFenced):
 			// Another writer is ahead: reload at once, with a little jitter
 			// so that two projectors do not keep colliding.
@@ -205,28 +216,57 @@ func (p *Projector[V]) lead(ctx context.Context) {
 
 var errPointerMoved = errors.New("readmodel: active generation moved")
 
+// rebuildAfterReset answers a read model that cannot go on: the event
+// stream was replaced, or the active generation's bucket is gone. It
+// rebuilds the model from the log into a new generation and switches to it
+// (Rebuild), and reports whether it did. Where this projector may not (on
+// a cluster only the admin user moves the pointer) it says so loudly each
+// time, and jevents_projector_stream_replaced stays 1 until someone runs
+// `jevents rebuild`.
+func (p *Projector[V]) rebuildAfterReset(ctx context.Context, cause error) bool {
+	name := p.proj.Name()
+	p.metrics.streamReplaced.WithLabelValues(name).Set(1)
+	p.log.Error("the read model does not match the event log: rebuilding it from the log", slog.Any("cause", cause))
+	bucket, seq, err := Rebuild(ctx, p.js, p.proj, p.cfg, p.log, p.metrics)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Error("cannot rebuild the read model: it stays as it was and nothing is applied; run `jevents rebuild` with the admin user",
+				slog.Any("err", err))
+		}
+		return false
+	}
+	p.metrics.streamReplaced.WithLabelValues(name).Set(0)
+	p.log.Warn("read model rebuilt from the event log", slog.String("bucket", bucket), slog.Uint64("seq", seq))
+	return true
+}
+
 // runActive applies events into the active generation until the pointer
 // moves, a commit is fenced or an error happens.
 func (p *Projector[V]) runActive(ctx context.Context) error {
-	meta, err := metaKV(ctx, p.js, p.cfg)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	meta, err := metaKV(cctx, p.js, p.cfg)
+	if err != nil {
+		cancel()
+		return err
+	}
+	bucket, _, err := activeBucket(cctx, p.js, meta, p.proj.Name(), p.cfg, true)
+	cancel()
 	if err != nil {
 		return err
 	}
-	bucket, _, err := activeBucket(ctx, p.js, meta, p.proj.Name(), p.cfg, true)
-	if err != nil {
-		return err
-	}
-	w, err := meta.Watch(ctx, pointerKey(p.proj.Name()), jetstream.UpdatesOnly())
+	// The watch starts with the pointer's current value: a switch between
+	// the read above and the watch is seen too.
+	w, err := meta.Watch(ctx, pointerKey(p.proj.Name()))
 	if err != nil {
 		return fmt.Errorf("readmodel: watch pointer: %w", err)
 	}
 	defer w.Stop()
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	go func() {
 		for e := range w.Updates() {
 			if e != nil && string(e.Value()) != bucket {
-				cancel(errPointerMoved)
+				stop(errPointerMoved)
 				return
 			}
 		}
@@ -243,7 +283,16 @@ func (p *Projector[V]) runActive(ctx context.Context) error {
 // the checkpoint's sequence.
 func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCaughtUp bool) (uint64, error) {
 	name := p.proj.Name()
-	kv, err := ensureBucket(ctx, p.js, bucket, p.cfg)
+	id, last, err := streamState(ctx, p.js)
+	if err != nil {
+		return 0, err
+	}
+	var kv jetstream.KeyValue
+	if untilCaughtUp {
+		kv, err = ensureBucket(ctx, p.js, bucket, p.cfg) // a rebuild's new generation
+	} else {
+		kv, err = openBucket(ctx, p.js, bucket, p.cfg)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -251,9 +300,29 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	if err != nil {
 		return 0, err
 	}
+	if err := checkStream(bucket, st.checkpoint, id, last); err != nil {
+		return 0, err
+	}
+	if !untilCaughtUp {
+		p.metrics.streamReplaced.WithLabelValues(name).Set(0)
+	}
 	tx := &Tx[V]{values: st.values, dirty: map[string]struct{}{}}
 	committed, rev := st.checkpoint.Seq, st.cpRevision
 	p.setApplied(committed)
+
+	// From here on the stream is watched: removed or replaced, the
+	// projector stops at once (stream.go).
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go watchStream(wctx, p.js, bucket, id, stop)
+	ctx = wctx
+	if st.checkpoint.Stream == nil {
+		// A new generation, or a checkpoint from before checkpoints named
+		// their stream: say which stream the model is folded from.
+		if rev, err = p.commit(ctx, bucket, nil, committed, rev, id); err != nil {
+			return committed, err
+		}
+	}
 
 	cons, err := p.js.OrderedConsumer(ctx, domain.StreamName, jetstream.OrderedConsumerConfig{
 		FilterSubjects: p.proj.Subjects(),
@@ -339,7 +408,7 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		go func(rev uint64) {
 			defer close(f.done)
 			start := time.Now()
-			f.rev, f.err = p.commit(ctx, bucket, batch, f.seq, rev)
+			f.rev, f.err = p.commit(ctx, bucket, batch, f.seq, rev, id)
 			f.took = time.Since(start)
 		}(rev)
 		return nil
@@ -349,7 +418,7 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	for {
 		select {
 		case <-ctx.Done():
-			return committed, ctx.Err()
+			return committed, context.Cause(ctx)
 		case <-timer.C:
 			if err := flush(); err != nil {
 				return committed, err
@@ -465,7 +534,7 @@ const kvOperationHeader = "KV-Operation"
 
 // commit writes the encoded keys and the checkpoint in one atomic batch;
 // the checkpoint write expects the checkpoint's current revision.
-func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry, seq, rev uint64) (uint64, error) {
+func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry, seq, rev uint64, stream StreamID) (uint64, error) {
 	b, err := jetstreamext.NewBatchPublisher(p.js)
 	if err != nil {
 		return 0, err
@@ -485,7 +554,7 @@ func (p *Projector[V]) commit(ctx context.Context, bucket string, batch []entry,
 			return 0, fmt.Errorf("readmodel: commit %s: %w", bucket, err)
 		}
 	}
-	cp, _ := json.Marshal(Checkpoint{Seq: seq})
+	cp, _ := json.Marshal(Checkpoint{Seq: seq, Stream: &stream})
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ack, err := b.Commit(cctx, prefix+CheckpointKey, cp, jetstreamext.WithBatchExpectLastSequencePerSubject(rev))
@@ -533,11 +602,33 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection
 	if _, err := meta.Update(ctx, pointerKey(name), []byte(next), rev); err != nil {
 		return "", 0, fmt.Errorf("readmodel: switch %s to %s (another rebuild ran?): %w", name, next, err)
 	}
-	// The generation before the previous one has no readers left.
-	if gen > 1 {
-		if err := js.DeleteKeyValue(ctx, bucketName(name, gen-1)); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-			log.Warn("could not delete an old generation", slog.String("bucket", bucketName(name, gen-1)), slog.Any("err", err))
+	removeOldGenerations(ctx, js, name, gen+1, log)
+	return next, seq, nil
+}
+
+// removeOldGenerations deletes every generation of the read model before
+// gen, once gen is the active one: what they hold is in gen, and storage
+// counts only the active generation (and, during a rebuild, the new one).
+// Readers that still follow an old one keep serving what they hold in
+// memory and move to gen (Replica follows the pointer); a projector still
+// writing one stops at its next commit and reloads. It lists the buckets
+// where it may and otherwise removes the two generations before gen.
+func removeOldGenerations(ctx context.Context, js jetstream.JetStream, name string, gen int, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var old []string
+	names := js.KeyValueStoreNames(ctx)
+	for b := range names.Name() {
+		if g, err := generation(name, b); err == nil && g < gen {
+			old = append(old, b)
 		}
 	}
-	return next, seq, nil
+	if names.Error() != nil {
+		old = []string{bucketName(name, gen-1), bucketName(name, gen-2)}
+	}
+	for _, b := range old {
+		if err := js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, jetstream.ErrInvalidBucketName) {
+			log.Warn("could not delete an old generation of the read model", slog.String("bucket", b), slog.Any("err", err))
+		}
+	}
 }

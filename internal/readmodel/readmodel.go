@@ -46,7 +46,34 @@ const CheckpointKey = "_checkpoint"
 type Checkpoint struct {
 	// Seq is the stream sequence of the last event folded into the model.
 	Seq uint64 `json:"seq"`
+	// Stream names the event stream the model was folded from. A stream
+	// that was removed and created again (a reset log) starts its
+	// sequences over: a projector that finds another stream than its
+	// checkpoint's rebuilds the model from the new log instead of waiting
+	// for sequences that will never mean the same events (stream.go).
+	// Checkpoints written before it existed have none.
+	Stream *StreamID `json:"stream,omitempty"`
 }
+
+// StreamID identifies one incarnation of the event stream: the time the
+// server created it, which survives restarts, leader changes and updates
+// of its configuration, and changes when the stream is removed and created
+// again.
+type StreamID struct {
+	Created time.Time `json:"created"`
+}
+
+// Same reports whether a and b name the same stream.
+func (a StreamID) Same(b StreamID) bool { return a.Created.Equal(b.Created) }
+
+// callTimeout bounds one call to NATS of the projector and the replica (a
+// KV get, create or update, a bucket lookup): a server that does not
+// answer is an error to retry after, never a wait without end.
+const callTimeout = 5 * time.Second
+
+// stallTimeout bounds how long reading a bucket into memory may go without
+// receiving anything.
+const stallTimeout = 30 * time.Second
 
 // BucketConfig is what every read-model bucket shares.
 type BucketConfig struct {
@@ -55,6 +82,13 @@ type BucketConfig struct {
 	// LeaseTTL is how long a projector's lease outlives its last renewal;
 	// DefaultLeaseTTL when 0.
 	LeaseTTL time.Duration
+	// StaleBefore, when set, is a moment before which no live projector
+	// can have renewed a lease: the start of the embedded NATS server the
+	// process runs (its leases bucket was written by former processes
+	// only). A lease last renewed before it is taken over at once, instead
+	// of after its TTL, so that a restarted all-in-one service resumes
+	// projecting without waiting for its own dead predecessor's lease.
+	StaleBefore time.Time
 }
 
 func pointerKey(name string) string { return "readmodel." + name }
@@ -100,7 +134,16 @@ func metaKV(ctx context.Context, js jetstream.JetStream, cfg BucketConfig) (jets
 // stream accepts atomic batches. The flag is set with UpdateStream because
 // CreateOrUpdateKeyValue would clear it.
 func ensureBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg BucketConfig) (jetstream.KeyValue, error) {
+	return bucketFor(ctx, js, bucket, cfg, true)
+}
+
+func bucketFor(ctx context.Context, js jetstream.JetStream, bucket string, cfg BucketConfig, create bool) (jetstream.KeyValue, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && !create {
+		return nil, fmt.Errorf("%w: %s", errModelMissing, bucket)
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      bucket,
@@ -127,6 +170,12 @@ func ensureBucket(ctx context.Context, js jetstream.JetStream, bucket string, cf
 		}
 	}
 	return kv, nil
+}
+
+// openBucket opens an existing generation's bucket (errModelMissing when
+// it is gone) and makes sure its stream accepts atomic batches.
+func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg BucketConfig) (jetstream.KeyValue, error) {
+	return bucketFor(ctx, js, bucket, cfg, false)
 }
 
 // activeBucket returns the active generation's bucket name and the pointer's
@@ -170,11 +219,16 @@ func load[V any](ctx context.Context, kv jetstream.KeyValue) (*loaded[V], error)
 	}
 	defer w.Stop()
 	l := &loaded[V]{values: map[string]V{}}
+	stall := time.NewTimer(stallTimeout)
+	defer stall.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-stall.C:
+			return nil, fmt.Errorf("readmodel: load %s: nothing received for %v", kv.Bucket(), stallTimeout)
 		case e, ok := <-w.Updates():
+			stall.Reset(stallTimeout)
 			if !ok {
 				return nil, fmt.Errorf("readmodel: load %s: watch closed", kv.Bucket())
 			}

@@ -2,6 +2,7 @@ package readmodel_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,11 +124,10 @@ func activeBucket(t *testing.T, js jetstream.JetStream, name string) string {
 // waitCheckpoint polls the active bucket until its checkpoint reaches seq.
 func waitCheckpoint(t *testing.T, js jetstream.JetStream, name string, seq uint64) map[string]string {
 	t.Helper()
-	want := fmt.Sprintf(`{"seq":%d}`, seq)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if b := activeBucket(t, js, name); b != "" {
-			if v, ok := bucketValues(t, js, b); ok && v[readmodel.CheckpointKey] == want {
+			if v, ok := bucketValues(t, js, b); ok && checkpointOf(t, v).Seq == seq {
 				return v
 			}
 		}
@@ -135,6 +135,18 @@ func waitCheckpoint(t *testing.T, js jetstream.JetStream, name string, seq uint6
 	}
 	t.Fatalf("checkpoint of %s never reached %d", name, seq)
 	return nil
+}
+
+// checkpointOf decodes the checkpoint of a bucket's values.
+func checkpointOf(t *testing.T, values map[string]string) readmodel.Checkpoint {
+	t.Helper()
+	var cp readmodel.Checkpoint
+	if v, ok := values[readmodel.CheckpointKey]; ok {
+		if err := json.Unmarshal([]byte(v), &cp); err != nil {
+			t.Fatalf("checkpoint %q: %v", v, err)
+		}
+	}
+	return cp
 }
 
 func checkTallies(t *testing.T, got map[string]string, want map[string][]uint64) {

@@ -159,21 +159,26 @@ func (r *Replica[V]) Run(ctx context.Context) error {
 }
 
 func (r *Replica[V]) follow(ctx context.Context) error {
-	meta, err := r.js.KeyValue(ctx, MetaBucket)
+	cctx, ccancel := context.WithTimeout(ctx, callTimeout)
+	defer ccancel()
+	meta, err := r.js.KeyValue(cctx, MetaBucket)
 	if err != nil {
 		return fmt.Errorf("readmodel: open %s: %w", MetaBucket, err)
 	}
-	bucket, _, err := activeBucket(ctx, r.js, meta, r.name, BucketConfig{}, false)
+	bucket, _, err := activeBucket(cctx, r.js, meta, r.name, BucketConfig{}, false)
 	if err != nil {
 		return err
 	}
-	kv, err := r.js.KeyValue(ctx, bucket)
+	kv, err := r.js.KeyValue(cctx, bucket)
 	if err != nil {
 		return fmt.Errorf("readmodel: open %s: %w", bucket, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pw, err := meta.Watch(ctx, pointerKey(r.name), jetstream.UpdatesOnly())
+	// The pointer's watch starts with its current value: a switch (after
+	// which the old generation is removed) between the read above and the
+	// watch is seen too.
+	pw, err := meta.Watch(ctx, pointerKey(r.name))
 	if err != nil {
 		return fmt.Errorf("readmodel: watch pointer: %w", err)
 	}

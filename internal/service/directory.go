@@ -110,7 +110,7 @@ func (s *Service) seedDirectory(ctx context.Context) error {
 	if !empty {
 		return nil
 	}
-	log := eventlog.New(s.js, s.appendMetrics())
+	log := s.eventLog()
 	res, err := resources.New(log, s.log, nil).Seed(ctx, resources.Published())
 	if err != nil {
 		// The service is useful without its directory: say so and go on.

@@ -24,6 +24,7 @@ import (
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/internal/dirlock"
+	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/ratelimit"
 	"github.com/justiceevents/jevents/internal/readmodel"
@@ -40,8 +41,10 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	ns       *server.Server // nil unless embedded
-	lock     *dirlock.Lock  // the data directory, held while embedded (startup.go)
+	ns       *server.Server // nil unless embedded; embedded.go may restart it
+	nsCfg    embednats.Config
+	nsMu     sync.RWMutex  // guards ns against a restart
+	lock     *dirlock.Lock // the data directory, held while embedded (startup.go)
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	registry *prometheus.Registry
@@ -56,8 +59,13 @@ type Service struct {
 	ready    []readiness
 	presence *readmodel.Presence // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics   // shared by the producers of intake and editors
-	workers  sync.WaitGroup
-	cancel   context.CancelFunc
+	health   *health             // health.go
+	storage  *storageGuard       // nil unless embedded (storage.go)
+	// embeddedSince is when the embedded server started: leases renewed
+	// before it are former processes' (readmodel.BucketConfig.StaleBefore).
+	embeddedSince time.Time
+	workers       sync.WaitGroup
+	cancel        context.CancelFunc
 }
 
 // readiness is one condition /readyz waits for.
@@ -98,10 +106,11 @@ func (s *Service) HTTPAddr() string { return s.listener.Addr().String() }
 // NATSURL is the client URL of the embedded server ("" when external).
 // Only the data directory's credentials connect to it: use ConnectLocal.
 func (s *Service) NATSURL() string {
-	if s.ns == nil {
+	ns := s.server()
+	if ns == nil {
 		return ""
 	}
-	return s.ns.ClientURL()
+	return ns.ClientURL()
 }
 
 // Start connects, creates what is missing and starts the workers and the
@@ -117,6 +126,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.clients = clientaddr.New(cfg.TrustedProxies)
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.newHealthChecks() // health.go
 	s.registerNATSMetrics()
 
 	// The event stream exists before anything is accepted or projected
@@ -130,8 +140,12 @@ func (s *Service) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	rmMetrics := readmodel.NewMetrics(s.registry)
-	bucketCfg := readmodel.BucketConfig{Replicas: cfg.Replicas}
+	bucketCfg := readmodel.BucketConfig{Replicas: cfg.Replicas, StaleBefore: s.embeddedSince}
 	s.newPresence()
+	s.goWorker(wctx, "health", s.watchHealth)
+	if s.storage != nil {
+		s.goWorker(wctx, "storage", func(ctx context.Context) error { return s.watchStorage(ctx, s.storage, s.health) })
+	}
 
 	if cfg.Has(RoleProjector) {
 		p := readmodel.NewProjector(s.js, calendar.Projection{}, bucketCfg, s.log, rmMetrics)
@@ -175,13 +189,13 @@ func (s *Service) Start(ctx context.Context) error {
 		fs  *feeds.Server
 	)
 	if cfg.Has(RoleIntake) {
-		log := eventlog.New(s.js, s.appendMetrics())
+		log := s.eventLog()
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
 		s.gateIntake(wctx, in) // operators.go
 		in.Register(mux)
 	}
 	if cfg.Has(RoleEditors) {
-		log := eventlog.New(s.js, s.appendMetrics())
+		log := s.eventLog()
 		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
 		mod.Register(mux)
 		s.registerDirectoryEditors(mux, log)
@@ -209,6 +223,7 @@ func (s *Service) Start(ctx context.Context) error {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	s.startPresence(wctx)
 	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
+	h = deadline(h)         // health.go
 	if editors != nil {
 		h = editors.Guard(h, throttle)
 	}
@@ -374,7 +389,10 @@ func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReady answers 200 once the stream exists and every read model this
-// process depends on has caught up; otherwise 503 listing what it waits for.
+// process depends on has caught up; otherwise 503 listing what it waits for
+// (the event log missing or unreachable among it: health.go). What leaves
+// it serving but not whole (no projector moving a read model, a full log
+// or data volume) is listed under degraded.
 func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 	waiting := s.waitingFor()
 	w.Header().Set("Cache-Control", "no-store")
@@ -382,18 +400,24 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if len(waiting) > 0 {
 		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
 	}
 	w.WriteHeader(status)
 	if waiting == nil {
 		waiting = []string{}
 	}
 	body := map[string]any{"ready": len(waiting) == 0, "waiting_for": waiting}
+	degraded := s.health.list(false)
 	// Whether the read models are moving is news, not a reason to stop
 	// serving: servers keep answering from the last model (presence.go).
-	if projectors, degraded := s.projectorState(); projectors != nil {
+	if projectors, stalled := s.projectorState(); projectors != nil {
 		body["projectors"] = projectors
-		body["degraded"] = degraded
+		degraded = append(degraded, stalled...)
 	}
+	if degraded == nil {
+		degraded = []string{}
+	}
+	body["degraded"] = degraded
 	_ = json.NewEncoder(w).Encode(body)
 }
 
@@ -407,10 +431,7 @@ func (s *Service) waitingFor() []string {
 			waiting = append(waiting, c.name)
 		}
 	}
-	if !s.nc.IsConnected() {
-		waiting = append(waiting, "nats connection")
-	}
-	return waiting
+	return append(waiting, s.health.list(true)...)
 }
 
 // registerNATSMetrics exports the connection state, readiness and the event
@@ -440,8 +461,9 @@ func (s *Service) registerNATSMetrics() {
 	}, func() float64 { return float64(s.nc.Stats().Reconnects) }))
 	// Feed servers never touch the log (deploy/nats: the feeds user may not
 	// read it); the processes that append or project report its size.
-	if s.cfg.Has(RoleIntake) || s.cfg.Has(RoleEditors) || s.cfg.Has(RoleProjector) {
+	if s.readsLog() {
 		s.registry.MustRegister(&streamCollector{js: s.js, log: s.log})
+		s.registry.MustRegister(&storageCollector{js: s.js, guard: s.storage}) // storage.go
 	}
 }
 

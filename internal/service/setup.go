@@ -116,6 +116,17 @@ func waitForStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger
 	}
 }
 
+// eventLog is the event log as the producers of this process use it: with
+// the shared metrics and, on the embedded server, the data volume's guard
+// (storage.go).
+func (s *Service) eventLog() *eventlog.Log {
+	var opts []eventlog.Option
+	if s.storage != nil {
+		opts = append(opts, eventlog.WithGuard(s.storage.check))
+	}
+	return eventlog.New(s.js, s.appendMetrics(), opts...)
+}
+
 // appendMetrics are the event log's series, shared by intake and editors
 // when one process plays both.
 func (s *Service) appendMetrics() *eventlog.Metrics {

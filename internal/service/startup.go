@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,11 +79,16 @@ func (s *Service) startEmbedded(ctx context.Context) (url string, opts []nats.Op
 		s.log.Info("generated the embedded NATS server's credentials (an nkey seed)", slog.String("path", creds.SeedFile))
 	}
 	store := filepath.Join(cfg.DataDir, "nats")
-	ns, err := embednats.Start(ctx, embednats.Config{StoreDir: store, Listen: cfg.NATSListen, UserNKey: creds.Public, Log: s.log})
+	s.embeddedSince = time.Now()
+	s.nsCfg = embednats.Config{StoreDir: store, Listen: cfg.NATSListen, UserNKey: creds.Public, Log: s.log,
+		MaxStore: embeddedStoreLimit(cfg.DataDir, cfg.LogMaxBytes)} // storage.go
+	ns, err := embednats.Start(ctx, s.nsCfg)
 	if err != nil {
 		return "", nil, fmt.Errorf("embedded NATS server (store %s, --nats-listen %s): %w", store, cfg.NATSListen, err)
 	}
+	s.nsMu.Lock()
 	s.ns = ns
+	s.nsMu.Unlock()
 	auth, err := creds.Option()
 	if err != nil {
 		return "", nil, err
@@ -92,7 +98,7 @@ func (s *Service) startEmbedded(ctx context.Context) (url string, opts []nats.Op
 	// (measured no slower than the in-process pipe under concurrent
 	// appends); the pipe when it listens on no port.
 	if cfg.NATSListen == "-" {
-		opts = append(opts, nats.InProcessServer(ns))
+		opts = append(opts, nats.InProcessServer(inProcess{s})) // embedded.go: follows a restart
 	} else {
 		url = ns.ClientURL()
 	}

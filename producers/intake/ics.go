@@ -19,6 +19,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/ical"
+	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
@@ -153,9 +154,14 @@ type ICSItem struct {
 // key K (i = 0, the id a JSON submission with K would get) or K + "#i",
 // and remembers a hash of the whole request, so a retried file adds
 // nothing and K reused for another file or a JSON body is refused (422)
-// before anything is appended. Appends go in file order; if one fails
-// (the log unavailable), the ones before it are in, and a retry with the
-// same key completes the file.
+// with nothing appended. The whole file passes the intake gate at once
+// (admit.go), each VEVENT counting one.
+//
+// Atomicity: the file's submissions are appended as one atomic batch
+// (eventlog.CreateAll): all of them or none, also when the log fills up
+// (507) or the connection fails half-way (503: a retry with the same key
+// finds the batch stored or stores it, once). A file half stored before
+// batches existed is completed by its retry.
 func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key string, o Origin) (ICSReceipt, error) {
 	im, subs, err := prepareICS(body, d, time.Now())
 	var ie *ICSError
@@ -169,32 +175,24 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 		in.metrics.observe("ics", Receipt{}, err, 0)
 		return ICSReceipt{}, err
 	}
+	start := time.Now()
 	if key == "" {
 		key = uuid.Must(uuid.NewV7()).String()
 	}
 	// Hashed before sponsors are linked: the directory may know a sponsor
 	// on a retry that it did not know the first time.
-	request := sha256.New()
-	request.Write([]byte("ics\x00"))
-	for _, sub := range subs {
-		request.Write([]byte(sub.Hash() + "\n"))
-	}
-	requestHash := hex.EncodeToString(request.Sum(nil))
-	for i := range subs {
-		if in.sponsors != nil {
-			subs[i].Details.Sponsors = in.sponsors.LinkSponsors(subs[i].Details.Sponsors)
+	items, err := icsAppends(subs, key, o.Actor, func(s []domain.Sponsor) []domain.Sponsor {
+		if in.sponsors == nil {
+			return s
 		}
+		return in.sponsors.LinkSponsors(s)
+	})
+	if err != nil {
+		return ICSReceipt{}, err
 	}
-	// The whole file passes the intake gate at once (admit.go).
-	ids, hashes, sizes, contacts := make([]string, len(subs)), make([]string, len(subs)), make([]int64, len(subs)), make([]string, len(subs))
-	for i, sub := range subs {
-		eventKey := key
-		if i > 0 {
-			eventKey = key + "#" + strconv.Itoa(i)
-		}
-		sum := sha256.Sum256([]byte(requestHash + "\x00" + strconv.Itoa(i)))
-		ids[i], hashes[i] = ConferenceID(eventKey), hex.EncodeToString(sum[:])
-		sizes[i], contacts[i] = storedSize(sub, ids[i], hashes[i], "ics", o.Actor), sub.Contact.Email
+	sizes, contacts := make([]int64, len(items)), make([]string, len(items))
+	for i, it := range items {
+		sizes[i], contacts[i] = storedSize(subs[i], it.id, it.hash, "ics", o.Actor), subs[i].Contact.Email
 	}
 	grant, err := in.admit(ctx, o, contacts, sizes)
 	if err != nil {
@@ -208,18 +206,107 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 		stored   int64
 	)
 	defer func() { grant.Settle(appended, stored) }()
-	var out ICSReceipt
-	for i, sub := range subs {
-		start := time.Now()
-		r, err := in.create(ctx, sub, ids[i], hashes[i], "ics", o.Actor)
-		in.metrics.observe("ics", r, err, time.Since(start))
-		if err != nil {
-			return ICSReceipt{}, err
-		}
+	receipts, err := in.appendICS(ctx, items)
+	for i, r := range receipts {
 		if !r.Duplicate {
 			appended, stored = appended+1, stored+sizes[i]
 		}
+	}
+	for _, r := range receipts {
+		in.metrics.observe("ics", r, err, time.Since(start))
+	}
+	if err != nil {
+		in.metrics.observe("ics", Receipt{}, err, time.Since(start))
+		return ICSReceipt{}, err
+	}
+	var out ICSReceipt
+	for i, r := range receipts {
 		out.Items = append(out.Items, ICSItem{Index: i, UID: clipText(im.Events[i].UID, 255), Receipt: r})
+	}
+	return out, nil
+}
+
+// icsAppends are the creations of a file's submissions under key: VEVENT
+// i gets the id of key (i = 0) or key#i and a hash of the whole request and
+// its index. link links sponsors to the directory, after the hash.
+func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.Sponsor) []domain.Sponsor) ([]icsAppend, error) {
+	request := sha256.New()
+	request.Write([]byte("ics\x00"))
+	for _, sub := range subs {
+		request.Write([]byte(sub.Hash() + "\n"))
+	}
+	requestHash := hex.EncodeToString(request.Sum(nil))
+	items := make([]icsAppend, len(subs))
+	for i, sub := range subs {
+		sub.Details.Sponsors = link(sub.Details.Sponsors)
+		eventKey := key
+		if i > 0 {
+			eventKey = key + "#" + strconv.Itoa(i)
+		}
+		sum := sha256.Sum256([]byte(requestHash + "\x00" + strconv.Itoa(i)))
+		items[i] = icsAppend{id: ConferenceID(eventKey), hash: hex.EncodeToString(sum[:])}
+		var err error
+		if items[i].creation, err = creation(sub, items[i].id, items[i].hash, "ics", actor); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// icsAppend is one VEVENT on its way to the log.
+type icsAppend struct {
+	id, hash string
+	creation eventlog.Creation
+}
+
+// appendICS appends the file's submissions in one atomic batch and returns
+// their receipts in order. When some of them exist already, it looks at
+// each: a different request under their key is ErrIdempotencyMismatch, a
+// retry of this file is answered from the log, and what a file half stored
+// before batches existed still misses is appended (again all or nothing).
+func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, error) {
+	out := make([]Receipt, len(items))
+	todo := make([]int, len(items))
+	for i := range todo {
+		todo[i] = i
+	}
+	// Each round stores the rest or finds more of it stored; two rounds
+	// settle any state a retry can meet, a third covers a racing retry.
+	for round := 0; round < 3 && len(todo) > 0; round++ {
+		batch := make([]eventlog.Creation, len(todo))
+		for j, i := range todo {
+			batch[j] = items[i].creation
+		}
+		res, err := in.log.CreateAll(ctx, batch)
+		var ve *domain.VersionError
+		switch {
+		case err == nil && !res[0].Duplicate:
+			for j, i := range todo {
+				out[i] = receipt(items[i].id, domain.StatusPending, res[j].Seq, false)
+			}
+			return out, nil
+		case err != nil && !errors.As(err, &ve):
+			return nil, err
+		}
+		// Some or all exist: the log says which, and in what state.
+		var missing []int
+		for _, i := range todo {
+			c, _, err := in.log.LoadConference(ctx, items[i].id)
+			switch {
+			case errors.Is(err, domain.ErrNotFound):
+				missing = append(missing, i)
+			case err != nil:
+				return nil, fmt.Errorf("intake: load %s of an .ics retry: %w", items[i].id, err)
+			case c.RequestHash != items[i].hash:
+				return nil, domain.ErrIdempotencyMismatch
+			default:
+				out[i] = receipt(items[i].id, c.Status, c.Version, true)
+			}
+		}
+		todo = missing
+	}
+	if len(todo) > 0 {
+		return nil, fmt.Errorf("intake: %d conferences of the file neither stored nor storable: %w", len(todo), domain.ErrUnavailable)
 	}
 	return out, nil
 }

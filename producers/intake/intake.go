@@ -182,15 +182,11 @@ func (in *Intake) existing(ctx context.Context, id, hash string) (Receipt, bool)
 // what a retry must match (the request's hash) to be answered as a
 // duplicate instead of ErrIdempotencyMismatch.
 func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, source, actor string) (Receipt, error) {
-	env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), id, actor, time.Now(), domain.ConferenceSubmitted{
-		Details: sub.Details, Contact: sub.Contact, Source: source, RequestHash: hash,
-	})
+	c, err := creation(sub, id, hash, source, actor)
 	if err != nil {
 		return Receipt{}, err
 	}
-	// The message id carries the content's hash: a retry of this request is
-	// recognised as ours, a different request under the same key is not.
-	a, err := in.log.Append(ctx, env, "submit:"+id+":"+hash[:16], 0)
+	a, err := in.log.Append(ctx, c.Env, c.MsgID, 0)
 	var ve *domain.VersionError
 	switch {
 	case err == nil && !a.Duplicate:
@@ -208,6 +204,16 @@ func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, s
 	default:
 		return Receipt{}, err
 	}
+}
+
+// creation is the event that creates conference id from a submission.
+func creation(sub domain.Submission, id, hash, source, actor string) (eventlog.Creation, error) {
+	env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), id, actor, time.Now(), domain.ConferenceSubmitted{
+		Details: sub.Details, Contact: sub.Contact, Source: source, RequestHash: hash,
+	})
+	// The message id carries the content's hash: a retry of this request is
+	// recognised as ours, a different request under the same key is not.
+	return eventlog.Creation{Env: env, MsgID: "submit:" + id + ":" + hash[:16]}, err
 }
 
 // Register adds the intake routes to mux.
