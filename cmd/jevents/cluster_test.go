@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +70,7 @@ func TestCluster(t *testing.T) {
 	t.Run("one website through the proxy", func(t *testing.T) { testOneWebsite(t, r, px) })
 	t.Run("a browser through the proxy over TLS", func(t *testing.T) { testBrowserThroughProxy(t, px) })
 	t.Run("projectors' consumers are named", func(t *testing.T) { testConsumerNames(t, c) })
+	t.Run("README's commands for TLS and nkeys", func(t *testing.T) { runReadmeCommands(t, c, "tls") })
 	t.Run("every role exports its catalogued metrics", func(t *testing.T) { testCatalogue(t, c, r) })
 	t.Run("prometheus scrapes every role and the NATS servers", func(t *testing.T) { testPrometheus(t, r, exporter) })
 	t.Run("feeds serve the last model while no projector runs", func(t *testing.T) { testNoProjector(t, c, r) })
@@ -843,5 +846,18 @@ func testConsumerNames(t *testing.T, c *testCluster) {
 	}
 	if len(found) != 3 {
 		t.Errorf("named projector consumers for %v, want calendar, directory and review", found)
+	}
+	// As deploy/README.md shows it: the NATS CLI's consumer report names
+	// them.
+	bin, err := exec.LookPath("nats")
+	if err != nil {
+		t.Fatal("the NATS CLI is not installed: run scripts/install-test-deps.sh (make test does)")
+	}
+	home := t.TempDir()
+	cmd := exec.Command(bin, "consumer", "report", domain.StreamName, "--server", c.urls(), "--nkey", c.seeds["admin"], "--tlsca", c.caFile)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "jevents-projector-calendar-") {
+		t.Errorf("nats consumer report: %v\n%s", err, out)
 	}
 }

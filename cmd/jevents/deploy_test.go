@@ -505,6 +505,32 @@ func TestDeployNamesCataloguedMetrics(t *testing.T) {
 			t.Error("a dashboard panel has an empty query")
 		}
 	}
+	// The dashboard names no data source of its own: every panel and query
+	// uses the variable, and it has job and instance variables.
+	b, err := os.ReadFile(repoPath(t, "deploy/grafana/dashboards/jevents.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`"uid":\s*"([^"]*)"`).FindAllStringSubmatch(string(b), -1) {
+		if m[1] != "${datasource}" && m[1] != "jevents" {
+			t.Errorf("the dashboard names the data source uid %q; use ${datasource}", m[1])
+		}
+	}
+	var d struct {
+		Templating struct {
+			List []struct{ Name, Type string } `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if vars["datasource"] != "datasource" || vars["job"] != "query" || vars["instance"] != "query" {
+		t.Errorf("dashboard variables %v, want datasource, job and instance", vars)
+	}
 }
 
 // dashboardExprs are the PromQL queries of the Grafana dashboard.
