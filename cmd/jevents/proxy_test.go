@@ -363,7 +363,9 @@ func natsExporter(t *testing.T, c *testCluster) string {
 				return fmt.Errorf("a check fails: %s", s)
 			}
 		}
-		if !slices.ContainsFunc(samples, func(s string) bool { return strings.HasPrefix(s, `nats_server_check_server_connections{item="nats-3"}`) }) {
+		if !slices.ContainsFunc(samples, func(s string) bool {
+			return strings.HasPrefix(s, `nats_server_check_server_connections{item="nats-3"}`)
+		}) {
 			return fmt.Errorf("no figures for nats-3")
 		}
 		return nil
