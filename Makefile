@@ -21,13 +21,17 @@ test: test-deps check test-flood
 test-flood:
 	$(GO) test -tags flood -count=1 -timeout 10m -run TestFlood -v ./cmd/jevents/
 
-# The cluster test alone: a 3-node NATS cluster and every role as its own
-# process, permissions, Prometheus, failover (README: Running on a cluster).
+# The cluster tests alone: a 3-node NATS cluster with TLS and nkeys, every
+# role as its own process, permissions, Caddy in front (HTTP and Chromium
+# through it), the NATS exporter, Prometheus and the dashboard's queries,
+# failover; and the password configuration compose runs (README: Running
+# on a cluster).
 test-cluster: test-deps
 	$(GO) test -race -count=1 -run TestCluster -v ./cmd/jevents/
 
-# Installs, when missing, the programs the interop, browser and Prometheus
-# tests drive: independent iCalendar parsers, Chromium, Prometheus.
+# Installs, when missing, the programs the interop, browser, Prometheus and
+# cluster tests drive: independent iCalendar parsers, Chromium, Prometheus,
+# Caddy, the NATS CLI.
 test-deps:
 	./scripts/install-test-deps.sh
 

@@ -70,11 +70,20 @@ var (
 		max: 0}
 	resourceSpec = spec{name: "resource", args: "add|edit|retire|restore", summary: "change the resource directory (editors)",
 		example: "jevents resource edit ovc --url https://ovc.ojp.gov/", min: 1, max: -1}
+	versionSpec = spec{name: "version", summary: "print the version, VCS revision and Go version of this binary",
+		example: "jevents version\njevents --version", max: 0}
+	healthcheckSpec = spec{name: "healthcheck", summary: "ask the jevents serve beside it whether it is ready (containers' health check)",
+		about: "Exit status 0 when the operators' listener (--metrics-listen) answers /readyz with 200, 1 otherwise;\n" +
+			"--live asks /healthz (alive and connected to NATS) instead.",
+		example: "jevents healthcheck                             # /readyz on 127.0.0.1:9180, or JEVENTS_METRICS_LISTEN\n" +
+			"jevents healthcheck --live --metrics-listen 127.0.0.1:9181",
+		max: 0}
 	helpSpec = spec{name: "help", args: "[COMMAND]", summary: "show the commands, or one command's help",
 		example: "jevents help reject\njevents help resource edit", max: 2}
 )
 
-var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, rebuildSpec, setupSpec, resourceSpec, seedSpec, helpSpec}
+var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, rebuildSpec, setupSpec, resourceSpec, seedSpec,
+	healthcheckSpec, versionSpec, helpSpec}
 
 func usage() string {
 	var b strings.Builder
@@ -102,6 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(args) > 0 && isHelpFlag(args[0]):
 		fmt.Fprint(stdout, usage())
 		return exitOK
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-version"):
+		cmd, args = "version", args[1:]
 	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
@@ -125,6 +136,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = resourceCmd(ctx, args, stdout) // resources.go
 	case "seed":
 		err = seed(ctx, args, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, args, stdout) // healthcheck.go
+	case "version":
+		err = printVersion(args, stdout) // version.go
 	case "help":
 		err = help(args, stdout)
 	default:
@@ -258,8 +273,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.EditorToken = os.Getenv("JEVENTS_EDITOR_TOKEN")
 	cfg.TrustedProxies, _ = service.ParseTrustedProxies(trustedProxies) // checked when set
 	cfg.Roles, _ = service.ParseRoles(roles)
+	bi := readBuildInfo()
+	cfg.Collectors = append(cfg.Collectors, bi.collector())
 	if err := cfg.Validate(); err != nil {
 		return inputError{err}
 	}
-	return service.Run(ctx, cfg, newLogger(stderr, logFormat, logLevel))
+	log := newLogger(stderr, logFormat, logLevel)
+	log.Info("jevents", slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("go", bi.GoVersion))
+	return service.Run(ctx, cfg, log)
 }

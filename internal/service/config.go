@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
@@ -111,6 +113,9 @@ type Config struct {
 	// FeedCacheBytes bounds the prepared feeds and read-API answers a feed
 	// server keeps (feeds.Config.CacheBytes); 0: 256 MiB.
 	FeedCacheBytes int64
+	// Collectors are registered on the process's registry beside its own
+	// metrics (cmd/jevents adds jevents_build_info).
+	Collectors []prometheus.Collector
 }
 
 // CheckHTTPAddr validates an HTTP listen address: host:port, where an

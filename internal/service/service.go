@@ -126,6 +126,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.clients = clientaddr.New(cfg.TrustedProxies)
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registry.MustRegister(cfg.Collectors...)
 	s.newHealthChecks() // health.go
 	s.registerNATSMetrics()
 
@@ -272,6 +273,18 @@ func (s *Service) connect(ctx context.Context) error {
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			s.log.Warn("nats error", slog.Any("err", err))
+		}),
+		// Why a connection attempt failed (a refused nkey or password, a
+		// certificate not trusted), and why the client gave up: without
+		// these a process with wrong credentials says only "connection
+		// closed".
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("nats connection attempt failed", slog.Any("err", err))
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if err := nc.LastError(); err != nil {
+				s.log.Error("nats connection closed for good: restart the process once the cause is fixed", slog.Any("err", err))
+			}
 		}),
 	}
 	url := cfg.NATS
