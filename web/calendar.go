@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/feeds"
 )
@@ -161,7 +161,7 @@ func parseHomeQuery(q url.Values, now time.Time) homeQuery {
 	}
 	h := homeQuery{values: q, errs: map[string][]string{}}
 	f, err := feeds.ParseQuery(q)
-	var he *httpjson.Error
+	var he *httpapi.Error
 	switch {
 	case err == nil:
 		h.filter = f

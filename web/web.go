@@ -35,7 +35,7 @@
 // It reads the read models through the small interfaces it declares
 // (Directory, Conferences) and writes through the producers' methods
 // (Submitter, Moderator); it is an adapter, so it may import producers and
-// projections, and nothing imports it but cmd and internal/service.
+// projections, and nothing imports it but cmd and cmd/jevents/service.
 package web
 
 import (

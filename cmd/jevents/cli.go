@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/embednats"
-	"github.com/justiceevents/jevents/internal/service"
 )
 
 // Exit statuses.

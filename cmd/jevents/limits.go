@@ -3,8 +3,8 @@ package main
 import (
 	"time"
 
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/admission"
-	"github.com/justiceevents/jevents/internal/service"
 )
 
 // abuseFlags are serve's limits on what the public may do: the intake

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/embednats"
-	"github.com/justiceevents/jevents/internal/service"
 )
 
 // natsFlags are the connection flags to a NATS cluster.

@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/clientaddr"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // Every submission passes the intake gate (internal/admission) before it
@@ -87,7 +87,7 @@ func storedSize(sub domain.Submission, id, hash, source, actor string) int64 {
 func refused(err error) error {
 	var r *admission.Refusal
 	if errors.As(err, &r) {
-		return &httpjson.Error{Status: r.Status(), Title: r.Title(), Detail: r.Detail, RetryAfter: r.RetryAfterSeconds()}
+		return &httpapi.Error{Status: r.Status(), Title: r.Title(), Detail: r.Detail, RetryAfter: r.RetryAfterSeconds()}
 	}
 	return err
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 

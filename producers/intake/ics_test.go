@@ -22,9 +22,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/ical"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
@@ -88,7 +88,7 @@ func TestParseICSQuery(t *testing.T) {
 	for _, bad := range []string{"contact=nope", "format=telepathy", "topic=gardening", "timezone=Mars/Base", "timezone=Local", "title=x"} {
 		q, _ := url.ParseQuery(bad)
 		_, err := parseICSQuery(q)
-		var he *httpjson.Error
+		var he *httpapi.Error
 		if !errors.As(err, &he) || he.Status != http.StatusBadRequest || len(he.Fields) == 0 {
 			t.Errorf("%s: %v", bad, err)
 		}
@@ -256,7 +256,7 @@ func TestICSCorpus(t *testing.T) {
 			}
 			subs, ie, err := prepared(t, body, query, fileDay)
 			if tt.status != 0 {
-				var he *httpjson.Error
+				var he *httpapi.Error
 				if !errors.As(err, &he) || he.Status != tt.status {
 					t.Fatalf("error %v, want status %d", err, tt.status)
 				}
@@ -502,7 +502,7 @@ func FuzzICSIntake(f *testing.F) {
 		_, subs, err := prepareICS(b, d, now)
 		var (
 			ie *ICSError
-			he *httpjson.Error
+			he *httpapi.Error
 		)
 		switch {
 		case errors.As(err, &ie):

@@ -21,8 +21,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 )
 
 // Pending is a conference waiting for a decision, as the queue's read
@@ -131,7 +131,7 @@ func (m *Moderation) Edit(ctx context.Context, id string, patch []byte, ifMatch 
 	}
 	return m.command(ctx, id, ifMatch, editor, commandID(id, key, "edit", patch), func(c *domain.Conference) (domain.Event, error) {
 		in := c.Details.Input()
-		if err := httpjson.DecodeBytes(patch, &in); err != nil {
+		if err := httpapi.DecodeBytes(patch, &in); err != nil {
 			return nil, err
 		}
 		d, err := domain.ValidateDetails(in, time.Now())
@@ -218,13 +218,13 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 
 // Register adds the editors' routes to mux.
 func (m *Moderation) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/moderation/queue", httpjson.EditorOnly(m.logger, m.handleQueue))
+	mux.Handle("GET /api/v1/moderation/queue", httpapi.EditorOnly(m.logger, m.handleQueue))
 	for _, d := range []Decision{Approve, Reject, Cancel} {
-		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpjson.EditorOnly(m.logger, m.handleDecision(d)))
+		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpapi.EditorOnly(m.logger, m.handleDecision(d)))
 	}
-	mux.Handle("PATCH /api/v1/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleEdit))
-	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpjson.EditorOnly(m.logger, m.handleConference))
-	mux.Handle("POST /api/v1/moderation/reject", httpjson.EditorOnly(m.logger, m.handleBulkReject)) // bulk.go
+	mux.Handle("PATCH /api/v1/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleEdit))
+	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleConference))
+	mux.Handle("POST /api/v1/moderation/reject", httpapi.EditorOnly(m.logger, m.handleBulkReject)) // bulk.go
 }
 
 // ConferenceView is a conference as editors see it: every status, and the
@@ -243,12 +243,12 @@ type ConferenceView struct {
 func (m *Moderation) handleConference(w http.ResponseWriter, r *http.Request, _ string) {
 	c, err := m.Conference(r.Context(), r.PathValue("id"))
 	if err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
+		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
-	httpjson.WriteVersion(w, c.Version)
+	httpapi.WriteVersion(w, c.Version)
 	w.Header().Set("Cache-Control", "private, no-store")
-	httpjson.Write(w, http.StatusOK, ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
+	httpapi.Write(w, http.StatusOK, ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
 		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact})
 }
 
@@ -273,7 +273,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
-			httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid limit",
+			httpapi.WriteError(w, r, m.logger, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid limit",
 				Fields: []domain.FieldError{{Field: "limit", Code: "invalid", Message: "must be a number from 1 to 500"}}})
 			return
 		}
@@ -285,7 +285,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 	after := r.URL.Query().Get("after")
 	afterAt, err := m.Cursor(r.Context(), after)
 	if err != nil {
-		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid cursor",
+		httpapi.WriteError(w, r, m.logger, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid cursor",
 			Fields: []domain.FieldError{{Field: "after", Code: "unknown", Message: "must be the id of a submitted conference"}}})
 		return
 	}
@@ -306,7 +306,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 		page.Items = append(page.Items, item)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, http.StatusOK, page)
+	httpapi.Write(w, http.StatusOK, page)
 }
 
 // Cursor is the place in the queue's order of the conference id, the last
@@ -328,9 +328,9 @@ func (m *Moderation) Cursor(ctx context.Context, id string) (time.Time, error) {
 
 func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		c, err := httpjson.ReadCommand(w, r)
+		c, err := httpapi.ReadCommand(w, r)
 		if err != nil {
-			httpjson.WriteError(w, r, m.logger, err)
+			httpapi.WriteError(w, r, m.logger, err)
 			return
 		}
 		res, err := m.Decide(r.Context(), r.PathValue("id"), d, c.Reason, c.IfMatch, editor, c.Key)
@@ -339,13 +339,13 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 }
 
 func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	p, err := httpjson.ReadPatch(w, r)
+	p, err := httpapi.ReadPatch(w, r)
 	if err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
+		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
 	if _, ok := p.Fields["contact"]; ok {
-		httpjson.WriteError(w, r, m.logger, &httpjson.Error{Status: http.StatusBadRequest, Title: "Unknown field",
+		httpapi.WriteError(w, r, m.logger, &httpapi.Error{Status: http.StatusBadRequest, Title: "Unknown field",
 			Fields: []domain.FieldError{{Field: "contact", Code: "unknown", Message: "the organiser's contact cannot be edited"}}})
 		return
 	}
@@ -355,9 +355,9 @@ func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor s
 
 func (m *Moderation) answer(w http.ResponseWriter, r *http.Request, res Result, err error) {
 	if err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
+		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
-	httpjson.WriteVersion(w, res.Version)
-	httpjson.Write(w, http.StatusOK, res)
+	httpapi.WriteVersion(w, res.Version)
+	httpapi.Write(w, http.StatusOK, res)
 }

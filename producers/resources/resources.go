@@ -25,8 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 )
 
 // ActorSeed is the actor of the events the seed appends.
@@ -199,7 +199,7 @@ func (p *Producer) Edit(ctx context.Context, id string, patch []byte, ifMatch ui
 	}
 	res, err := p.command(ctx, "edit", id, ifMatch, actor, key, func(r *domain.Resource) (domain.Event, error) {
 		in := r.Details.Input()
-		if err := httpjson.DecodeBytes(patch, &in); err != nil {
+		if err := httpapi.DecodeBytes(patch, &in); err != nil {
 			return nil, err
 		}
 		if in.ID != "" && in.ID != id {
@@ -356,17 +356,17 @@ func (p *Producer) Seed(ctx context.Context, page *SeedPage) (SeedResult, error)
 
 // Register adds the editors' routes to mux.
 func (p *Producer) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/resources", httpjson.EditorOnly(p.logger, p.handleAdd))
-	mux.Handle("PATCH /api/v1/resources/{id}", httpjson.EditorOnly(p.logger, p.handleEdit))
-	mux.Handle("POST /api/v1/resources/{id}/retire", httpjson.EditorOnly(p.logger, p.handleState("retire")))
-	mux.Handle("POST /api/v1/resources/{id}/restore", httpjson.EditorOnly(p.logger, p.handleState("restore")))
+	mux.Handle("POST /api/v1/resources", httpapi.EditorOnly(p.logger, p.handleAdd))
+	mux.Handle("PATCH /api/v1/resources/{id}", httpapi.EditorOnly(p.logger, p.handleEdit))
+	mux.Handle("POST /api/v1/resources/{id}/retire", httpapi.EditorOnly(p.logger, p.handleState("retire")))
+	mux.Handle("POST /api/v1/resources/{id}/restore", httpapi.EditorOnly(p.logger, p.handleState("restore")))
 }
 
 func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor string) {
 	var in domain.ResourceInput
-	if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &in); err != nil {
+	if err := httpapi.Decode(w, r, httpapi.MaxBodyBytes, &in); err != nil {
 		p.metrics.observe("add", Result{}, err)
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	source := "api"
@@ -375,7 +375,7 @@ func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor stri
 	}
 	res, err := p.Add(r.Context(), in, source, editor)
 	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	status := http.StatusCreated
@@ -387,14 +387,14 @@ func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor stri
 }
 
 func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	patch, err := httpjson.ReadPatch(w, r)
+	patch, err := httpapi.ReadPatch(w, r)
 	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	res, err := p.Edit(r.Context(), r.PathValue("id"), patch.Body, patch.IfMatch, editor, patch.Key)
 	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	p.answer(w, http.StatusOK, res)
@@ -402,9 +402,9 @@ func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor str
 
 func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		c, err := httpjson.ReadCommand(w, r)
+		c, err := httpapi.ReadCommand(w, r)
 		if err != nil {
-			httpjson.WriteError(w, r, p.logger, err)
+			httpapi.WriteError(w, r, p.logger, err)
 			return
 		}
 		var res Result
@@ -414,7 +414,7 @@ func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Reque
 			res, err = p.Restore(r.Context(), r.PathValue("id"), c.Reason, c.IfMatch, editor, c.Key)
 		}
 		if err != nil {
-			httpjson.WriteError(w, r, p.logger, err)
+			httpapi.WriteError(w, r, p.logger, err)
 			return
 		}
 		p.answer(w, http.StatusOK, res)
@@ -422,9 +422,9 @@ func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Reque
 }
 
 func (p *Producer) answer(w http.ResponseWriter, status int, res Result) {
-	httpjson.WriteVersion(w, res.Version)
+	httpapi.WriteVersion(w, res.Version)
 	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, status, res)
+	httpapi.Write(w, status, res)
 }
 
 // Metrics are the resource producer's Prometheus series.
@@ -449,7 +449,7 @@ func (m *Metrics) observe(cmd string, r Result, err error) {
 	outcome := "appended"
 	var (
 		ve *domain.ValidationError
-		he *httpjson.Error
+		he *httpapi.Error
 	)
 	switch {
 	case err == nil && r.Duplicate:

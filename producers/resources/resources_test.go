@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/auth"
-	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/natstest"
 	"github.com/justiceevents/jevents/producers/resources"
 )

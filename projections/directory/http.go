@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // Query selects resources: OR within a facet, AND across facets, as the
@@ -86,7 +86,7 @@ func ParseQuery(v url.Values) (Query, error) {
 		q.Limit = n
 	}
 	if err := errs.Err(); err != nil {
-		return Query{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid directory query", Fields: err.(*domain.ValidationError).Fields}
+		return Query{}, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid directory query", Fields: err.(*domain.ValidationError).Fields}
 	}
 	return q, nil
 }
@@ -235,7 +235,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("list", "400").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
 	snap := s.index.Snapshot()
@@ -258,7 +258,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	res, ok := snap.Get(r.PathValue("id"))
 	if !ok {
 		s.metrics.requests.WithLabelValues("resource", "404").Inc()
-		httpjson.WriteError(w, r, s.log, domain.ErrNotFound)
+		httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 		return
 	}
 	e := snap.cached("get|"+res.ID, func() *httpcache.Entry {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
-	"github.com/justiceevents/jevents/internal/httpjson"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
@@ -210,7 +210,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err e
 	default:
 		s.metrics.requests.WithLabelValues(kind, "500").Inc()
 	}
-	httpjson.WriteError(w, r, s.log, err)
+	httpapi.WriteError(w, r, s.log, err)
 }
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +221,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("query", "400").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
 	s.serveFeed(w, r, f)
@@ -263,7 +263,7 @@ func (s *Server) handleFacet(facet string) http.HandlerFunc {
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 	s.metrics.requests.WithLabelValues(kind, "404").Inc()
-	httpjson.WriteError(w, r, s.log, domain.ErrNotFound)
+	httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 }
 
 // ParseQuery reads a filter from ?topic=&region=&sponsor=&q=, naming the
@@ -304,7 +304,7 @@ func ParseQuery(q map[string][]string) (Filter, error) {
 		errs.Add("q", "too_many", "a feed may combine at most 50 values")
 	}
 	if err := errs.Err(); err != nil {
-		return Filter{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid feed query", Fields: err.(*domain.ValidationError).Fields}
+		return Filter{}, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid feed query", Fields: err.(*domain.ValidationError).Fields}
 	}
 	return f, nil
 }
@@ -384,7 +384,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("api", "400").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
 	f = f.canonical()

@@ -24,7 +24,7 @@ func heapInUse() uint64 {
 
 // BenchmarkFeedServerMemory states the memory a feed server needs per
 // 1,000 published conferences: the replica's records (here the same
-// records in a map, as readmodel.Replica holds them), the prepared VEVENTs
+// records in a map, as engine.Replica holds them), the prepared VEVENTs
 // and index, the whole calendar's feed with its gzip form, a topic feed and
 // the read API's first page — the heap in use after a collection, with
 // nothing else in it. Pending submissions never reach a feed server
