@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
@@ -65,7 +66,13 @@ func (in *Intake) admit(ctx context.Context, o Origin, contacts []string, sizes 
 	for _, s := range sizes {
 		total += s
 	}
-	return in.gate.Admit(ctx, admission.Admission{Source: o.Source, Addr: o.Addr, Contacts: contacts, Events: len(sizes), Bytes: total})
+	g, err := in.gate.Admit(ctx, admission.Admission{Source: o.Source, Addr: o.Addr, Contacts: contacts, Events: len(sizes), Bytes: total})
+	if errors.Is(err, admission.ErrUnavailable) {
+		// The gate cannot count: like a log that cannot be reached, 503
+		// and retry with the same key.
+		return nil, fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+	}
+	return g, err
 }
 
 // storedSize bounds what the submission of conference id takes in the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/producers/intake"
@@ -83,7 +84,7 @@ func (s *Service) closeOperators(ctx context.Context) error {
 // (the process's one client resolver), per contact, the shared quota and
 // the editors' reserve (internal/admission).
 func (s *Service) gateIntake(ctx context.Context, in *intake.Intake) {
-	g := admission.New(s.js, s.cfg.Intake, s.log, admission.NewMetrics(s.registry))
+	g := admission.New(s.js, domain.StreamName, s.cfg.Intake, s.log, admission.NewMetrics(s.registry))
 	s.ready = append(s.ready, readiness{"intake quota bucket " + admission.Bucket + " (run `jevents setup`)", g.Ready()})
 	s.goWorker(ctx, "intake gate", g.Run)
 	in.SetGate(g, s.clients)
