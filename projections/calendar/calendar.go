@@ -76,6 +76,10 @@ type Projection struct{}
 
 var _ engine.Projection[Conference] = Projection{}
 
+// Model is the calendar read model as the engine runs it (the composition
+// root's registry lists it): servers replicate its public records only.
+var Model = engine.Define[Conference](Projection{}, engine.OnlyKeys(Public))
+
 // Name implements engine.Projection.
 func (Projection) Name() string { return Name }
 

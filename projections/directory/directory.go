@@ -58,6 +58,10 @@ func (r Resource) Active() bool { return r.Status == StatusActive }
 // Projection folds resource events into Resource records.
 type Projection struct{}
 
+// Model is the directory read model as the engine runs it (the composition
+// root's registry lists it); servers replicate all of it.
+var Model = engine.Define[Resource](Projection{})
+
 var _ engine.Projection[Resource] = Projection{}
 
 // Name implements engine.Projection.

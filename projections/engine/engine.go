@@ -20,8 +20,14 @@
 // The Replica reads the active generation into memory and follows it, for
 // servers that must never read the event log.
 //
-// It imports the domain package and nats.go; projections plug in through the
-// Projection interface.
+// Every read model is declared once, by its projection package, with Define
+// (registry.go); the composition root lists the declarations in one
+// Registry, which setup, start-up, presence, readiness, storage metrics and
+// rebuild iterate.
+//
+// It imports the domain package and nats.go, never the event log's package
+// nor a producer: it consumes the stream itself. Projections plug in through
+// the Projection interface.
 package engine
 
 import (
@@ -91,7 +97,9 @@ type BucketConfig struct {
 	StaleBefore time.Time
 }
 
-func pointerKey(name string) string { return "readmodel." + name }
+// PointerKey is the key, in MetaBucket, of the pointer to the named
+// projection's active generation.
+func PointerKey(name string) string { return "readmodel." + name }
 
 // bucketName is the bucket of one generation: <name>_<gen>.
 func bucketName(name string, gen int) string { return name + "_" + strconv.Itoa(gen) }
@@ -182,7 +190,7 @@ func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg 
 // revision. With create set, a missing pointer is created at generation 1,
 // after the bucket it points to.
 func activeBucket(ctx context.Context, js jetstream.JetStream, meta jetstream.KeyValue, name string, cfg BucketConfig, create bool) (string, uint64, error) {
-	e, err := meta.Get(ctx, pointerKey(name))
+	e, err := meta.Get(ctx, PointerKey(name))
 	if err == nil {
 		return string(e.Value()), e.Revision(), nil
 	}
@@ -193,7 +201,7 @@ func activeBucket(ctx context.Context, js jetstream.JetStream, meta jetstream.Ke
 	if _, err := ensureBucket(ctx, js, first, cfg); err != nil {
 		return "", 0, err
 	}
-	rev, err := meta.Create(ctx, pointerKey(name), []byte(first))
+	rev, err := meta.Create(ctx, PointerKey(name), []byte(first))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return activeBucket(ctx, js, meta, name, cfg, false)
 	}

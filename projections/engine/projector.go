@@ -256,7 +256,7 @@ func (p *Projector[V]) runActive(ctx context.Context) error {
 	}
 	// The watch starts with the pointer's current value: a switch between
 	// the read above and the watch is seen too.
-	w, err := meta.Watch(ctx, pointerKey(p.proj.Name()))
+	w, err := meta.Watch(ctx, PointerKey(p.proj.Name()))
 	if err != nil {
 		return fmt.Errorf("readmodel: watch pointer: %w", err)
 	}
@@ -599,7 +599,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection
 	if err != nil {
 		return "", 0, err
 	}
-	if _, err := meta.Update(ctx, pointerKey(name), []byte(next), rev); err != nil {
+	if _, err := meta.Update(ctx, PointerKey(name), []byte(next), rev); err != nil {
 		return "", 0, fmt.Errorf("readmodel: switch %s to %s (another rebuild ran?): %w", name, next, err)
 	}
 	removeOldGenerations(ctx, js, name, gen+1, log)

@@ -178,7 +178,7 @@ func (r *Replica[V]) follow(ctx context.Context) error {
 	// The pointer's watch starts with its current value: a switch (after
 	// which the old generation is removed) between the read above and the
 	// watch is seen too.
-	pw, err := meta.Watch(ctx, pointerKey(r.name))
+	pw, err := meta.Watch(ctx, PointerKey(r.name))
 	if err != nil {
 		return fmt.Errorf("readmodel: watch pointer: %w", err)
 	}

@@ -74,6 +74,10 @@ const (
 // Projection folds conference events into entries.
 type Projection struct{}
 
+// Model is the review read model as the engine runs it (the composition
+// root's registry lists it); the editors' processes replicate it.
+var Model = engine.Define[Entry](Projection{})
+
 var _ engine.Projection[Entry] = Projection{}
 
 // Name implements engine.Projection.

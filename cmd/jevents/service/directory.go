@@ -20,8 +20,9 @@ import (
 	"github.com/justiceevents/jevents/projections/feeds"
 )
 
-// The resource directory's part of the wiring: its seed, projector,
-// replica and index, its producer and history, its read API.
+// The resource directory's part of the wiring: its seed, the index over
+// its replica (the projector and the replica are readmodels.go's), its
+// producer and history, its read API.
 // Start calls these helpers, one per role.
 
 // directoryModel is a process's copy of the directory read model: the
@@ -32,18 +33,18 @@ type directoryModel struct {
 	index   *directory.Index
 }
 
-// newDirectory prepares the directory replica for the roles that read it:
-// feeds (read API, pages, sponsor names) and intake and editors (sponsor
-// linking). It returns nil for a projector-only process.
-func (s *Service) newDirectory(m *engine.Metrics) *directoryModel {
-	if !s.cfg.Has(RoleFeeds) && !s.cfg.Has(RoleIntake) && !s.cfg.Has(RoleEditors) {
+// newDirectory builds the index over the directory replica for the roles
+// that hold it (readmodels.go): feeds (read API, pages, sponsor names) and
+// intake and editors (sponsor linking). It returns nil for a
+// projector-only process.
+func (s *Service) newDirectory() *directoryModel {
+	r := replicaOf(s, directory.Model)
+	if r == nil {
 		return nil
 	}
-	r := engine.NewReplica[directory.Resource](s.js, directory.Name, s.log, m)
 	d := &directoryModel{replica: r, index: directory.NewIndex(r)}
 	r.OnChange(d.index.Changed) // first: later callbacks read the index
 	r.OnReset(d.index.Reset)
-	s.ready = append(s.ready, readiness{"directory read model loaded", r.Ready()})
 	return d
 }
 
@@ -54,20 +55,6 @@ func (d *directoryModel) linker() intake.SponsorLinker {
 		return nil
 	}
 	return d.index
-}
-
-// run follows the directory read model until ctx ends.
-func (d *directoryModel) run(ctx context.Context, s *Service) {
-	if d != nil {
-		s.goWorker(ctx, "directory replica", d.replica.Run)
-	}
-}
-
-// startDirectoryProjector runs the directory projector (projector role).
-func (s *Service) startDirectoryProjector(ctx context.Context, cfg engine.BucketConfig, m *engine.Metrics) {
-	p := engine.NewProjector(s.js, directory.Projection{}, cfg, s.log, m)
-	s.ready = append(s.ready, s.projectorReadiness(ctx, p.CaughtUp(), directory.Name, p.Instance()))
-	s.goWorker(ctx, "directory projector", p.Run)
 }
 
 // registerDirectoryEditors adds the editors' directory commands and the

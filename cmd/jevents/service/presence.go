@@ -15,7 +15,7 @@ func (s *Service) newPresence() {
 	if !s.cfg.Has(RoleFeeds) && !s.cfg.Has(RoleEditors) && !s.cfg.Has(RoleProjector) {
 		return
 	}
-	s.presence = engine.NewPresence(s.js, readModels, s.log, s.registry)
+	s.presence = engine.NewPresence(s.js, readModels.Names(), s.log, s.registry)
 }
 
 func (s *Service) startPresence(ctx context.Context) {
@@ -71,7 +71,7 @@ func (s *Service) projectorState() (map[string]engine.Holder, []string) {
 	}
 	st := s.presence.State()
 	degraded := []string{}
-	for _, name := range readModels {
+	for _, name := range readModels.Names() {
 		h, ok := st[name]
 		switch {
 		case !ok || time.Since(h.Checked) > 5*engine.PresenceInterval:

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
@@ -22,31 +21,17 @@ type reviewModel struct {
 	queue   *review.Queue
 }
 
-// newReview prepares the review replica for the editors role; nil for the
-// other roles.
-func (s *Service) newReview(m *engine.Metrics) *reviewModel {
-	if !s.cfg.Has(RoleEditors) {
+// newReview builds the queue over the review replica, which the editors
+// role alone holds (readmodels.go); nil for the other roles.
+func (s *Service) newReview() *reviewModel {
+	r := replicaOf(s, review.Model)
+	if r == nil {
 		return nil
 	}
-	r := engine.NewReplica[review.Entry](s.js, review.Name, s.log, m)
 	q := review.NewQueue(r)
 	r.OnChange(q.Changed)
 	r.OnReset(q.Reset)
-	s.ready = append(s.ready, readiness{"review read model loaded", r.Ready()})
 	return &reviewModel{replica: r, queue: q}
-}
-
-func (rv *reviewModel) run(ctx context.Context, s *Service) {
-	if rv != nil {
-		s.goWorker(ctx, "review replica", rv.replica.Run)
-	}
-}
-
-// startReviewProjector runs the review projector (projector role).
-func (s *Service) startReviewProjector(ctx context.Context, cfg engine.BucketConfig, m *engine.Metrics) {
-	p := engine.NewProjector(s.js, review.Projection{}, cfg, s.log, m)
-	s.ready = append(s.ready, s.projectorReadiness(ctx, p.CaughtUp(), review.Name, p.Instance()))
-	s.goWorker(ctx, "review projector", p.Run)
 }
 
 // pendingQueue is the review queue as the moderation producer reads it.

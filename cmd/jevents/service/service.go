@@ -30,10 +30,8 @@ import (
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
-	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
-	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Service is one running Justice Events process.
@@ -57,10 +55,11 @@ type Service struct {
 	opsListener net.Listener
 
 	ready    []readiness
-	presence *engine.Presence  // nil unless the process reads or writes read models
-	appendM  *eventlog.Metrics // shared by the producers of intake and editors
-	health   *health           // health.go
-	storage  *storageGuard     // nil unless embedded (storage.go)
+	replicas map[string]engine.Follower // by read model: readmodels.go
+	presence *engine.Presence           // nil unless the process reads or writes read models
+	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
+	health   *health                    // health.go
+	storage  *storageGuard              // nil unless embedded (storage.go)
 	// embeddedSince is when the embedded server started: leases renewed
 	// before it are former processes' (engine.BucketConfig.StaleBefore).
 	embeddedSince time.Time
@@ -148,23 +147,17 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 
 	if cfg.Has(RoleProjector) {
-		p := engine.NewProjector(s.js, calendar.Projection{}, bucketCfg, s.log, rmMetrics)
-		s.ready = append(s.ready, s.projectorReadiness(wctx, p.CaughtUp(), calendar.Name, p.Instance()))
-		s.goWorker(wctx, "calendar projector", p.Run)
-		s.startDirectoryProjector(wctx, bucketCfg, rmMetrics)
-		s.startReviewProjector(wctx, bucketCfg, rmMetrics) // queue.go
+		s.startProjectors(wctx, bucketCfg, rmMetrics) // readmodels.go: every read model's
 	}
 
 	mux := http.NewServeMux()
-	var replica *engine.Replica[calendar.Conference]
-	if cfg.Has(RoleFeeds) || cfg.Has(RoleEditors) || cfg.Has(RoleIntake) { // intake: /submit's duplicate check
-		// Public conferences only: a pending flood never reaches a server's
-		// memory (queue.go).
-		replica = engine.NewReplica[calendar.Conference](s.js, calendar.Name, s.log, rmMetrics, engine.OnlyKeys(calendar.Public))
-		s.ready = append(s.ready, readiness{"calendar read model loaded", replica.Ready()})
-	}
-	rv := s.newReview(rmMetrics) // editors only
-	dir := s.newDirectory(rmMetrics)
+	// The replicas of the read models the roles played hold (readmodels.go);
+	// the calendar's holds public conferences only: a pending flood never
+	// reaches a server's memory (queue.go).
+	s.newReplicas(rmMetrics)
+	replica := replicaOf(s, calendar.Model)
+	rv := s.newReview() // editors only
+	dir := s.newDirectory()
 	var (
 		editors  *auth.Editors
 		throttle *auth.Throttle // wrong tokens per client: API and sign-in page
@@ -212,11 +205,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.registerPages(mux, replica, dir, editors, throttle, in, mod, fs); err != nil {
 		return err
 	}
-	if replica != nil {
-		s.goWorker(wctx, "calendar replica", replica.Run)
-	}
-	rv.run(wctx, s)
-	dir.run(wctx, s)
+	s.runReplicas(wctx) // now that their readers follow their changes
 
 	// /metrics is the operators' listener's only (operators.go).
 	mux.HandleFunc("GET /healthz", s.handleHealth)
@@ -506,29 +495,10 @@ func Dial(urls string, a NATSAuth, name string) (*nats.Conn, jetstream.JetStream
 }
 
 // RebuildResult says where one read model was rebuilt to.
-type RebuildResult struct {
-	Projection string `json:"projection"`
-	Bucket     string `json:"bucket"`
-	Sequence   uint64 `json:"sequence"`
-}
+type RebuildResult = engine.Rebuilt
 
-// Rebuild replays the log into a fresh generation of every read model and
-// switches each to it while the service keeps serving.
+// Rebuild replays the log into a fresh generation of every read model
+// (readmodels.go) and switches each to it while the service keeps serving.
 func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) ([]RebuildResult, error) {
-	cfg := engine.BucketConfig{Replicas: replicas}
-	bucket, seq, err := engine.Rebuild(ctx, js, calendar.Projection{}, cfg, log, nil)
-	if err != nil {
-		return nil, fmt.Errorf("rebuild %s: %w", calendar.Name, err)
-	}
-	dbucket, dseq, err := engine.Rebuild(ctx, js, directory.Projection{}, cfg, log, nil)
-	if err != nil {
-		return nil, fmt.Errorf("rebuild %s: %w", directory.Name, err)
-	}
-	rbucket, rseq, err := engine.Rebuild(ctx, js, review.Projection{}, cfg, log, nil)
-	if err != nil {
-		return nil, fmt.Errorf("rebuild %s: %w", review.Name, err)
-	}
-	return []RebuildResult{{Projection: calendar.Name, Bucket: bucket, Sequence: seq},
-		{Projection: directory.Name, Bucket: dbucket, Sequence: dseq},
-		{Projection: review.Name, Bucket: rbucket, Sequence: rseq}}, nil
+	return readModels.models().Rebuild(ctx, js, engine.BucketConfig{Replicas: replicas}, log, nil)
 }

@@ -12,10 +12,7 @@ import (
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/admission"
-	"github.com/justiceevents/jevents/projections/calendar"
-	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/engine"
-	"github.com/justiceevents/jevents/projections/review"
 )
 
 // Who creates the stream and the buckets:
@@ -29,10 +26,6 @@ import (
 //     retry until the buckets exist. So no role needs the permission to
 //     create, change or delete a stream, and no two processes started with
 //     different --log-max-bytes fight over the stream's configuration.
-
-// readModels are the projections whose read models Setup prepares and
-// whose projectors Presence follows.
-var readModels = []string{calendar.Name, directory.Name, review.Name}
 
 // SetupConfig are the operator's choices for the stream and the buckets.
 type SetupConfig struct {
@@ -68,8 +61,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 		return SetupResult{}, err
 	}
 	res.Buckets = append(res.Buckets, quota)
-	for _, name := range readModels {
-		bucket, err := engine.Setup(ctx, js, name, engine.BucketConfig{Replicas: c.Replicas})
+	for _, rm := range readModels { // readmodels.go
+		name := rm.Name()
+		bucket, err := rm.Setup(ctx, js, engine.BucketConfig{Replicas: c.Replicas})
 		if err != nil {
 			return SetupResult{}, fmt.Errorf("setup %s: %w", name, err)
 		}

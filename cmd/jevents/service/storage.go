@@ -269,8 +269,8 @@ func storedParts(ctx context.Context, js jetstream.JetStream, list bool) (map[st
 	parts["log"] = log
 	active := map[string]bool{}
 	if meta, err := js.KeyValue(ctx, engine.MetaBucket); err == nil {
-		for _, name := range readModels {
-			if e, err := meta.Get(ctx, "readmodel."+name); err == nil {
+		for _, name := range readModels.Names() {
+			if e, err := meta.Get(ctx, engine.PointerKey(name)); err == nil {
 				active[string(e.Value())] = true
 				if b, ok := bytesOf("KV_" + string(e.Value())); ok {
 					parts["readmodels"] += b
@@ -293,7 +293,7 @@ func storedParts(ctx context.Context, js jetstream.JetStream, list bool) (map[st
 		if !ok || active[bucket] {
 			continue
 		}
-		for _, rm := range readModels {
+		for _, rm := range readModels.Names() {
 			if strings.HasPrefix(bucket, rm+"_") {
 				if n, ok := bytesOf(name); ok {
 					old += n
