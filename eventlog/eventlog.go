@@ -1,10 +1,13 @@
-// Package eventlog owns the JetStream stream that is the source of truth of
-// Justice Events: its configuration, appends with optimistic concurrency and
-// de-duplication, and reading an aggregate's events back.
+// Package eventlog is where the events of Justice Events are written and
+// read: the JetStream stream that is the source of truth (its
+// configuration), appends with optimistic concurrency and de-duplication,
+// atomic batches of creations, and loading an aggregate's events back and
+// folding them into its state.
 //
 // It imports the domain package and nats.go, and knows nothing of HTTP or of
-// read models. Producers use it to decide and append; the history API uses it
-// to read. Projections never use it: they consume the stream themselves.
+// read models. Producers use it to decide and append; the history API
+// (eventlog/history) uses it to read. Projections never use it: the engine
+// (projections/engine) consumes the stream itself.
 package eventlog
 
 import (

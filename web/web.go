@@ -35,7 +35,8 @@
 // It reads the read models through the small interfaces it declares
 // (Directory, Conferences) and writes through the producers' methods
 // (Submitter, Moderator); it is an adapter, so it may import producers and
-// projections, and nothing imports it but cmd and cmd/jevents/service.
+// projections (never the event log: it appends through the producers), and
+// nothing imports it but the composition root, cmd/jevents/service.
 package web
 
 import (

@@ -13,8 +13,9 @@
 //   - to people without an editor token, editors appear as "editor" (not by
 //     name) and the notes editors leave with an approval are left out.
 //
-// It imports the domain package and internal packages (eventlog, auth,
-// httpapi, httpcache); never a producer nor a projection.
+// It reads the log through the eventlog package, and imports the domain,
+// httpapi and internal packages (auth, httpcache); never a producer nor a
+// projection.
 package history
 
 import (

@@ -14,8 +14,8 @@
 // created once under a key derived from the request's, or the answer lists
 // every VEVENT that cannot be taken.
 //
-// It imports the domain package, ical (to read files), eventlog
-// and httpapi; never a projection.
+// It imports the domain package, ical (to read files), eventlog, httpapi
+// and internal packages (the intake gate, clientaddr); never a projection.
 package intake
 
 import (

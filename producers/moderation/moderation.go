@@ -4,8 +4,8 @@
 // change came first (optimistic concurrency on the aggregate's subject).
 //
 // Every route requires an editor; the auth middleware in front of it says
-// who the editor is. It imports the domain package and internal packages;
-// never a projection: the queue it lists comes through the Queue interface.
+// who the editor is. It imports the domain package, eventlog, httpapi
+// and internal packages; never a projection: the queue it lists comes through the Queue interface.
 package moderation
 
 import (

@@ -6,8 +6,8 @@
 // directory page kept in seeddata/, parsed and appended idempotently.
 //
 // Every route requires an editor; the auth middleware in front of it says
-// who the editor is. It imports the domain package and internal packages;
-// never a projection. Reading the directory is the directory projection's
+// who the editor is. It imports the domain package, eventlog, httpapi
+// and internal packages; never a projection. Reading the directory is the directory projection's
 // job (projections/directory).
 package resources
 

@@ -16,7 +16,7 @@
 // (/conferences/{id}.ics) has no window.
 //
 // It imports the domain package, the calendar projection's record type,
-// ical and internal packages; never a producer.
+// ical, httpapi and internal packages; never a producer nor the event log.
 package feeds
 
 import (

@@ -1,8 +1,12 @@
 // Package service joins the pieces of Justice Events into one running
 // process: the NATS connection (or an embedded server), the event stream,
 // the producers, the projectors, the feed server and the HTTP server, for
-// whichever roles the process plays. cmd/jevents parses flags into a Config
-// and calls Run; tests boot the same Run on port 0 in a temporary directory.
+// whichever roles the process plays. It is the composition root, at the top
+// of the import graph: the one package that imports producers, projections
+// and pages together, and nothing but cmd/jevents imports it (tests aside).
+// readmodels.go is the one list of read models. cmd/jevents parses flags
+// into a Config and calls Run; tests boot the same Run on port 0 in a
+// temporary directory.
 package service
 
 import (
