@@ -275,19 +275,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, page, key string,
 	}
 	h := w.Header()
 	pageHeaders(h)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if status != http.StatusOK {
 		h.Set("Content-Type", e.ContentType)
 		h.Set("Cache-Control", e.CacheControl)
 		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
-		rec.WriteHeader(status)
+		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
-			_, _ = rec.Write(e.Body)
+			_, _ = w.Write(e.Body)
 		}
 	} else {
-		httpcache.Serve(rec, r, e)
+		status = httpcache.Serve(w, r, e)
 	}
-	s.metrics.requests.WithLabelValues(page, strconv.Itoa(rec.status)).Inc()
+	s.metrics.requests.WithLabelValues(page, strconv.Itoa(status)).Inc()
 }
 
 // layoutData is what the layout template reads.
@@ -390,16 +389,6 @@ func paragraphs(s string) []string {
 		}
 	}
 	return out
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // Metrics are the pages' Prometheus series.

@@ -269,19 +269,8 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, e *httpcache.Entry) {
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	httpcache.Serve(rec, r, e)
-	s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
+	status := httpcache.Serve(w, r, e)
+	s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 }
 
 // Metrics are the directory read API's Prometheus series.

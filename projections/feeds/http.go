@@ -181,21 +181,19 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
 		s.fail(w, r, f.Kind(), err)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
 	w.Header()["Content-Disposition"] = sl.disposition
-	s.serveSlot(rec, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // serveSlot answers from a prepared answer, counting it.
-func (s *Server) serveSlot(rec *statusRecorder, r *http.Request, sl *slot, e *httpcache.Entry) {
-	httpcache.Serve(rec, r, e)
-	switch rec.status {
-	case 0, http.StatusOK:
+func (s *Server) serveSlot(w http.ResponseWriter, r *http.Request, sl *slot, e *httpcache.Entry) {
+	switch status := httpcache.Serve(w, r, e); status {
+	case http.StatusOK:
 		sl.served.Inc()
 	case http.StatusNotModified:
 		sl.notModified.Inc()
 	default:
-		s.metrics.requests.WithLabelValues(sl.kind, itoa(rec.status)).Inc()
+		s.metrics.requests.WithLabelValues(sl.kind, strconv.Itoa(status)).Inc()
 	}
 }
 
@@ -352,11 +350,10 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := json.Marshal(s.view(c))
-	rec := &statusRecorder{ResponseWriter: w}
 	// The view names sponsors as the directory does now, which c.Updated
 	// does not date: validated by its ETag alone.
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // ConferenceList is one page of published conferences, with the feed that
@@ -396,7 +393,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "api", err)
 		return
 	}
-	s.serveSlot(&statusRecorder{ResponseWriter: w}, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // title names a feed in calendar apps.
@@ -499,9 +496,8 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
 	}
 	body, _ := json.Marshal(out)
-	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // feedURL is the feed's own address, its SOURCE.
@@ -537,21 +533,4 @@ func (s *Server) feedURL(f Filter) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func itoa(code int) string {
-	if code == 0 {
-		code = http.StatusOK
-	}
-	return strconv.Itoa(code)
 }
