@@ -264,8 +264,27 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 	httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 }
 
+// AddQuery adds the filter's facets and words to q as ParseQuery reads
+// them (?topic=&region=&sponsor=&q=): the one place a filter becomes a
+// query string, for the feeds' addresses and the pages' links alike. The
+// ID of a single conference's feed is in its path, not in a query.
+func (f Filter) AddQuery(q url.Values) {
+	for _, t := range f.Topics {
+		q.Add("topic", t)
+	}
+	for _, reg := range f.Regions {
+		q.Add("region", reg)
+	}
+	for _, sp := range f.Sponsors {
+		q.Add("sponsor", sp)
+	}
+	if len(f.Words) > 0 {
+		q.Set("q", strings.Join(f.Words, " "))
+	}
+}
+
 // ParseQuery reads a filter from ?topic=&region=&sponsor=&q=, naming the
-// parameter at fault.
+// parameter at fault; Filter.AddQuery writes it.
 func ParseQuery(q map[string][]string) (Filter, error) {
 	var f Filter
 	var errs domain.ValidationError
@@ -519,18 +538,7 @@ func (s *Server) feedURL(f Filter) string {
 	u := *s.cfg.PublicURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
 	q := u.Query()
-	for _, t := range f.Topics {
-		q.Add("topic", t)
-	}
-	for _, reg := range f.Regions {
-		q.Add("region", reg)
-	}
-	for _, sp := range f.Sponsors {
-		q.Add("sponsor", sp)
-	}
-	if len(f.Words) > 0 {
-		q.Set("q", strings.Join(f.Words, " "))
-	}
+	f.AddQuery(q)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
