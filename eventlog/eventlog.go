@@ -353,17 +353,21 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	return out, nil
 }
 
-// LoadConference folds a conference's events into its state.
-func (l *Log) LoadConference(ctx context.Context, id string) (*domain.Conference, []domain.Record, error) {
-	recs, err := l.Load(ctx, domain.AggregateConference, id)
+// Fold loads the events of one aggregate of state S (domain.Conference,
+// domain.Resource) and folds them into its state: the one "load and fold"
+// of every aggregate. It answers as Load does: domain.ErrNotFound for an
+// aggregate with no events.
+//
+//	c, recs, err := eventlog.Fold[domain.Conference](ctx, log, id)
+func Fold[S any, P interface {
+	*S
+	domain.State
+}](ctx context.Context, l *Log, id string) (*S, []domain.Record, error) {
+	recs, err := l.Load(ctx, P(new(S)).AggregateKind(), id)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &domain.Conference{}
-	for _, r := range recs {
-		c.Apply(r)
-	}
-	return c, recs, nil
+	return domain.Fold[S, P](recs), recs, nil
 }
 
 // Metrics are the event log's Prometheus series.

@@ -217,11 +217,7 @@ func ResourceHistory(id string, recs []domain.Record, editor bool) History {
 // organiser's contact. visible is false when the caller may not see it:
 // a conference that is not public, to someone without an editor token.
 func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History, visible bool) {
-	var c domain.Conference
-	for _, rec := range recs {
-		c.Apply(rec)
-	}
-	if !editor && !c.Public() {
+	if c := domain.Fold[domain.Conference](recs); !editor && !c.Public() {
 		return History{}, false
 	}
 	h = History{Aggregate: domain.AggregateConference, ID: id, Total: len(recs), Entries: []Entry{}}

@@ -171,7 +171,7 @@ func requestHash(in domain.SubmissionInput) string {
 // existing answers a retried submission from the log: the conference its
 // key names, if it was created by a request with this hash.
 func (in *Intake) existing(ctx context.Context, id, hash string) (Receipt, bool) {
-	c, _, err := in.log.LoadConference(ctx, id)
+	c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, id)
 	if err != nil || c.RequestHash != hash {
 		return Receipt{}, false
 	}
@@ -193,7 +193,7 @@ func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, s
 		return receipt(id, domain.StatusPending, a.Seq, false), nil
 	case err == nil || errors.As(err, &ve):
 		// The conference exists: the same request again, or a reused key.
-		c, _, lerr := in.log.LoadConference(ctx, id)
+		c, _, lerr := eventlog.Fold[domain.Conference](ctx, in.log, id)
 		if lerr != nil {
 			return Receipt{}, fmt.Errorf("intake: load %s after a duplicate key: %w", id, lerr)
 		}

@@ -172,7 +172,7 @@ func commandID(id, key, name string, body []byte) string {
 func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, editor, eventID string,
 	decide func(*domain.Conference) (domain.Event, error)) (Result, error) {
 	for attempt := 1; ; attempt++ {
-		c, recs, err := m.log.LoadConference(ctx, id)
+		c, recs, err := eventlog.Fold[domain.Conference](ctx, m.log, id)
 		if err != nil {
 			return Result{}, err
 		}
@@ -297,7 +297,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 	for _, p := range pending {
 		item := QueueItem{ID: p.ID, Version: p.Version, Submitted: p.Submitted,
 			Details: domain.ConferenceDetails{Title: p.Title, Start: p.Start, End: p.End}}
-		if c, _, err := m.log.LoadConference(r.Context(), p.ID); err == nil {
+		if c, _, err := eventlog.Fold[domain.Conference](r.Context(), m.log, p.ID); err == nil {
 			if c.Status != domain.StatusPending {
 				continue // decided since the read model saw it
 			}
@@ -319,7 +319,7 @@ func (m *Moderation) Cursor(ctx context.Context, id string) (time.Time, error) {
 	if at, ok := m.queue.Place(id); ok {
 		return at, nil
 	}
-	c, _, err := m.log.LoadConference(ctx, id)
+	c, _, err := eventlog.Fold[domain.Conference](ctx, m.log, id)
 	if err != nil {
 		return time.Time{}, err
 	}

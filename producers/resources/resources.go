@@ -88,15 +88,7 @@ func result(r *domain.Resource, dup bool) Result {
 
 // Load folds a resource's events into its state.
 func (p *Producer) Load(ctx context.Context, id string) (*domain.Resource, []domain.Record, error) {
-	recs, err := p.log.Load(ctx, domain.AggregateResource, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &domain.Resource{}
-	for _, rec := range recs {
-		r.Apply(rec)
-	}
-	return r, recs, nil
+	return eventlog.Fold[domain.Resource](ctx, p.log, id)
 }
 
 // Add validates a new resource and appends it, create-once: its id is
