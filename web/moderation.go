@@ -29,8 +29,8 @@ type Moderator interface {
 	// Conference is the current state of a conference, with the
 	// organiser's contact.
 	Conference(ctx context.Context, id string) (*domain.Conference, error)
-	Decide(ctx context.Context, id string, d moderation.Decision, reason string, ifMatch uint64, editor, key string) (moderation.Result, error)
-	Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (moderation.Result, error)
+	Decide(ctx context.Context, cmd moderation.Command, d moderation.Decision, reason string) (moderation.Result, error)
+	Edit(ctx context.Context, cmd moderation.Command, patch []byte) (moderation.Result, error)
 	// Select and RejectMany are the bulk rejection (bulk.go).
 	Select(ctx context.Context, req moderation.BulkRequest) ([]string, int, error)
 	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
@@ -443,7 +443,8 @@ func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWri
 			return
 		}
 		reason := r.PostForm.Get("reason")
-		res, err := m.mod.Decide(r.Context(), id, dec, reason, version, sess.Editor, "web:"+string(dec)+":"+idemOf(r))
+		res, err := m.mod.Decide(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor,
+			Key: "web:" + string(dec) + ":" + idemOf(r)}, dec, reason)
 		var (
 			ve  *domain.VersionError
 			te  *domain.TransitionError
@@ -573,7 +574,7 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you edited. Reload the page and try again.")
 		return
 	}
-	res, err := m.mod.Edit(r.Context(), id, f.patch(), version, sess.Editor, "web:edit:"+idemOf(r))
+	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch())
 	var (
 		ve  *domain.VersionError
 		te  *domain.TransitionError

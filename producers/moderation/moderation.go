@@ -105,11 +105,27 @@ const (
 // lands between loading the conference and appending.
 const maxAttempts = 3
 
-// Decide applies a decision. ifMatch, when not 0, is the version the editor
-// saw: if the conference changed since, the decision is refused with a
-// *domain.VersionError and nothing is appended. key makes a retry safe.
-func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason string, ifMatch uint64, editor, key string) (Result, error) {
-	return m.command(ctx, id, ifMatch, editor, commandID(id, key, string(d), []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
+// Command says which conference an editor's command is about and what
+// makes it safe: every decision and edit carries one.
+type Command struct {
+	// ID is the conference's.
+	ID string
+	// IfMatch, when not 0, is the version the editor saw: if the
+	// conference changed since, the command is refused with a
+	// *domain.VersionError and nothing is appended. Edits require it.
+	IfMatch uint64
+	// Editor is who gives the command: the event's actor.
+	Editor string
+	// Key is the client's Idempotency-Key: a retry of the same command
+	// with the same key appends nothing and answers what the first did.
+	// Empty: every command is new.
+	Key string
+}
+
+// Decide applies decision d, with its reason, to the conference of cmd.
+func (m *Moderation) Decide(ctx context.Context, cmd Command, d Decision, reason string) (Result, error) {
+	id := cmd.ID
+	return m.command(ctx, id, cmd.IfMatch, cmd.Editor, commandID(id, cmd.Key, string(d), []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
 		switch d {
 		case Approve:
 			return c.Approve(reason)
@@ -122,14 +138,16 @@ func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason s
 	})
 }
 
-// Edit applies a partial update: fields present in patch (a JSON object
-// with the submission's field names) replace the current ones, absent fields
-// stay. The result is validated like a submission. ifMatch is required.
-func (m *Moderation) Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (Result, error) {
-	if ifMatch == 0 {
+// Edit applies a partial update to the conference of cmd: fields present
+// in patch (a JSON object with the submission's field names) replace the
+// current ones, absent fields stay. The result is validated like a
+// submission. cmd.IfMatch is required.
+func (m *Moderation) Edit(ctx context.Context, cmd Command, patch []byte) (Result, error) {
+	if cmd.IfMatch == 0 {
 		return Result{}, domain.ErrPreconditionRequired
 	}
-	return m.command(ctx, id, ifMatch, editor, commandID(id, key, "edit", patch), func(c *domain.Conference) (domain.Event, error) {
+	id := cmd.ID
+	return m.command(ctx, id, cmd.IfMatch, cmd.Editor, commandID(id, cmd.Key, "edit", patch), func(c *domain.Conference) (domain.Event, error) {
 		in := c.Details.Input()
 		if err := httpapi.DecodeBytes(patch, &in); err != nil {
 			return nil, err
@@ -333,7 +351,7 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 			httpapi.WriteError(w, r, m.logger, err)
 			return
 		}
-		res, err := m.Decide(r.Context(), r.PathValue("id"), d, c.Reason, c.IfMatch, editor, c.Key)
+		res, err := m.Decide(r.Context(), Command{ID: r.PathValue("id"), IfMatch: c.IfMatch, Editor: editor, Key: c.Key}, d, c.Reason)
 		m.answer(w, r, res, err)
 	}
 }
@@ -349,7 +367,7 @@ func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor s
 			Fields: []domain.FieldError{{Field: "contact", Code: "unknown", Message: "the organiser's contact cannot be edited"}}})
 		return
 	}
-	res, err := m.Edit(r.Context(), r.PathValue("id"), p.Body, p.IfMatch, editor, p.Key)
+	res, err := m.Edit(r.Context(), Command{ID: r.PathValue("id"), IfMatch: p.IfMatch, Editor: editor, Key: p.Key}, p.Body)
 	m.answer(w, r, res, err)
 }
 
