@@ -459,7 +459,7 @@ type conferenceData struct {
 	URLText      string // the website's address, shortened for reading
 }
 
-// ConferencePage answers GET /conferences/{id} (feeds.Server.Register hands
+// ConferencePage answers GET /conferences/{id} (feeds.Server.Routes hands
 // it the names that are not .ics files): one published conference with
 // every public field. Pending, rejected and unknown conferences are 404.
 func (s *Server) ConferencePage() http.Handler {

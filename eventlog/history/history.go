@@ -85,10 +85,12 @@ func New(log *eventlog.Log, logger *slog.Logger) *Server {
 	return &Server{log: log, logger: logger}
 }
 
-// Register adds the history routes to mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/resources/{id}/history", s.handle(domain.AggregateResource))
-	mux.HandleFunc("GET /api/v1/conferences/{id}/history", s.handle(domain.AggregateConference))
+// Routes are the history routes: anyone's, editors see more (above).
+func (s *Server) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "GET /api/v1/resources/{id}/history", Handler: s.handle(domain.AggregateResource)},
+		{Pattern: "GET /api/v1/conferences/{id}/history", Handler: s.handle(domain.AggregateConference)},
+	}
 }
 
 // Default and largest page sizes.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
@@ -52,7 +53,7 @@ func newBudgetIntake(t *testing.T, maxBytes int64) (*httptest.Server, jetstream.
 	log := eventlog.New(js, nil)
 	in := New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	mux := http.NewServeMux()
-	in.Register(mux)
+	httpapi.Handle(mux, in.Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, js, log, in

@@ -216,9 +216,9 @@ func creation(sub domain.Submission, id, hash, source, actor string) (eventlog.C
 	return eventlog.Creation{Env: env, MsgID: "submit:" + id + ":" + hash[:16]}, err
 }
 
-// Register adds the intake routes to mux.
-func (in *Intake) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/conferences", in.handleSubmit)
+// Routes are the public's submission route (JSON and .ics).
+func (in *Intake) Routes() []httpapi.Route {
+	return []httpapi.Route{{Pattern: "POST /api/v1/conferences", Handler: http.HandlerFunc(in.handleSubmit)}}
 }
 
 func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {

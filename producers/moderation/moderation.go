@@ -234,15 +234,19 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 	}
 }
 
-// Register adds the editors' routes to mux.
-func (m *Moderation) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/moderation/queue", httpapi.EditorOnly(m.logger, m.handleQueue))
-	for _, d := range []Decision{Approve, Reject, Cancel} {
-		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpapi.EditorOnly(m.logger, m.handleDecision(d)))
+// Routes are the editors' routes, every one for editors only.
+func (m *Moderation) Routes() []httpapi.Route {
+	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(m.logger, h), Editors: true}
 	}
-	mux.Handle("PATCH /api/v1/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleEdit))
-	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleConference))
-	mux.Handle("POST /api/v1/moderation/reject", httpapi.EditorOnly(m.logger, m.handleBulkReject)) // bulk.go
+	routes := []httpapi.Route{editors("GET /api/v1/moderation/queue", m.handleQueue)}
+	for _, d := range []Decision{Approve, Reject, Cancel} {
+		routes = append(routes, editors("POST /api/v1/conferences/{id}/"+string(d), m.handleDecision(d)))
+	}
+	return append(routes,
+		editors("PATCH /api/v1/conferences/{id}", m.handleEdit),
+		editors("GET /api/v1/moderation/conferences/{id}", m.handleConference),
+		editors("POST /api/v1/moderation/reject", m.handleBulkReject)) // bulk.go
 }
 
 // ConferenceView is a conference as editors see it: every status, and the

@@ -357,7 +357,7 @@ func TestAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	f.mod.Register(mux)
+	httpapi.Handle(mux, f.mod.Routes())
 	srv := httptest.NewServer(editors.Identify(mux))
 	t.Cleanup(srv.Close)
 	do := func(method, path, token, ifMatch, body string) (int, http.Header, []byte) {

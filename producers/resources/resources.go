@@ -346,12 +346,17 @@ func (p *Producer) Seed(ctx context.Context, page *SeedPage) (SeedResult, error)
 	return out, nil
 }
 
-// Register adds the editors' routes to mux.
-func (p *Producer) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/resources", httpapi.EditorOnly(p.logger, p.handleAdd))
-	mux.Handle("PATCH /api/v1/resources/{id}", httpapi.EditorOnly(p.logger, p.handleEdit))
-	mux.Handle("POST /api/v1/resources/{id}/retire", httpapi.EditorOnly(p.logger, p.handleState("retire")))
-	mux.Handle("POST /api/v1/resources/{id}/restore", httpapi.EditorOnly(p.logger, p.handleState("restore")))
+// Routes are the editors' directory commands, every one for editors only.
+func (p *Producer) Routes() []httpapi.Route {
+	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(p.logger, h), Editors: true}
+	}
+	return []httpapi.Route{
+		editors("POST /api/v1/resources", p.handleAdd),
+		editors("PATCH /api/v1/resources/{id}", p.handleEdit),
+		editors("POST /api/v1/resources/{id}/retire", p.handleState("retire")),
+		editors("POST /api/v1/resources/{id}/restore", p.handleState("restore")),
+	}
 }
 
 func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor string) {

@@ -150,14 +150,28 @@ func (f Filter) fileName() string {
 	return "justice-events-" + suffix + ".ics"
 }
 
-// Register adds the feed and read routes to mux. pages, when not nil,
-// answers /conferences/{id} for names that are not .ics files.
-func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
-	mux.HandleFunc("GET /calendar.ics", s.handleQuery)
-	mux.HandleFunc("GET /calendar/topics/{file}", s.handleFacet("topic"))
-	mux.HandleFunc("GET /calendar/regions/{file}", s.handleFacet("region"))
-	mux.HandleFunc("GET /calendar/sponsors/{file}", s.handleFacet("sponsor"))
-	mux.HandleFunc("GET /conferences/{file}", func(w http.ResponseWriter, r *http.Request) {
+// Routes are the feed and read routes. pages, when not nil, answers
+// /conferences/{id} for names that are not .ics files.
+func (s *Server) Routes(pages http.Handler) []httpapi.Route {
+	route := func(pattern string, h http.HandlerFunc) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: h}
+	}
+	return []httpapi.Route{
+		route("GET /calendar.ics", s.handleQuery),
+		route("GET /calendar/topics/{file}", s.handleFacet("topic")),
+		route("GET /calendar/regions/{file}", s.handleFacet("region")),
+		route("GET /calendar/sponsors/{file}", s.handleFacet("sponsor")),
+		route("GET /conferences/{file}", s.conferenceFile(pages)),
+		route("GET /api/v1/conferences/{id}", s.handleConference),
+		route("GET /api/v1/conferences", s.handleList),
+		route("GET /api/v1/feeds", s.handleFeeds),
+	}
+}
+
+// conferenceFile answers /conferences/{id}.ics, and hands other names to
+// pages.
+func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 		if !ok && pages != nil {
 			pages.ServeHTTP(w, r)
@@ -169,10 +183,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			return
 		}
 		s.serveFeed(w, r, Filter{ID: id})
-	})
-	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
-	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
-	mux.HandleFunc("GET /api/v1/feeds", s.handleFeeds)
+	}
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
