@@ -35,10 +35,12 @@ test-cluster: test-deps
 test-deps:
 	./scripts/install-test-deps.sh
 
-# Static checks: formatting, vet, and the dependency rule (producers and
-# projections never import each other; the domain imports nothing of ours).
+# Static checks: formatting, vet, and the dependency rules of the README's
+# Folders section (scripts/check-deps.sh), with the checker's own test: it
+# must refuse each of a set of bad imports on a copy of the module.
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	./scripts/check-deps.sh
+	./scripts/check-deps-test.sh

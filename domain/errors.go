@@ -7,7 +7,7 @@ import (
 )
 
 // Sentinel errors. Adapters match them with errors.Is and map them to a
-// status (internal/httpjson.ProblemFor): ErrNotFound → 404, ErrConflict →
+// status (internal/httpapi.ProblemFor): ErrNotFound → 404, ErrConflict →
 // 409, ErrUnauthorized → 401, ErrIdempotencyMismatch → 422,
 // ErrPreconditionRequired → 428, ErrLogFull and ErrStorageFull → 507,
 // ErrUnavailable → 503.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/justiceevents/jevents/internal/service"
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 )
 
 // The form tests and the browser tests run the real service in-process:

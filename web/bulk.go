@@ -9,8 +9,8 @@ import (
 	"strconv"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
-	"github.com/justiceevents/jevents/internal/httpjson"
 	"github.com/justiceevents/jevents/producers/moderation"
 )
 
@@ -90,9 +90,9 @@ func bulkFlash(q url.Values) string {
 }
 
 // errorStatus is the HTTP status an error of the producers maps to
-// (httpjson's problem mapping), 0 for none.
+// (httpapi's problem mapping), 0 for none.
 func errorStatus(err error) int {
-	var he *httpjson.Error
+	var he *httpapi.Error
 	if errors.As(err, &he) {
 		return he.Status
 	}

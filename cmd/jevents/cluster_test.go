@@ -24,7 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // roles is one running process per role, as TestCluster starts them.
@@ -446,7 +446,7 @@ func tryLeaseHolder(t testing.TB, c *testCluster, projection string) (string, er
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	kv, err := js.KeyValue(ctx, readmodel.LeaseBucket)
+	kv, err := js.KeyValue(ctx, engine.LeaseBucket)
 	if err != nil {
 		return "", err
 	}
@@ -706,7 +706,7 @@ func testFailover(t *testing.T, c *testCluster, r *roles) {
 	t.Logf("killed stream leader %s and the active projector (pid %d) after %d accepted submissions", leaderName, active.cmd.Process.Pid, count())
 
 	// The standby takes over once the dead holder's lease runs out.
-	waitFor(t, 2*readmodel.DefaultLeaseTTL+30*time.Second, "standby holds the lease", func() error {
+	waitFor(t, 2*engine.DefaultLeaseTTL+30*time.Second, "standby holds the lease", func() error {
 		h, err := tryLeaseHolder(t, c, "calendar")
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
@@ -102,7 +102,7 @@ func BenchmarkProjectorConsumers(b *testing.B) {
 		_ = js.DeleteConsumer(ctx, domain.StreamName, name)
 
 		start := time.Now()
-		if _, seq, err := readmodel.Rebuild(ctx, js, calendar.Projection{}, readmodel.BucketConfig{Replicas: 3}, quiet, nil); err != nil || seq != last {
+		if _, seq, err := engine.Rebuild(ctx, js, calendar.Projection{}, engine.BucketConfig{Replicas: 3}, quiet, nil); err != nil || seq != last {
 			b.Fatalf("rebuild to %d: %v", seq, err)
 		}
 		projector = time.Since(start)

@@ -40,10 +40,10 @@ import (
 	"github.com/justiceevents/jevents/internal/embednats"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // built is the jevents binary the crash tests run: built once per test
@@ -485,7 +485,7 @@ func bucketBytes(t testing.TB, js jetstream.JetStream, bucket string) map[string
 // activeGeneration is the bucket the pointer of a read model names.
 func activeGeneration(t testing.TB, js jetstream.JetStream, name string) string {
 	t.Helper()
-	meta, err := js.KeyValue(context.Background(), readmodel.MetaBucket)
+	meta, err := js.KeyValue(context.Background(), engine.MetaBucket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/service"
+	"github.com/justiceevents/jevents/cmd/jevents/service"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/review"
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/justiceevents/jevents/internal/service"
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 )
 
 // healthcheck is the command containers run as their health check

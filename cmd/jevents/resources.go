@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/justiceevents/jevents/internal/service"
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/producers/resources"
 )
 

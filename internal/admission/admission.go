@@ -33,8 +33,10 @@
 // appended (a retried submission that appended nothing, a failed append) is
 // given back.
 //
-// It imports the domain package (its sentinel errors), internal/ratelimit
-// and nats.go.
+// It is plumbing: it imports nothing of the product, only internal/clientaddr,
+// internal/ratelimit and nats.go. The composition root names the stream it
+// guards; a gate that cannot count says ErrUnavailable, which the intake
+// producer answers as the domain's ErrUnavailable (503).
 package admission
 
 import (
@@ -53,10 +55,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/ratelimit"
 )
+
+// ErrUnavailable says the gate cannot count now: its bucket is not open yet
+// or cannot be read or written. Nothing was admitted; the caller answers
+// "temporarily unavailable" and the client retries.
+var ErrUnavailable = errors.New("admission: the limits cannot be counted now")
 
 // Bucket is the KV bucket of the shared quota's counters.
 const Bucket = "jevents_admission"
@@ -201,10 +207,11 @@ func StoredSize(subject string, data []byte) int64 {
 // Gate admits untrusted writes. Safe for concurrent use; Run must run for
 // it to admit anything.
 type Gate struct {
-	js      jetstream.JetStream
-	cfg     Config
-	log     *slog.Logger
-	metrics *Metrics
+	js         jetstream.JetStream
+	streamName string // the stream whose byte budget the reserve keeps
+	cfg        Config
+	log        *slog.Logger
+	metrics    *Metrics
 
 	perAddress *ratelimit.Keyed[netip.Addr]
 	perContact *ratelimit.Keyed[string]
@@ -236,13 +243,13 @@ type usage struct {
 	Bytes  int64 `json:"bytes"`
 }
 
-// New returns a gate over the stream and bucket behind js; cfg must have
-// passed Validate. metrics may be nil.
-func New(js jetstream.JetStream, cfg Config, log *slog.Logger, m *Metrics) *Gate {
+// New returns a gate over the named stream (whose byte budget the reserve
+// keeps) and the bucket behind js; cfg must have passed Validate. metrics may be nil.
+func New(js jetstream.JetStream, stream string, cfg Config, log *slog.Logger, m *Metrics) *Gate {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	g := &Gate{js: js, cfg: cfg, log: log.With(slog.String("component", "admission")), metrics: m,
+	g := &Gate{js: js, streamName: stream, cfg: cfg, log: log.With(slog.String("component", "admission")), metrics: m,
 		perAddress: ratelimit.New[netip.Addr](ratelimit.Per(cfg.PerAddress, cfg.Window), 0),
 		perContact: ratelimit.New[string](ratelimit.Per(cfg.PerContact, cfg.Window), 0),
 		ready:      make(chan struct{})}
@@ -321,7 +328,7 @@ func (g *Gate) readStream(ctx context.Context) error {
 	g.streamMu.Lock()
 	before := g.sinceRead
 	g.streamMu.Unlock()
-	s, err := g.js.Stream(ctx, domain.StreamName)
+	s, err := g.js.Stream(ctx, g.streamName)
 	if err != nil {
 		return err
 	}
@@ -352,7 +359,7 @@ func (g *Gate) inReserve(n int64) bool {
 }
 
 // Admit lets a in, or refuses it with a *Refusal (or an error wrapping
-// domain.ErrUnavailable when the bucket cannot be reached). Settle the
+// ErrUnavailable when the bucket cannot be reached). Settle the
 // grant once the append is done.
 func (g *Gate) Admit(ctx context.Context, a Admission) (*Grant, error) {
 	a.Events = max(a.Events, 1)
@@ -374,7 +381,7 @@ func (g *Gate) admit(ctx context.Context, a Admission) (*Grant, error) {
 	select {
 	case <-g.ready:
 	default:
-		return nil, fmt.Errorf("admission: the intake quota bucket %s is not open yet (run `jevents setup`): %w", Bucket, domain.ErrUnavailable)
+		return nil, fmt.Errorf("admission: the intake quota bucket %s is not open yet (run `jevents setup`): %w", Bucket, ErrUnavailable)
 	}
 	now := time.Now()
 	// The reserve is checked and the bytes counted in flight at once, so
@@ -465,7 +472,7 @@ func (g *Gate) take(ctx context.Context, events, bytes int64, now time.Time) (in
 	for attempt := 0; ; attempt++ {
 		cur, rev, err := readUsage(ctx, kv, key)
 		if err != nil {
-			return 0, fmt.Errorf("admission: read %s: %w: %v", key, domain.ErrUnavailable, err)
+			return 0, fmt.Errorf("admission: read %s: %w: %v", key, ErrUnavailable, err)
 		}
 		g.see(win, cur)
 		if over(cur) {
@@ -478,7 +485,7 @@ func (g *Gate) take(ctx context.Context, events, bytes int64, now time.Time) (in
 			return win, nil
 		}
 		if !isConflict(err) || attempt >= 50 {
-			return 0, fmt.Errorf("admission: write %s: %w: %v", key, domain.ErrUnavailable, err)
+			return 0, fmt.Errorf("admission: write %s: %w: %v", key, ErrUnavailable, err)
 		}
 		g.metrics.conflicts.Inc()
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/admission"
-	"github.com/justiceevents/jevents/internal/eventlog"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
@@ -43,7 +43,7 @@ func start(t *testing.T, js jetstream.JetStream, cfg admission.Config) *admissio
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	g := admission.New(js, cfg, quiet, nil)
+	g := admission.New(js, domain.StreamName, cfg, quiet, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

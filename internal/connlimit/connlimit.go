@@ -13,7 +13,7 @@
 // clients with something to ask.
 //
 // The operators' endpoints (/metrics, /healthz, /readyz) are on another
-// listener (internal/service), which these limits never touch, so they
+// listener (cmd/jevents/service), which these limits never touch, so they
 // answer while the public listener is saturated.
 //
 // It imports internal/clientaddr and the Prometheus client.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
@@ -11,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/clientaddr"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // Every submission passes the intake gate (internal/admission) before it
@@ -38,7 +39,7 @@ type Origin struct {
 }
 
 // SetGate makes every submission pass g, with the client of an HTTP
-// request found by clients. Call it before Register; without it nothing is
+// request found by clients. Call it before serving its Routes; without it nothing is
 // limited (tests of the producer alone).
 func (in *Intake) SetGate(g Admitter, clients *clientaddr.Resolver) {
 	in.gate, in.clients = g, clients
@@ -65,7 +66,13 @@ func (in *Intake) admit(ctx context.Context, o Origin, contacts []string, sizes 
 	for _, s := range sizes {
 		total += s
 	}
-	return in.gate.Admit(ctx, admission.Admission{Source: o.Source, Addr: o.Addr, Contacts: contacts, Events: len(sizes), Bytes: total})
+	g, err := in.gate.Admit(ctx, admission.Admission{Source: o.Source, Addr: o.Addr, Contacts: contacts, Events: len(sizes), Bytes: total})
+	if errors.Is(err, admission.ErrUnavailable) {
+		// The gate cannot count: like a log that cannot be reached, 503
+		// and retry with the same key.
+		return nil, fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+	}
+	return g, err
 }
 
 // storedSize bounds what the submission of conference id takes in the
@@ -87,7 +94,7 @@ func storedSize(sub domain.Submission, id, hash, source, actor string) int64 {
 func refused(err error) error {
 	var r *admission.Refusal
 	if errors.As(err, &r) {
-		return &httpjson.Error{Status: r.Status(), Title: r.Title(), Detail: r.Detail, RetryAfter: r.RetryAfterSeconds()}
+		return &httpapi.Error{Status: r.Status(), Title: r.Title(), Detail: r.Detail, RetryAfter: r.RetryAfterSeconds()}
 	}
 	return err
 }

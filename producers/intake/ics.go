@@ -18,13 +18,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/ical"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // Limits of .ics intake. Each VEVENT is held to what one JSON submission
-// may be (httpjson.MaxBodyBytes) and to every rule of JSON intake (field
+// may be (httpapi.MaxBodyBytes) and to every rule of JSON intake (field
 // lengths, dates); the file as a whole to MaxICSBytes and MaxICSEvents.
 const (
 	MaxICSBytes  = 1 << 20
@@ -34,12 +34,12 @@ const (
 // icsLimits bound what the decoder reads from an uploaded file.
 var icsLimits = ical.Limits{
 	MaxBytes:      MaxICSBytes,
-	MaxLineBytes:  httpjson.MaxBodyBytes,
+	MaxLineBytes:  httpapi.MaxBodyBytes,
 	MaxParamBytes: 1 << 10,
 	MaxComponents: 4 * MaxICSEvents,
 	MaxDepth:      4,
 	MaxEvents:     MaxICSEvents,
-	MaxEventBytes: httpjson.MaxBodyBytes,
+	MaxEventBytes: httpapi.MaxBodyBytes,
 }
 
 // icsParams are the query parameters of an .ics submission: what a file
@@ -98,7 +98,7 @@ func parseICSQuery(q url.Values) (icsDefaults, error) {
 		}
 	}
 	if err := errs.Err(); err != nil {
-		return icsDefaults{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid query parameters",
+		return icsDefaults{}, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid query parameters",
 			Fields: err.(*domain.ValidationError).Fields}
 	}
 	return d, nil
@@ -291,7 +291,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		// Some or all exist: the log says which, and in what state.
 		var missing []int
 		for _, i := range todo {
-			c, _, err := in.log.LoadConference(ctx, items[i].id)
+			c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, items[i].id)
 			switch {
 			case errors.Is(err, domain.ErrNotFound):
 				missing = append(missing, i)
@@ -313,7 +313,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 
 // prepareICS reads a file and maps every VEVENT onto a validated
 // submission as of now. The error is an *ICSError listing every VEVENT that
-// cannot be taken, or an *httpjson.Error about the file as a whole.
+// cannot be taken, or an *httpapi.Error about the file as a whole.
 func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []domain.Submission, error) {
 	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, FloatingZone: d.zone})
 	if err != nil {
@@ -321,11 +321,11 @@ func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []do
 	}
 	switch im.Method {
 	case "CANCEL", "REPLY", "COUNTER", "DECLINECOUNTER", "REFRESH":
-		return nil, nil, &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Not a calendar of events",
+		return nil, nil, &httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "Not a calendar of events",
 			Detail: fmt.Sprintf("the file is an iTIP METHOD:%s message, not events to publish", im.Method)}
 	}
 	if len(im.Events) == 0 {
-		return nil, nil, &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "No events", Detail: "the file holds no VEVENT",
+		return nil, nil, &httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "No events", Detail: "the file holds no VEVENT",
 			Fields: []domain.FieldError{{Field: "VEVENT", Code: "required", Message: "the file must hold at least one VEVENT"}}}
 	}
 	subs := make([]domain.Submission, len(im.Events))
@@ -353,14 +353,14 @@ func icsFileError(err error) error {
 	)
 	switch {
 	case errors.As(err, &le) && le.What == "object":
-		return &httpjson.Error{Status: http.StatusRequestEntityTooLarge, Title: "Request body too large",
+		return &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Title: "Request body too large",
 			Detail: fmt.Sprintf("an iCalendar file may be at most %d bytes", MaxICSBytes)}
 	case errors.As(err, &le) && (le.What == "VEVENTs" || le.What == "VEVENT"):
-		return &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Too large", Detail: strings.TrimPrefix(err.Error(), "ical: "),
+		return &httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "Too large", Detail: strings.TrimPrefix(err.Error(), "ical: "),
 			Fields: []domain.FieldError{{Field: "VEVENT", Code: "too_long", Message: fmt.Sprintf(
-				"a file may hold at most %d VEVENTs of at most %d bytes each", MaxICSEvents, httpjson.MaxBodyBytes)}}}
+				"a file may hold at most %d VEVENTs of at most %d bytes each", MaxICSEvents, httpapi.MaxBodyBytes)}}}
 	case errors.As(err, &le), errors.As(err, &se):
-		return &httpjson.Error{Status: http.StatusBadRequest, Title: "Malformed iCalendar", Detail: strings.TrimPrefix(err.Error(), "ical: ")}
+		return &httpapi.Error{Status: http.StatusBadRequest, Title: "Malformed iCalendar", Detail: strings.TrimPrefix(err.Error(), "ical: ")}
 	}
 	return err
 }
@@ -613,31 +613,31 @@ func (in *Intake) handleICS(w http.ResponseWriter, r *http.Request, key string) 
 	case errors.As(err, &ie):
 		writeICSError(w, r, ie)
 	case err != nil:
-		httpjson.WriteError(w, r, in.logger, refused(err))
+		httpapi.WriteError(w, r, in.logger, refused(err))
 	default:
 		if len(rec.Items) == 1 {
 			w.Header().Set("Location", rec.Items[0].Links.Self)
 		}
-		httpjson.Write(w, http.StatusAccepted, rec)
+		httpapi.Write(w, http.StatusAccepted, rec)
 	}
 }
 
 // failICS answers an .ics request refused before its events were read.
 func (in *Intake) failICS(w http.ResponseWriter, r *http.Request, err error) {
 	in.metrics.observe("ics", Receipt{}, err, 0)
-	httpjson.WriteError(w, r, in.logger, err)
+	httpapi.WriteError(w, r, in.logger, err)
 }
 
 // writeICSError answers 422 with a problem document (RFC 9457) that lists
 // every VEVENT that cannot be taken under "items".
 func writeICSError(w http.ResponseWriter, r *http.Request, e *ICSError) {
-	p := httpjson.ProblemFor(&httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Some events cannot be submitted",
+	p := httpapi.ProblemFor(&httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "Some events cannot be submitted",
 		Detail: fmt.Sprintf("%d of the file's %d VEVENTs cannot be taken (listed in items); nothing was submitted: fix them and send the file again",
 			len(e.Items), e.Events)})
 	p.Instance = r.URL.Path
-	p = httpjson.Bound(p)
+	p = httpapi.Bound(p)
 	for i := range e.Items {
-		if errs := httpjson.BoundFields(e.Items[i].Error.Errors); len(errs) > 10 {
+		if errs := httpapi.BoundFields(e.Items[i].Error.Errors); len(errs) > 10 {
 			e.Items[i].Error.Errors = append(errs[:10:10], domain.FieldError{Field: "(more)", Code: "truncated",
 				Message: fmt.Sprintf("%d more problems not listed", len(e.Items[i].Error.Errors)-10)})
 		} else {
@@ -652,7 +652,7 @@ func writeICSError(w http.ResponseWriter, r *http.Request, e *ICSError) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(struct {
-		httpjson.Problem
+		httpapi.Problem
 		Items []icsItemError `json:"items"`
 	}{p, e.Items})
 }

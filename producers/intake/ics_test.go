@@ -22,9 +22,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/ical"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
@@ -88,7 +88,7 @@ func TestParseICSQuery(t *testing.T) {
 	for _, bad := range []string{"contact=nope", "format=telepathy", "topic=gardening", "timezone=Mars/Base", "timezone=Local", "title=x"} {
 		q, _ := url.ParseQuery(bad)
 		_, err := parseICSQuery(q)
-		var he *httpjson.Error
+		var he *httpapi.Error
 		if !errors.As(err, &he) || he.Status != http.StatusBadRequest || len(he.Fields) == 0 {
 			t.Errorf("%s: %v", bad, err)
 		}
@@ -256,7 +256,7 @@ func TestICSCorpus(t *testing.T) {
 			}
 			subs, ie, err := prepared(t, body, query, fileDay)
 			if tt.status != 0 {
-				var he *httpjson.Error
+				var he *httpapi.Error
 				if !errors.As(err, &he) || he.Status != tt.status {
 					t.Fatalf("error %v, want status %d", err, tt.status)
 				}
@@ -315,7 +315,7 @@ func newIntake(t *testing.T) (*httptest.Server, jetstream.JetStream, *eventlog.L
 	}
 	log := eventlog.New(js, nil)
 	mux := http.NewServeMux()
-	New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil).Register(mux)
+	httpapi.Handle(mux, New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil).Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, js, log
@@ -379,7 +379,7 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 		if it.Index != i || it.Status != domain.StatusPending || it.Duplicate || it.Links.Self != "/api/v1/conferences/"+it.ID {
 			t.Fatalf("item %d: %+v", i, it)
 		}
-		c, _, err := log.LoadConference(context.Background(), it.ID)
+		c, _, err := eventlog.Fold[domain.Conference](context.Background(), log, it.ID)
 		if err != nil || c.Status != domain.StatusPending || c.Contact.Email != "pat@example.org" {
 			t.Fatalf("item %d in the log: %+v %v", i, c, err)
 		}
@@ -390,7 +390,7 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 	if rec.Items[2].UID != "google-3@example.org" {
 		t.Fatalf("uid %q", rec.Items[2].UID)
 	}
-	c, _, _ := log.LoadConference(context.Background(), rec.Items[0].ID)
+	c, _, _ := eventlog.Fold[domain.Conference](context.Background(), log, rec.Items[0].ID)
 	if c.Details.Title != "Mid-Atlantic Pretrial Justice Forum" || c.Details.Timezone != "America/New_York" {
 		t.Fatalf("%+v", c.Details)
 	}
@@ -502,7 +502,7 @@ func FuzzICSIntake(f *testing.F) {
 		_, subs, err := prepareICS(b, d, now)
 		var (
 			ie *ICSError
-			he *httpjson.Error
+			he *httpapi.Error
 		)
 		switch {
 		case errors.As(err, &ie):

@@ -14,8 +14,8 @@
 // created once under a key derived from the request's, or the answer lists
 // every VEVENT that cannot be taken.
 //
-// It imports the domain package, ical (to read files), internal/eventlog
-// and internal/httpjson; never a projection.
+// It imports the domain package, ical (to read files), eventlog, httpapi
+// and internal packages (the intake gate, clientaddr); never a projection.
 package intake
 
 import (
@@ -35,10 +35,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/clientaddr"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // idNamespace derives conference ids from idempotency keys (UUIDv5).
@@ -171,7 +171,7 @@ func requestHash(in domain.SubmissionInput) string {
 // existing answers a retried submission from the log: the conference its
 // key names, if it was created by a request with this hash.
 func (in *Intake) existing(ctx context.Context, id, hash string) (Receipt, bool) {
-	c, _, err := in.log.LoadConference(ctx, id)
+	c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, id)
 	if err != nil || c.RequestHash != hash {
 		return Receipt{}, false
 	}
@@ -193,7 +193,7 @@ func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, s
 		return receipt(id, domain.StatusPending, a.Seq, false), nil
 	case err == nil || errors.As(err, &ve):
 		// The conference exists: the same request again, or a reused key.
-		c, _, lerr := in.log.LoadConference(ctx, id)
+		c, _, lerr := eventlog.Fold[domain.Conference](ctx, in.log, id)
 		if lerr != nil {
 			return Receipt{}, fmt.Errorf("intake: load %s after a duplicate key: %w", id, lerr)
 		}
@@ -216,15 +216,15 @@ func creation(sub domain.Submission, id, hash, source, actor string) (eventlog.C
 	return eventlog.Creation{Env: env, MsgID: "submit:" + id + ":" + hash[:16]}, err
 }
 
-// Register adds the intake routes to mux.
-func (in *Intake) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/conferences", in.handleSubmit)
+// Routes are the public's submission route (JSON and .ics).
+func (in *Intake) Routes() []httpapi.Route {
+	return []httpapi.Route{{Pattern: "POST /api/v1/conferences", Handler: http.HandlerFunc(in.handleSubmit)}}
 }
 
 func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if key != "" && !ValidKey(key) {
-		in.fail(w, r, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
+		in.fail(w, r, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
 			Detail: "use 1 to 200 visible ASCII characters", Fields: []domain.FieldError{{
 				Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 200 visible ASCII characters"}}})
 		return
@@ -234,7 +234,7 @@ func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var input domain.SubmissionInput
-	if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &input); err != nil {
+	if err := httpapi.Decode(w, r, httpapi.MaxBodyBytes, &input); err != nil {
 		in.fail(w, r, err)
 		return
 	}
@@ -244,17 +244,17 @@ func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := in.Submit(r.Context(), input, key, in.origin(r, source))
 	if err != nil {
-		httpjson.WriteError(w, r, in.logger, refused(err))
+		httpapi.WriteError(w, r, in.logger, refused(err))
 		return
 	}
 	w.Header().Set("Location", rec.Links.Self)
-	httpjson.Write(w, http.StatusAccepted, rec)
+	httpapi.Write(w, http.StatusAccepted, rec)
 }
 
 // fail answers a request that never reached Submit, counting it as invalid.
 func (in *Intake) fail(w http.ResponseWriter, r *http.Request, err error) {
 	in.metrics.observe("api", Receipt{}, err, 0)
-	httpjson.WriteError(w, r, in.logger, err)
+	httpapi.WriteError(w, r, in.logger, err)
 }
 
 // Metrics are the intake's Prometheus series.
@@ -285,7 +285,7 @@ func (m *Metrics) observe(source string, r Receipt, err error, d time.Duration) 
 	outcome := "accepted"
 	var (
 		ve *domain.ValidationError
-		he *httpjson.Error
+		he *httpapi.Error
 		ar *admission.Refusal
 	)
 	switch {

@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/httpapi"
 )
 
 // Bulk rejection, to clean up a flood: an editor rejects many pending
@@ -55,13 +55,13 @@ type BulkSkipped struct {
 // BulkLimit, and how many more it would have named.
 func (m *Moderation) Select(ctx context.Context, req BulkRequest) ([]string, int, error) {
 	if len(req.IDs) > 0 && req.ContactOf != "" {
-		return nil, 0, &httpjson.Error{Status: http.StatusBadRequest, Title: "Ambiguous selection",
+		return nil, 0, &httpapi.Error{Status: http.StatusBadRequest, Title: "Ambiguous selection",
 			Fields: []domain.FieldError{{Field: "contact_of", Code: "invalid", Message: "give ids or contact_of, not both"}}}
 	}
 	if req.ContactOf != "" {
 		c, err := m.Conference(ctx, req.ContactOf)
 		if errors.Is(err, domain.ErrNotFound) {
-			return nil, 0, &httpjson.Error{Status: http.StatusUnprocessableEntity, Title: "Unknown conference",
+			return nil, 0, &httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "Unknown conference",
 				Fields: []domain.FieldError{{Field: "contact_of", Code: "unknown", Message: "must be the id of a submitted conference"}}}
 		}
 		if err != nil {
@@ -75,11 +75,11 @@ func (m *Moderation) Select(ctx context.Context, req BulkRequest) ([]string, int
 		return ids, n - len(ids), nil
 	}
 	if len(req.IDs) == 0 {
-		return nil, 0, &httpjson.Error{Status: http.StatusBadRequest, Title: "Nothing selected",
+		return nil, 0, &httpapi.Error{Status: http.StatusBadRequest, Title: "Nothing selected",
 			Fields: []domain.FieldError{{Field: "ids", Code: "required", Message: "give the ids to reject, or contact_of"}}}
 	}
 	if len(req.IDs) > BulkLimit {
-		return nil, 0, &httpjson.Error{Status: http.StatusRequestEntityTooLarge, Title: "Too many conferences",
+		return nil, 0, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Title: "Too many conferences",
 			Fields: []domain.FieldError{{Field: "ids", Code: "too_many", Message: "at most 500 at once"}}}
 	}
 	seen := map[string]bool{}
@@ -117,7 +117,7 @@ func (m *Moderation) RejectMany(ctx context.Context, ids []string, reason, edito
 	for range min(bulkWorkers, len(ids)) {
 		wg.Go(func() {
 			for id := range next {
-				res, err := m.Decide(ctx, id, Reject, reason, 0, editor, key)
+				res, err := m.Decide(ctx, Command{ID: id, Editor: editor, Key: key}, Reject, reason)
 				var te *domain.TransitionError
 				mu.Lock()
 				switch {
@@ -150,21 +150,21 @@ func (m *Moderation) RejectMany(ctx context.Context, ids []string, reason, edito
 
 func (m *Moderation) handleBulkReject(w http.ResponseWriter, r *http.Request, editor string) {
 	var req BulkRequest
-	if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &req); err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
+	if err := httpapi.Decode(w, r, httpapi.MaxBodyBytes, &req); err != nil {
+		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
 	ids, more, err := m.Select(r.Context(), req)
 	if err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
+		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
 	res, err := m.RejectMany(r.Context(), ids, req.Reason, editor, r.Header.Get("Idempotency-Key"))
 	if err != nil {
-		httpjson.WriteError(w, r, m.logger, err)
+		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
 	res.Remaining = more
 	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, http.StatusOK, res)
+	httpapi.Write(w, http.StatusOK, res)
 }

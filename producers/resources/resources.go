@@ -6,8 +6,8 @@
 // directory page kept in seeddata/, parsed and appended idempotently.
 //
 // Every route requires an editor; the auth middleware in front of it says
-// who the editor is. It imports the domain package and internal packages;
-// never a projection. Reading the directory is the directory projection's
+// who the editor is. It imports the domain package, eventlog, httpapi
+// and internal packages; never a projection. Reading the directory is the directory projection's
 // job (projections/directory).
 package resources
 
@@ -25,8 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 )
 
 // ActorSeed is the actor of the events the seed appends.
@@ -88,15 +88,7 @@ func result(r *domain.Resource, dup bool) Result {
 
 // Load folds a resource's events into its state.
 func (p *Producer) Load(ctx context.Context, id string) (*domain.Resource, []domain.Record, error) {
-	recs, err := p.log.Load(ctx, domain.AggregateResource, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &domain.Resource{}
-	for _, rec := range recs {
-		r.Apply(rec)
-	}
-	return r, recs, nil
+	return eventlog.Fold[domain.Resource](ctx, p.log, id)
 }
 
 // Add validates a new resource and appends it, create-once: its id is
@@ -199,7 +191,7 @@ func (p *Producer) Edit(ctx context.Context, id string, patch []byte, ifMatch ui
 	}
 	res, err := p.command(ctx, "edit", id, ifMatch, actor, key, func(r *domain.Resource) (domain.Event, error) {
 		in := r.Details.Input()
-		if err := httpjson.DecodeBytes(patch, &in); err != nil {
+		if err := httpapi.DecodeBytes(patch, &in); err != nil {
 			return nil, err
 		}
 		if in.ID != "" && in.ID != id {
@@ -354,19 +346,24 @@ func (p *Producer) Seed(ctx context.Context, page *SeedPage) (SeedResult, error)
 	return out, nil
 }
 
-// Register adds the editors' routes to mux.
-func (p *Producer) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/resources", httpjson.EditorOnly(p.logger, p.handleAdd))
-	mux.Handle("PATCH /api/v1/resources/{id}", httpjson.EditorOnly(p.logger, p.handleEdit))
-	mux.Handle("POST /api/v1/resources/{id}/retire", httpjson.EditorOnly(p.logger, p.handleState("retire")))
-	mux.Handle("POST /api/v1/resources/{id}/restore", httpjson.EditorOnly(p.logger, p.handleState("restore")))
+// Routes are the editors' directory commands, every one for editors only.
+func (p *Producer) Routes() []httpapi.Route {
+	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(p.logger, h), Editors: true}
+	}
+	return []httpapi.Route{
+		editors("POST /api/v1/resources", p.handleAdd),
+		editors("PATCH /api/v1/resources/{id}", p.handleEdit),
+		editors("POST /api/v1/resources/{id}/retire", p.handleState("retire")),
+		editors("POST /api/v1/resources/{id}/restore", p.handleState("restore")),
+	}
 }
 
 func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor string) {
 	var in domain.ResourceInput
-	if err := httpjson.Decode(w, r, httpjson.MaxBodyBytes, &in); err != nil {
+	if err := httpapi.Decode(w, r, httpapi.MaxBodyBytes, &in); err != nil {
 		p.metrics.observe("add", Result{}, err)
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	source := "api"
@@ -375,7 +372,7 @@ func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor stri
 	}
 	res, err := p.Add(r.Context(), in, source, editor)
 	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	status := http.StatusCreated
@@ -387,14 +384,14 @@ func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor stri
 }
 
 func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor string) {
-	patch, err := httpjson.ReadPatch(w, r)
+	patch, err := httpapi.ReadPatch(w, r)
 	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	res, err := p.Edit(r.Context(), r.PathValue("id"), patch.Body, patch.IfMatch, editor, patch.Key)
 	if err != nil {
-		httpjson.WriteError(w, r, p.logger, err)
+		httpapi.WriteError(w, r, p.logger, err)
 		return
 	}
 	p.answer(w, http.StatusOK, res)
@@ -402,9 +399,9 @@ func (p *Producer) handleEdit(w http.ResponseWriter, r *http.Request, editor str
 
 func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, editor string) {
-		c, err := httpjson.ReadCommand(w, r)
+		c, err := httpapi.ReadCommand(w, r)
 		if err != nil {
-			httpjson.WriteError(w, r, p.logger, err)
+			httpapi.WriteError(w, r, p.logger, err)
 			return
 		}
 		var res Result
@@ -414,7 +411,7 @@ func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Reque
 			res, err = p.Restore(r.Context(), r.PathValue("id"), c.Reason, c.IfMatch, editor, c.Key)
 		}
 		if err != nil {
-			httpjson.WriteError(w, r, p.logger, err)
+			httpapi.WriteError(w, r, p.logger, err)
 			return
 		}
 		p.answer(w, http.StatusOK, res)
@@ -422,9 +419,9 @@ func (p *Producer) handleState(cmd string) func(http.ResponseWriter, *http.Reque
 }
 
 func (p *Producer) answer(w http.ResponseWriter, status int, res Result) {
-	httpjson.WriteVersion(w, res.Version)
+	httpapi.WriteVersion(w, res.Version)
 	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, status, res)
+	httpapi.Write(w, status, res)
 }
 
 // Metrics are the resource producer's Prometheus series.
@@ -449,7 +446,7 @@ func (m *Metrics) observe(cmd string, r Result, err error) {
 	outcome := "appended"
 	var (
 		ve *domain.ValidationError
-		he *httpjson.Error
+		he *httpapi.Error
 	)
 	switch {
 	case err == nil && r.Duplicate:

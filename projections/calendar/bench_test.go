@@ -13,10 +13,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/natstest"
-	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // history appends n events of a realistic mix to the log: each conference
@@ -121,7 +121,7 @@ func BenchmarkCatchUp(b *testing.B) {
 
 		// Projector: a fresh generation from the first event (a rebuild).
 		start = time.Now()
-		_, seq, err := readmodel.Rebuild(ctx, js, calendar.Projection{}, readmodel.BucketConfig{}, quiet, nil)
+		_, seq, err := engine.Rebuild(ctx, js, calendar.Projection{}, engine.BucketConfig{}, quiet, nil)
 		if err != nil || seq != last {
 			b.Fatalf("rebuild to %d: %v", seq, err)
 		}

@@ -1,20 +1,20 @@
 // Package calendar owns the calendar read model: one record per public
 // conference (published, or cancelled after it was published) with its
 // public facts, folded from the conference events. The projector keeps it
-// in NATS KV (see internal/readmodel); feed servers, pages and intake's
+// in NATS KV (see projections/engine); feed servers, pages and intake's
 // duplicate check read it.
 //
 // Memory is bounded by what is public, not by the moderation queue: the
 // records servers replicate are the keys under KeyPrefix, public
 // conferences only, and servers follow those keys alone
-// (readmodel.OnlyKeys(Public)). A conference that is not public yet is kept
+// (engine.OnlyKeys(Public)). A conference that is not public yet is kept
 // under UnpublishedPrefix, for the projector alone, until an editor
 // publishes it (its record moves to KeyPrefix) or rejects it (its record
 // is deleted: a rejection is final). Editors read the queue from their own
 // read model (projections/review).
 //
 // The record holds nothing private: the organiser's contact stays in the
-// event log. It imports the domain package and internal/readmodel only.
+// event log. It imports the domain package and projections/engine only.
 package calendar
 
 import (
@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // Name is the projection's constant name.
@@ -74,18 +74,22 @@ func (c Conference) Public() bool { return c.Status.Public() && !c.Published.IsZ
 // Projection folds conference events into Conference records.
 type Projection struct{}
 
-var _ readmodel.Projection[Conference] = Projection{}
+var _ engine.Projection[Conference] = Projection{}
 
-// Name implements readmodel.Projection.
+// Model is the calendar read model as the engine runs it (the composition
+// root's registry lists it): servers replicate its public records only.
+var Model = engine.Define[Conference](Projection{}, engine.OnlyKeys(Public))
+
+// Name implements engine.Projection.
 func (Projection) Name() string { return Name }
 
-// Subjects implements readmodel.Projection.
+// Subjects implements engine.Projection.
 func (Projection) Subjects() []string {
 	return []string{domain.AggregateFilter(domain.AggregateConference)}
 }
 
-// Apply implements readmodel.Projection.
-func (Projection) Apply(tx *readmodel.Tx[Conference], r domain.Record) error {
+// Apply implements engine.Projection.
+func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
 	// A model projected before the split holds pending conferences under
 	// KeyPrefix too (`jevents rebuild` moves them); both places are read.
 	key := unpublishedKey(r.AggregateID)
@@ -142,7 +146,7 @@ func (Projection) Apply(tx *readmodel.Tx[Conference], r domain.Record) error {
 
 // Unpublished returns the record of a conference that is not public yet,
 // for tests of the projection.
-func Unpublished(tx *readmodel.Tx[Conference], id string) (Conference, bool) {
+func Unpublished(tx *engine.Tx[Conference], id string) (Conference, bool) {
 	return tx.Get(unpublishedKey(id))
 }
 

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // TestApplyFollowsModeration: what the record says after each event of a
@@ -26,7 +26,7 @@ func TestApplyFollowsModeration(t *testing.T) {
 		{domain.ConferenceUpdated{Details: details, Changed: []string{"title"}}, domain.StatusApproved, true, 1},
 		{domain.ConferenceCancelled{Reason: "venue closed"}, domain.StatusCancelled, true, 2},
 	}
-	tx := readmodel.NewTx[calendar.Conference]()
+	tx := engine.NewTx[calendar.Conference]()
 	for i, st := range steps {
 		env, err := domain.NewEnvelope("e", "c1", "x", at.Add(time.Duration(i)*time.Minute), st.event)
 		if err != nil {
@@ -51,7 +51,7 @@ func TestApplyFollowsModeration(t *testing.T) {
 // TestCancelledWithoutApprovalIsNotPublic: a cancellation stored for a
 // conference that was never approved keeps it private.
 func TestCancelledWithoutApprovalIsNotPublic(t *testing.T) {
-	tx := readmodel.NewTx[calendar.Conference]()
+	tx := engine.NewTx[calendar.Conference]()
 	for i, e := range []domain.Event{domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: "Spam"}}, domain.ConferenceCancelled{}} {
 		env, _ := domain.NewEnvelope("e", "c2", "x", time.Now(), e)
 		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: uint64(i + 1), Envelope: env, Event: e}); err != nil {
@@ -69,7 +69,7 @@ func TestCancelledWithoutApprovalIsNotPublic(t *testing.T) {
 // TestRejectedLeavesNoRecord: a rejected conference's record is deleted,
 // and the public records never held it.
 func TestRejectedLeavesNoRecord(t *testing.T) {
-	tx := readmodel.NewTx[calendar.Conference]()
+	tx := engine.NewTx[calendar.Conference]()
 	for i, e := range []domain.Event{domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: "Junk"}}, domain.ConferenceRejected{}} {
 		env, _ := domain.NewEnvelope("e", "c3", "x", time.Now(), e)
 		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: uint64(i + 1), Envelope: env, Event: e}); err != nil {

@@ -11,10 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/natstest"
-	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/projections/directory"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // BenchFixture sizes: 10k resources and 100k edits of them.
@@ -123,7 +123,7 @@ func BenchmarkCatchUp(b *testing.B) {
 		raw = n / time.Since(start).Seconds()
 
 		start = time.Now()
-		_, seq, err := readmodel.Rebuild(ctx, js, directory.Projection{}, readmodel.BucketConfig{}, quiet, nil)
+		_, seq, err := engine.Rebuild(ctx, js, directory.Projection{}, engine.BucketConfig{}, quiet, nil)
 		if err != nil || seq != last {
 			b.Fatalf("rebuild to %d: %v", seq, err)
 		}

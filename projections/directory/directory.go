@@ -1,7 +1,7 @@
 // Package directory owns the resource directory's read model: one record
 // per resource (agency, office, initiative, task force …) with its current
 // details and whether it is retired, folded from the resource events. The
-// projector keeps it in NATS KV (see internal/readmodel); servers read it
+// projector keeps it in NATS KV (see projections/engine); servers read it
 // from an in-memory replica through an Index, which also serves
 //   - the read API, GET /api/v1/resources and /api/v1/resources/{id};
 //   - sponsor linking: the names, acronyms and ids conferences name their
@@ -10,8 +10,8 @@
 //     in every feed and page (Index.SponsorName).
 //
 // Every value comes from the log (times included), so a rebuild gives the
-// same bytes. It imports the domain package and internal packages only;
-// never a producer nor another projection.
+// same bytes. It imports the domain package, projections/engine,
+// httpapi and internal packages; never a producer nor another projection.
 package directory
 
 import (
@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // Name is the projection's constant name.
@@ -58,18 +58,22 @@ func (r Resource) Active() bool { return r.Status == StatusActive }
 // Projection folds resource events into Resource records.
 type Projection struct{}
 
-var _ readmodel.Projection[Resource] = Projection{}
+// Model is the directory read model as the engine runs it (the composition
+// root's registry lists it); servers replicate all of it.
+var Model = engine.Define[Resource](Projection{})
 
-// Name implements readmodel.Projection.
+var _ engine.Projection[Resource] = Projection{}
+
+// Name implements engine.Projection.
 func (Projection) Name() string { return Name }
 
-// Subjects implements readmodel.Projection.
+// Subjects implements engine.Projection.
 func (Projection) Subjects() []string {
 	return []string{domain.AggregateFilter(domain.AggregateResource)}
 }
 
-// Apply implements readmodel.Projection.
-func (Projection) Apply(tx *readmodel.Tx[Resource], r domain.Record) error {
+// Apply implements engine.Projection.
+func (Projection) Apply(tx *engine.Tx[Resource], r domain.Record) error {
 	key := Key(r.AggregateID)
 	res, ok := tx.Get(key)
 	if e, isNew := r.Event.(domain.ResourceAdded); isNew {

@@ -11,10 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/internal/natstest"
-	"github.com/justiceevents/jevents/internal/readmodel"
 	"github.com/justiceevents/jevents/projections/directory"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -85,7 +85,7 @@ func bucketValues(t *testing.T, js jetstream.JetStream, bucket string) map[strin
 
 func activeBucket(t *testing.T, js jetstream.JetStream) string {
 	t.Helper()
-	kv, err := js.KeyValue(context.Background(), readmodel.MetaBucket)
+	kv, err := js.KeyValue(context.Background(), engine.MetaBucket)
 	if err != nil {
 		return ""
 	}
@@ -97,7 +97,7 @@ func activeBucket(t *testing.T, js jetstream.JetStream) string {
 }
 
 // waitReplica polls the replica until its checkpoint reaches seq.
-func waitReplica(t *testing.T, r *readmodel.Replica[directory.Resource], seq uint64) {
+func waitReplica(t *testing.T, r *engine.Replica[directory.Resource], seq uint64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -125,9 +125,9 @@ func TestProjectionFoldsEveryEvent(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p := readmodel.NewProjector(js, directory.Projection{}, readmodel.BucketConfig{}, quiet, nil)
+	p := engine.NewProjector(js, directory.Projection{}, engine.BucketConfig{}, quiet, nil)
 	go func() { _ = p.Run(ctx) }()
-	replica := readmodel.NewReplica[directory.Resource](js, directory.Name, quiet, nil)
+	replica := engine.NewReplica[directory.Resource](js, directory.Name, quiet, nil)
 	index := directory.NewIndex(replica)
 	replica.OnChange(index.Changed)
 	replica.OnReset(index.Reset)
@@ -176,7 +176,7 @@ func TestProjectionFoldsEveryEvent(t *testing.T) {
 	}
 
 	live := bucketValues(t, js, activeBucket(t, js))
-	bucket, seq, err := readmodel.Rebuild(context.Background(), js, directory.Projection{}, readmodel.BucketConfig{}, quiet, nil)
+	bucket, seq, err := engine.Rebuild(context.Background(), js, directory.Projection{}, engine.BucketConfig{}, quiet, nil)
 	if err != nil || seq != last {
 		t.Fatalf("rebuild to %d: %v (want %d)", seq, err, last)
 	}

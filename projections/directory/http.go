@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // Query selects resources: OR within a facet, AND across facets, as the
@@ -86,7 +86,7 @@ func ParseQuery(v url.Values) (Query, error) {
 		q.Limit = n
 	}
 	if err := errs.Err(); err != nil {
-		return Query{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid directory query", Fields: err.(*domain.ValidationError).Fields}
+		return Query{}, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid directory query", Fields: err.(*domain.ValidationError).Fields}
 	}
 	return q, nil
 }
@@ -222,10 +222,12 @@ func NewServer(index *Index, log *slog.Logger, m *Metrics) *Server {
 	return &Server{index: index, log: log, metrics: m}
 }
 
-// Register adds the read routes to mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/resources", s.handleList)
-	mux.HandleFunc("GET /api/v1/resources/{id}", s.handleGet)
+// Routes are the directory's read API.
+func (s *Server) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "GET /api/v1/resources", Handler: http.HandlerFunc(s.handleList)},
+		{Pattern: "GET /api/v1/resources/{id}", Handler: http.HandlerFunc(s.handleGet)},
+	}
 }
 
 // cacheControl of the read API: short, as for the conference API.
@@ -235,7 +237,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("list", "400").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
 	snap := s.index.Snapshot()
@@ -258,7 +260,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	res, ok := snap.Get(r.PathValue("id"))
 	if !ok {
 		s.metrics.requests.WithLabelValues("resource", "404").Inc()
-		httpjson.WriteError(w, r, s.log, domain.ErrNotFound)
+		httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 		return
 	}
 	e := snap.cached("get|"+res.ID, func() *httpcache.Entry {
@@ -269,19 +271,8 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, e *httpcache.Entry) {
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	httpcache.Serve(rec, r, e)
-	s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
+	status := httpcache.Serve(w, r, e)
+	s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 }
 
 // Metrics are the directory read API's Prometheus series.

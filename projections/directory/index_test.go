@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/httpjson"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/projections/directory"
 )
 
@@ -154,7 +154,7 @@ func server(t *testing.T, src mapSource) (*httptest.Server, *directory.Index) {
 	t.Helper()
 	index := directory.NewIndex(src)
 	mux := http.NewServeMux()
-	directory.NewServer(index, quiet, nil).Register(mux)
+	httpapi.Handle(mux, directory.NewServer(index, quiet, nil).Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, index
@@ -291,9 +291,9 @@ func TestHostileTextInJSON(t *testing.T) {
 func urlValues(q string) (url.Values, error) { return url.ParseQuery(q) }
 
 func problemFields(err error) []domain.FieldError {
-	var he *httpjson.Error
+	var he *httpapi.Error
 	if errors.As(err, &he) {
 		return he.Fields
 	}
-	return []domain.FieldError{{Field: "(not an *httpjson.Error)"}}
+	return []domain.FieldError{{Field: "(not an *httpapi.Error)"}}
 }

@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
-	"github.com/justiceevents/jevents/internal/httpjson"
 )
 
 // The cache of prepared answers: every feed and every read-API list is
@@ -57,7 +57,7 @@ func alwaysKept(kind string) bool {
 
 // errBusy answers a text-searching request that waited too long for its
 // turn.
-var errBusy = &httpjson.Error{Status: http.StatusServiceUnavailable, Title: "Busy",
+var errBusy = &httpapi.Error{Status: http.StatusServiceUnavailable, Title: "Busy",
 	Detail: "too many searches at once; try again in a moment", RetryAfter: 2}
 
 // heavyWait bounds how long a text-searching request waits for its turn.

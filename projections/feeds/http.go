@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
-	"github.com/justiceevents/jevents/internal/httpjson"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
@@ -150,14 +150,28 @@ func (f Filter) fileName() string {
 	return "justice-events-" + suffix + ".ics"
 }
 
-// Register adds the feed and read routes to mux. pages, when not nil,
-// answers /conferences/{id} for names that are not .ics files.
-func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
-	mux.HandleFunc("GET /calendar.ics", s.handleQuery)
-	mux.HandleFunc("GET /calendar/topics/{file}", s.handleFacet("topic"))
-	mux.HandleFunc("GET /calendar/regions/{file}", s.handleFacet("region"))
-	mux.HandleFunc("GET /calendar/sponsors/{file}", s.handleFacet("sponsor"))
-	mux.HandleFunc("GET /conferences/{file}", func(w http.ResponseWriter, r *http.Request) {
+// Routes are the feed and read routes. pages, when not nil, answers
+// /conferences/{id} for names that are not .ics files.
+func (s *Server) Routes(pages http.Handler) []httpapi.Route {
+	route := func(pattern string, h http.HandlerFunc) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: h}
+	}
+	return []httpapi.Route{
+		route("GET /calendar.ics", s.handleQuery),
+		route("GET /calendar/topics/{file}", s.handleFacet("topic")),
+		route("GET /calendar/regions/{file}", s.handleFacet("region")),
+		route("GET /calendar/sponsors/{file}", s.handleFacet("sponsor")),
+		route("GET /conferences/{file}", s.conferenceFile(pages)),
+		route("GET /api/v1/conferences/{id}", s.handleConference),
+		route("GET /api/v1/conferences", s.handleList),
+		route("GET /api/v1/feeds", s.handleFeeds),
+	}
+}
+
+// conferenceFile answers /conferences/{id}.ics, and hands other names to
+// pages.
+func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 		if !ok && pages != nil {
 			pages.ServeHTTP(w, r)
@@ -169,10 +183,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			return
 		}
 		s.serveFeed(w, r, Filter{ID: id})
-	})
-	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
-	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
-	mux.HandleFunc("GET /api/v1/feeds", s.handleFeeds)
+	}
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
@@ -181,21 +192,19 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
 		s.fail(w, r, f.Kind(), err)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
 	w.Header()["Content-Disposition"] = sl.disposition
-	s.serveSlot(rec, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // serveSlot answers from a prepared answer, counting it.
-func (s *Server) serveSlot(rec *statusRecorder, r *http.Request, sl *slot, e *httpcache.Entry) {
-	httpcache.Serve(rec, r, e)
-	switch rec.status {
-	case 0, http.StatusOK:
+func (s *Server) serveSlot(w http.ResponseWriter, r *http.Request, sl *slot, e *httpcache.Entry) {
+	switch status := httpcache.Serve(w, r, e); status {
+	case http.StatusOK:
 		sl.served.Inc()
 	case http.StatusNotModified:
 		sl.notModified.Inc()
 	default:
-		s.metrics.requests.WithLabelValues(sl.kind, itoa(rec.status)).Inc()
+		s.metrics.requests.WithLabelValues(sl.kind, strconv.Itoa(status)).Inc()
 	}
 }
 
@@ -210,7 +219,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err e
 	default:
 		s.metrics.requests.WithLabelValues(kind, "500").Inc()
 	}
-	httpjson.WriteError(w, r, s.log, err)
+	httpapi.WriteError(w, r, s.log, err)
 }
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +230,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("query", "400").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
 	s.serveFeed(w, r, f)
@@ -263,11 +272,30 @@ func (s *Server) handleFacet(facet string) http.HandlerFunc {
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 	s.metrics.requests.WithLabelValues(kind, "404").Inc()
-	httpjson.WriteError(w, r, s.log, domain.ErrNotFound)
+	httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
+}
+
+// AddQuery adds the filter's facets and words to q as ParseQuery reads
+// them (?topic=&region=&sponsor=&q=): the one place a filter becomes a
+// query string, for the feeds' addresses and the pages' links alike. The
+// ID of a single conference's feed is in its path, not in a query.
+func (f Filter) AddQuery(q url.Values) {
+	for _, t := range f.Topics {
+		q.Add("topic", t)
+	}
+	for _, reg := range f.Regions {
+		q.Add("region", reg)
+	}
+	for _, sp := range f.Sponsors {
+		q.Add("sponsor", sp)
+	}
+	if len(f.Words) > 0 {
+		q.Set("q", strings.Join(f.Words, " "))
+	}
 }
 
 // ParseQuery reads a filter from ?topic=&region=&sponsor=&q=, naming the
-// parameter at fault.
+// parameter at fault; Filter.AddQuery writes it.
 func ParseQuery(q map[string][]string) (Filter, error) {
 	var f Filter
 	var errs domain.ValidationError
@@ -304,7 +332,7 @@ func ParseQuery(q map[string][]string) (Filter, error) {
 		errs.Add("q", "too_many", "a feed may combine at most 50 values")
 	}
 	if err := errs.Err(); err != nil {
-		return Filter{}, &httpjson.Error{Status: http.StatusBadRequest, Title: "Invalid feed query", Fields: err.(*domain.ValidationError).Fields}
+		return Filter{}, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid feed query", Fields: err.(*domain.ValidationError).Fields}
 	}
 	return f, nil
 }
@@ -352,11 +380,10 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := json.Marshal(s.view(c))
-	rec := &statusRecorder{ResponseWriter: w}
 	// The view names sponsors as the directory does now, which c.Updated
 	// does not date: validated by its ETag alone.
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // ConferenceList is one page of published conferences, with the feed that
@@ -384,7 +411,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		s.metrics.requests.WithLabelValues("api", "400").Inc()
-		httpjson.WriteError(w, r, s.log, err)
+		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
 	f = f.canonical()
@@ -396,7 +423,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "api", err)
 		return
 	}
-	s.serveSlot(&statusRecorder{ResponseWriter: w}, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // title names a feed in calendar apps.
@@ -499,9 +526,8 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
 	}
 	body, _ := json.Marshal(out)
-	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // feedURL is the feed's own address, its SOURCE.
@@ -523,35 +549,7 @@ func (s *Server) feedURL(f Filter) string {
 	u := *s.cfg.PublicURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
 	q := u.Query()
-	for _, t := range f.Topics {
-		q.Add("topic", t)
-	}
-	for _, reg := range f.Regions {
-		q.Add("region", reg)
-	}
-	for _, sp := range f.Sponsors {
-		q.Add("sponsor", sp)
-	}
-	if len(f.Words) > 0 {
-		q.Set("q", strings.Join(f.Words, " "))
-	}
+	f.AddQuery(q)
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func itoa(code int) string {
-	if code == 0 {
-		code = http.StatusOK
-	}
-	return strconv.Itoa(code)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
 )
 
@@ -24,7 +25,7 @@ func heapInUse() uint64 {
 
 // BenchmarkFeedServerMemory states the memory a feed server needs per
 // 1,000 published conferences: the replica's records (here the same
-// records in a map, as readmodel.Replica holds them), the prepared VEVENTs
+// records in a map, as engine.Replica holds them), the prepared VEVENTs
 // and index, the whole calendar's feed with its gzip form, a topic feed and
 // the read API's first page — the heap in use after a collection, with
 // nothing else in it. Pending submissions never reach a feed server
@@ -127,7 +128,7 @@ func BenchmarkCacheAccounting(b *testing.B) {
 func BenchmarkReadAPI(b *testing.B) {
 	s := newServer(b, newSource(conferences(b, 25_000)...))
 	mux := http.NewServeMux()
-	s.Register(mux, nil)
+	httpapi.Handle(mux, s.Routes(nil))
 	get := func(b *testing.B, path string) {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))

@@ -19,11 +19,11 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/eventlog"
-	"github.com/justiceevents/jevents/internal/readmodel"
-	"github.com/justiceevents/jevents/internal/service"
+	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -218,7 +218,7 @@ func bucketOf(t testing.TB, js jetstream.JetStream) (string, map[string]string) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	meta, err := js.KeyValue(ctx, readmodel.MetaBucket)
+	meta, err := js.KeyValue(ctx, engine.MetaBucket)
 	if err != nil {
 		return "", nil
 	}
@@ -295,13 +295,13 @@ func TestRebuildIsByteIdentical(t *testing.T) {
 	var liveBucket string
 	for {
 		liveBucket, live = bucketOf(t, js)
-		var cp readmodel.Checkpoint
-		_ = json.Unmarshal([]byte(live[readmodel.CheckpointKey]), &cp)
+		var cp engine.Checkpoint
+		_ = json.Unmarshal([]byte(live[engine.CheckpointKey]), &cp)
 		if cp.Seq == h.last {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the projector never caught up to %d (at %s)", h.last, live[readmodel.CheckpointKey])
+			t.Fatalf("the projector never caught up to %d (at %s)", h.last, live[engine.CheckpointKey])
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -387,7 +387,7 @@ func TestRebuildIsByteIdentical(t *testing.T) {
 	rebuilding.Store(true)
 	// An interrupted rebuild leaves a half-filled generation behind...
 	ictx, cancel := context.WithTimeout(ctx, 15*time.Millisecond)
-	if _, _, err := readmodel.Rebuild(ictx, js, calendar.Projection{}, readmodel.BucketConfig{}, quiet, nil); err == nil {
+	if _, _, err := engine.Rebuild(ictx, js, calendar.Projection{}, engine.BucketConfig{}, quiet, nil); err == nil {
 		t.Log("the interrupted rebuild finished before it was interrupted")
 	}
 	cancel()

@@ -17,7 +17,7 @@
 // organiser's e-mail, so that editors can select every pending submission
 // of one organiser (a bulk rejection) without the model naming anyone.
 //
-// It imports the domain package and internal/readmodel.
+// It imports the domain package and projections/engine.
 package review
 
 import (
@@ -31,7 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // Name is the projection's constant name.
@@ -74,18 +74,22 @@ const (
 // Projection folds conference events into entries.
 type Projection struct{}
 
-var _ readmodel.Projection[Entry] = Projection{}
+// Model is the review read model as the engine runs it (the composition
+// root's registry lists it); the editors' processes replicate it.
+var Model = engine.Define[Entry](Projection{})
 
-// Name implements readmodel.Projection.
+var _ engine.Projection[Entry] = Projection{}
+
+// Name implements engine.Projection.
 func (Projection) Name() string { return Name }
 
-// Subjects implements readmodel.Projection.
+// Subjects implements engine.Projection.
 func (Projection) Subjects() []string {
 	return []string{domain.AggregateFilter(domain.AggregateConference)}
 }
 
-// Apply implements readmodel.Projection.
-func (Projection) Apply(tx *readmodel.Tx[Entry], r domain.Record) error {
+// Apply implements engine.Projection.
+func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 	key := Key(r.AggregateID)
 	e, ok := tx.Get(key)
 	switch ev := r.Event.(type) {

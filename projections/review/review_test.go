@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/internal/readmodel"
+	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/review"
 )
 
 var at = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func apply(t *testing.T, tx *readmodel.Tx[review.Entry], seq uint64, id string, e domain.Event) {
+func apply(t *testing.T, tx *engine.Tx[review.Entry], seq uint64, id string, e domain.Event) {
 	t.Helper()
 	env, err := domain.NewEnvelope(fmt.Sprint("e", seq), id, "x", at.Add(time.Duration(seq)*time.Minute), e)
 	if err != nil {
@@ -29,7 +29,7 @@ func apply(t *testing.T, tx *readmodel.Tx[review.Entry], seq uint64, id string, 
 // clipped text and no contact detail; an edit updates it; a decision takes
 // it out.
 func TestEntriesFollowTheQueue(t *testing.T) {
-	tx := readmodel.NewTx[review.Entry]()
+	tx := engine.NewTx[review.Entry]()
 	d := domain.ConferenceDetails{Title: strings.Repeat("Long title ", 40), Description: strings.Repeat("x", 10000),
 		AllDay: true, Start: "2027-06-12", End: "2027-06-13", URL: "https://www.Example.org/summit/",
 		Location: domain.Location{City: "Baltimore", Region: "MD"}}

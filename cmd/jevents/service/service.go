@@ -1,0 +1,526 @@
+package service
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/clientaddr"
+	"github.com/justiceevents/jevents/internal/connlimit"
+	"github.com/justiceevents/jevents/internal/dirlock"
+	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/ratelimit"
+	"github.com/justiceevents/jevents/producers/intake"
+	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/engine"
+	"github.com/justiceevents/jevents/projections/feeds"
+)
+
+// Service is one running Justice Events process.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	ns       *server.Server // nil unless embedded; embedded.go may restart it
+	nsCfg    embednats.Config
+	nsMu     sync.RWMutex  // guards ns against a restart
+	lock     *dirlock.Lock // the data directory, held while embedded (startup.go)
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	registry *prometheus.Registry
+	httpSrv  *http.Server
+	listener net.Listener
+	clients  *clientaddr.Resolver // the one answer to "which client" (limits.go)
+	conns    *connlimit.Listener  // the public listener's limits (limits.go)
+
+	opsSrv      *http.Server // the operators' listener (operators.go)
+	opsListener net.Listener
+
+	ready    []readiness
+	routes   []httpapi.Route            // the public listener's table: routes.go
+	mux      *http.ServeMux             // the table registered
+	replicas map[string]engine.Follower // by read model: readmodels.go
+	presence *engine.Presence           // nil unless the process reads or writes read models
+	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
+	health   *health                    // health.go
+	storage  *storageGuard              // nil unless embedded (storage.go)
+	// embeddedSince is when the embedded server started: leases renewed
+	// before it are former processes' (engine.BucketConfig.StaleBefore).
+	embeddedSince time.Time
+	workers       sync.WaitGroup
+	cancel        context.CancelFunc
+}
+
+// readiness is one condition /readyz waits for.
+type readiness struct {
+	name string
+	done <-chan struct{}
+}
+
+// New validates cfg and prepares a service; Start runs it.
+func New(cfg Config, log *slog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, log: log}, nil
+}
+
+// Run starts the service and blocks until ctx ends, then shuts it down.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	s, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		s.Close()
+		if ctx.Err() != nil { // asked to stop while starting: a clean stop
+			log.Info("stopped during start-up", slog.Any("cause", context.Cause(ctx)), slog.Any("err", err))
+			return nil
+		}
+		return err
+	}
+	<-ctx.Done()
+	return s.Close()
+}
+
+// HTTPAddr is the address the HTTP server listens on, once started.
+func (s *Service) HTTPAddr() string { return s.listener.Addr().String() }
+
+// NATSURL is the client URL of the embedded server ("" when external).
+// Only the data directory's credentials connect to it: use ConnectLocal.
+func (s *Service) NATSURL() string {
+	ns := s.server()
+	if ns == nil {
+		return ""
+	}
+	return ns.ClientURL()
+}
+
+// Start connects, creates what is missing and starts the workers and the
+// HTTP server for the configured roles.
+func (s *Service) Start(ctx context.Context) error {
+	cfg := s.cfg
+	if err := s.claim(); err != nil { // startup.go: the order of start-up
+		return err
+	}
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	s.clients = clientaddr.New(cfg.TrustedProxies)
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registry.MustRegister(cfg.Collectors...)
+	s.newHealthChecks() // health.go
+	s.registerNATSMetrics()
+
+	// The event stream exists before anything is accepted or projected
+	// (setup.go: who creates it).
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	if err := s.seedDirectory(ctx); err != nil { // directory.go
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	rmMetrics := engine.NewMetrics(s.registry)
+	bucketCfg := engine.BucketConfig{Replicas: cfg.Replicas, StaleBefore: s.embeddedSince}
+	s.newPresence()
+	s.goWorker(wctx, "health", s.watchHealth)
+	if s.storage != nil {
+		s.goWorker(wctx, "storage", func(ctx context.Context) error { return s.watchStorage(ctx, s.storage, s.health) })
+	}
+
+	if cfg.Has(RoleProjector) {
+		s.startProjectors(wctx, bucketCfg, rmMetrics) // readmodels.go: every read model's
+	}
+
+	// The replicas of the read models the roles played hold (readmodels.go);
+	// the calendar's holds public conferences only: a pending flood never
+	// reaches a server's memory (queue.go).
+	s.newReplicas(rmMetrics)
+	replica := replicaOf(s, calendar.Model)
+	rv := s.newReview() // editors only
+	dir := s.newDirectory()
+	var (
+		editors  *auth.Editors
+		throttle *auth.Throttle // wrong tokens per client: API and sign-in page
+	)
+	// Only the editors role holds editor credentials: public-facing intake
+	// and feed processes never can approve, edit or sign a session.
+	if cfg.Has(RoleEditors) {
+		var generated string
+		var err error
+		editors, generated, err = auth.Load(auth.Source{Token: cfg.EditorToken, File: cfg.EditorTokensFile, DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		if generated != "" {
+			s.log.Info("generated an editor token; use it as Authorization: Bearer <token>", slog.String("path", generated))
+		}
+		throttle = auth.NewThrottle(s.clients, ratelimit.Limit{}, s.log, s.registry)
+	}
+	var (
+		in  *intake.Intake
+		mod *moderation.Moderation
+		fs  *feeds.Server
+	)
+	if cfg.Has(RoleIntake) {
+		log := s.eventLog()
+		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
+		s.gateIntake(wctx, in) // operators.go
+		s.addRoutes(in.Routes())
+	}
+	if cfg.Has(RoleEditors) {
+		log := s.eventLog()
+		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
+		s.addRoutes(mod.Routes())
+		s.registerDirectoryEditors(log)
+	}
+	if cfg.Has(RoleFeeds) {
+		pub, _ := url.Parse(cfg.PublicURL)
+		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}, replica, s.log, feeds.NewMetrics(s.registry))
+		replica.OnChange(fs.Changed)
+		replica.OnReset(fs.Reset)
+		s.registerDirectoryAPI(fs, dir)
+	}
+	// The HTML pages of each role (web.go); it registers the feeds' routes
+	// too, which hand /conferences/{id} to a page.
+	if err := s.registerPages(replica, dir, editors, throttle, in, mod, fs); err != nil {
+		return err
+	}
+	s.runReplicas(wctx) // now that their readers follow their changes
+
+	// /metrics is the operators' listener's only (operators.go).
+	s.addRoutes([]httpapi.Route{
+		{Pattern: "GET /healthz", Handler: http.HandlerFunc(s.handleHealth)},
+		{Pattern: "GET /readyz", Handler: http.HandlerFunc(s.handleReady)},
+	})
+	s.startPresence(wctx)
+	// The one place the public listener's routes are registered: the
+	// table of the roles played (routes.go).
+	mux := http.NewServeMux()
+	httpapi.Handle(mux, s.routes)
+	s.mux = mux
+	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
+	h = deadline(h)         // health.go
+	if editors != nil {
+		h = editors.Guard(h, throttle)
+	}
+	h = securityHeaders(h)
+
+	ln := s.listener // claimed first (startup.go)
+	s.httpSrv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.limitConns(s.httpSrv) // limits.go: connection limits, idle timeouts
+	if err := s.startOperators(); err != nil {
+		return err
+	}
+	ln = s.listener
+	go func() {
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", slog.Any("err", err))
+		}
+	}()
+	s.log.Info("serving", slog.String("http", "http://"+ln.Addr().String()), slog.String("public_url", cfg.PublicURL),
+		slog.Any("roles", cfg.Roles), slog.String("nats", cmp.Or(s.NATSURL(), cfg.NATS)))
+	return nil
+}
+
+// connect starts the embedded server when configured and connects to NATS.
+func (s *Service) connect(ctx context.Context) error {
+	cfg := s.cfg
+	opts := []nats.Option{
+		nats.Name("jevents " + joinRoles(cfg.Roles)),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil { // our own Close or Drain: nothing went wrong
+				s.log.Debug("nats connection closed")
+				return
+			}
+			s.log.Warn("nats disconnected", slog.Any("err", err))
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			s.log.Info("nats reconnected", slog.String("url", nc.ConnectedUrl()))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			s.log.Warn("nats error", slog.Any("err", err))
+		}),
+		// Why a connection attempt failed (a refused nkey or password, a
+		// certificate not trusted), and why the client gave up: without
+		// these a process with wrong credentials says only "connection
+		// closed".
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("nats connection attempt failed", slog.Any("err", err))
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if err := nc.LastError(); err != nil {
+				s.log.Error("nats connection closed for good: restart the process once the cause is fixed", slog.Any("err", err))
+			}
+		}),
+	}
+	url := cfg.NATS
+	if cfg.Embedded() {
+		u, o, err := s.startEmbedded(ctx) // startup.go
+		if err != nil {
+			return err
+		}
+		url = u
+		opts = append(opts, o...)
+	} else {
+		authOpts, err := cfg.NATSAuth.options()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, authOpts...)
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("service: connect to nats: %w", err)
+	}
+	s.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("service: jetstream: %w", err)
+	}
+	s.js = js
+	return nil
+}
+
+func (a NATSAuth) options() ([]nats.Option, error) {
+	var opts []nats.Option
+	if a.User != "" {
+		opts = append(opts, nats.UserInfo(a.User, a.Password))
+	}
+	if a.NKeyFile != "" {
+		o, err := nats.NkeyOptionFromSeed(a.NKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("service: nkey %s: %w", a.NKeyFile, err)
+		}
+		opts = append(opts, o)
+	}
+	if a.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(a.CredsFile))
+	}
+	if a.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(a.TLSCA))
+	}
+	if a.TLSCert != "" || a.TLSKey != "" {
+		opts = append(opts, nats.ClientCert(a.TLSCert, a.TLSKey))
+	}
+	if a.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(a.InboxPrefix))
+	}
+	return opts, nil
+}
+
+func (s *Service) goWorker(ctx context.Context, name string, run func(context.Context) error) {
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		if err := run(ctx); err != nil {
+			s.log.Error("worker stopped", slog.String("worker", name), slog.Any("err", err))
+		}
+	}()
+}
+
+// Close stops everything in reverse order of start: HTTP (in-flight
+// requests finish), workers, the NATS connection (drained), the embedded
+// server. Nothing outlives it.
+func (s *Service) Close() error {
+	var errs []error
+	if s.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.workers.Wait()
+	if s.nc != nil {
+		if err := s.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, fmt.Errorf("nats drain: %w", err))
+		}
+		for i := 0; i < 100 && !s.nc.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := s.closeOperators(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("operators' http shutdown: %w", err))
+	}
+	cancel()
+	s.release() // startup.go: the HTTP address and the data directory
+	s.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !s.nc.IsConnected() {
+		http.Error(w, "nats disconnected", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// handleReady answers 200 once the stream exists and every read model this
+// process depends on has caught up; otherwise 503 listing what it waits for
+// (the event log missing or unreachable among it: health.go). What leaves
+// it serving but not whole (no projector moving a read model, a full log
+// or data volume) is listed under degraded.
+func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
+	waiting := s.waitingFor()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusOK
+	if len(waiting) > 0 {
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
+	w.WriteHeader(status)
+	if waiting == nil {
+		waiting = []string{}
+	}
+	body := map[string]any{"ready": len(waiting) == 0, "waiting_for": waiting}
+	degraded := s.health.list(false)
+	// Whether the read models are moving is news, not a reason to stop
+	// serving: servers keep answering from the last model (presence.go).
+	if projectors, stalled := s.projectorState(); projectors != nil {
+		body["projectors"] = projectors
+		degraded = append(degraded, stalled...)
+	}
+	if degraded == nil {
+		degraded = []string{}
+	}
+	body["degraded"] = degraded
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// waitingFor lists what the process waits for before it is ready.
+func (s *Service) waitingFor() []string {
+	var waiting []string
+	for _, c := range s.ready {
+		select {
+		case <-c.done:
+		default:
+			waiting = append(waiting, c.name)
+		}
+	}
+	return append(waiting, s.health.list(true)...)
+}
+
+// registerNATSMetrics exports the connection state, readiness and the event
+// stream's size against its byte budget.
+func (s *Service) registerNATSMetrics() {
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "jevents", Name: "ready",
+		Help: "1 while /readyz answers 200: the process serves its roles (the alert on feed servers counts these).",
+	}, func() float64 {
+		if len(s.waitingFor()) == 0 {
+			return 1
+		}
+		return 0
+	}))
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "jevents", Subsystem: "nats", Name: "connected",
+		Help: "1 while the process is connected to NATS.",
+	}, func() float64 {
+		if s.nc.IsConnected() {
+			return 1
+		}
+		return 0
+	}))
+	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "jevents", Subsystem: "nats", Name: "reconnects_total",
+		Help: "Times the process reconnected to NATS (to the same or another server of the cluster).",
+	}, func() float64 { return float64(s.nc.Stats().Reconnects) }))
+	// Feed servers never touch the log (deploy/nats: the feeds user may not
+	// read it); the processes that append or project report its size.
+	if s.readsLog() {
+		s.registry.MustRegister(&streamCollector{js: s.js, log: s.log})
+		s.registry.MustRegister(&storageCollector{js: s.js, guard: s.storage}) // storage.go
+	}
+}
+
+func joinRoles(rs []Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Dial connects to an external NATS deployment for the CLI's log-level
+// commands (rebuild, seed).
+func Dial(urls string, a NATSAuth, name string) (*nats.Conn, jetstream.JetStream, error) {
+	opts, err := a.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts = append(opts, nats.Name(name))
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to nats at %s: %w", urls, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// RebuildResult says where one read model was rebuilt to.
+type RebuildResult = engine.Rebuilt
+
+// Rebuild replays the log into a fresh generation of every read model
+// (readmodels.go) and switches each to it while the service keeps serving.
+func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) ([]RebuildResult, error) {
+	return readModels.models().Rebuild(ctx, js, engine.BucketConfig{Replicas: replicas}, log, nil)
+}

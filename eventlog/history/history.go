@@ -1,0 +1,344 @@
+// Package history owns the change history of conferences and directory
+// resources: GET /api/v1/resources/{id}/history and
+// GET /api/v1/conferences/{id}/history list every change of one aggregate,
+// oldest first, with its time, actor, event type and what changed (each
+// field's value before and after), read from the event log.
+//
+// What it shows:
+//   - the organiser's contact of a conference is never shown, to anyone:
+//     it lives only in the submission event and is left out here;
+//   - anyone may read a resource's history and a published (approved or
+//     cancelled) conference's; a pending or rejected conference's history
+//     is for editors only, and is 404 to others, as the conference itself is;
+//   - to people without an editor token, editors appear as "editor" (not by
+//     name) and the notes editors leave with an approval are left out.
+//
+// It reads the log through the eventlog package, and imports the domain,
+// httpapi and internal packages (auth, httpcache); never a producer nor a
+// projection.
+package history
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
+	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/httpcache"
+)
+
+// Actors that are shown as they are to everyone.
+const (
+	actorPublic = "public"
+	actorSeed   = "seed"
+	// actorEditor is how an editor appears to people without a token.
+	actorEditor = "editor"
+)
+
+// History is the change list of one aggregate.
+type History struct {
+	Aggregate string  `json:"aggregate"`
+	ID        string  `json:"id"`
+	Total     int     `json:"total"`
+	Entries   []Entry `json:"entries"`
+	// Next is the link to the following page, when there is one.
+	Next string `json:"next,omitempty"`
+}
+
+// Entry is one event of the aggregate.
+type Entry struct {
+	// Version is the stream sequence of the event: the aggregate's version
+	// after it, as If-Match names it.
+	Version uint64    `json:"version"`
+	Time    time.Time `json:"time"`
+	Actor   string    `json:"actor"`
+	Type    string    `json:"type"`
+	// Changes lists each field the event set or changed.
+	Changes []Change `json:"changes"`
+	Reason  string   `json:"reason,omitempty"`
+	Note    string   `json:"note,omitempty"`
+	Source  string   `json:"source,omitempty"`
+}
+
+// Change is one field's value before and after an event, as JSON. From is
+// absent when the event created the aggregate.
+type Change struct {
+	Field string          `json:"field"`
+	From  json.RawMessage `json:"from,omitempty"`
+	To    json.RawMessage `json:"to"`
+}
+
+// Server answers history requests from the log. Safe for concurrent use.
+type Server struct {
+	log    *eventlog.Log
+	logger *slog.Logger
+}
+
+// New returns a history server reading log.
+func New(log *eventlog.Log, logger *slog.Logger) *Server {
+	return &Server{log: log, logger: logger}
+}
+
+// Routes are the history routes: anyone's, editors see more (above).
+func (s *Server) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "GET /api/v1/resources/{id}/history", Handler: s.handle(domain.AggregateResource)},
+		{Pattern: "GET /api/v1/conferences/{id}/history", Handler: s.handle(domain.AggregateConference)},
+	}
+}
+
+// Default and largest page sizes.
+const (
+	defaultLimit = 200
+	maxLimit     = 1000
+)
+
+func (s *Server) handle(aggregate string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, editor := auth.Editor(r.Context())
+		after, limit, err := paging(r)
+		if err != nil {
+			httpapi.WriteError(w, r, s.logger, err)
+			return
+		}
+		id := r.PathValue("id")
+		recs, err := s.log.Load(r.Context(), aggregate, id)
+		if err != nil {
+			httpapi.WriteError(w, r, s.logger, err)
+			return
+		}
+		var h History
+		if aggregate == domain.AggregateConference {
+			var visible bool
+			h, visible = ConferenceHistory(id, recs, editor)
+			if !visible {
+				httpapi.WriteError(w, r, s.logger, domain.ErrNotFound)
+				return
+			}
+		} else {
+			h = ResourceHistory(id, recs, editor)
+		}
+		h = page(h, after, limit, r.URL.Path)
+		body, err := json.Marshal(h)
+		if err != nil {
+			httpapi.WriteError(w, r, s.logger, err)
+			return
+		}
+		cc := "public, max-age=30"
+		if editor {
+			cc = "private, no-store"
+		}
+		var last time.Time
+		if n := len(h.Entries); n > 0 {
+			last = h.Entries[n-1].Time
+		}
+		httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", cc, last))
+	}
+}
+
+func paging(r *http.Request) (after uint64, limit int, err error) {
+	q := r.URL.Query()
+	limit = defaultLimit
+	var errs domain.ValidationError
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			errs.Add("after", "invalid", "must be the version of an entry")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			errs.Add("limit", "invalid", "must be a number from 1 to %d", maxLimit)
+		}
+		limit = n
+	}
+	if e := errs.Err(); e != nil {
+		return 0, 0, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid history query", Fields: errs.Fields}
+	}
+	return after, limit, nil
+}
+
+// page keeps the entries after a version, at most limit of them.
+func page(h History, after uint64, limit int, path string) History {
+	i := 0
+	for i < len(h.Entries) && h.Entries[i].Version <= after {
+		i++
+	}
+	rest := h.Entries[i:]
+	if len(rest) > limit {
+		rest = rest[:limit]
+		h.Next = path + "?after=" + strconv.FormatUint(rest[len(rest)-1].Version, 10) + "&limit=" + strconv.Itoa(limit)
+	}
+	h.Entries = rest
+	return h
+}
+
+// actor is how the event's actor is shown.
+func actor(a string, editor bool) string {
+	if editor || a == actorPublic || a == actorSeed {
+		return a
+	}
+	return actorEditor
+}
+
+// ResourceHistory lists a resource's events as changes.
+func ResourceHistory(id string, recs []domain.Record, editor bool) History {
+	h := History{Aggregate: domain.AggregateResource, ID: id, Total: len(recs), Entries: []Entry{}}
+	var prev domain.ResourceDetails
+	status := ""
+	for _, rec := range recs {
+		e := Entry{Version: rec.Seq, Time: rec.Time, Actor: actor(rec.Actor, editor), Type: rec.Type, Changes: []Change{}}
+		switch ev := rec.Event.(type) {
+		case domain.ResourceAdded:
+			e.Changes = append(e.Changes, statusChange("", "active"))
+			e.Changes = append(e.Changes, diff(nil, ev.Details, nil)...)
+			e.Source = ev.Source
+			prev, status = ev.Details, "active"
+		case domain.ResourceUpdated:
+			e.Changes = diff(prev, ev.Details, ev.Changed)
+			prev = ev.Details
+		case domain.ResourceRetired:
+			e.Changes = append(e.Changes, statusChange(status, "retired"))
+			e.Reason, status = ev.Reason, "retired"
+		case domain.ResourceRestored:
+			e.Changes = append(e.Changes, statusChange(status, "active"))
+			e.Reason, status = ev.Reason, "active"
+		}
+		h.Entries = append(h.Entries, e)
+	}
+	return h
+}
+
+// ConferenceHistory lists a conference's events as changes, without the
+// organiser's contact. visible is false when the caller may not see it:
+// a conference that is not public, to someone without an editor token.
+func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History, visible bool) {
+	if c := domain.Fold[domain.Conference](recs); !editor && !c.Public() {
+		return History{}, false
+	}
+	h = History{Aggregate: domain.AggregateConference, ID: id, Total: len(recs), Entries: []Entry{}}
+	var prev domain.ConferenceDetails
+	var status domain.Status
+	for _, rec := range recs {
+		e := Entry{Version: rec.Seq, Time: rec.Time, Actor: actor(rec.Actor, editor), Type: rec.Type, Changes: []Change{}}
+		next := status
+		switch ev := rec.Event.(type) {
+		case domain.ConferenceSubmitted:
+			// ev.Contact is private and never leaves the log here.
+			next = domain.StatusPending
+			e.Changes = append(e.Changes, statusChange("", string(next)))
+			e.Changes = append(e.Changes, diff(nil, ev.Details, nil)...)
+			e.Source = ev.Source
+			prev = ev.Details
+		case domain.ConferenceUpdated:
+			e.Changes = diff(prev, ev.Details, ev.Changed)
+			prev = ev.Details
+		case domain.ConferenceApproved:
+			next = domain.StatusApproved
+			if editor {
+				e.Note = ev.Note
+			}
+		case domain.ConferenceRejected:
+			next, e.Reason = domain.StatusRejected, ev.Reason
+		case domain.ConferenceCancelled:
+			next, e.Reason = domain.StatusCancelled, ev.Reason
+		}
+		if next != status {
+			if rec.Type != domain.TypeConferenceSubmitted {
+				e.Changes = append(e.Changes, statusChange(string(status), string(next)))
+			}
+			status = next
+		}
+		h.Entries = append(h.Entries, e)
+	}
+	return h, true
+}
+
+func statusChange(from, to string) Change {
+	c := Change{Field: "status", To: mustJSON(to)}
+	if from != "" {
+		c.From = mustJSON(from)
+	}
+	return c
+}
+
+// diff lists the changes between two versions of a details struct, for
+// the fields named (or, when fields is nil, every field the new version
+// sets, with no "from": a creation).
+func diff(before, after any, fields []string) []Change {
+	a := fieldsOf(after)
+	out := []Change{}
+	if fields == nil {
+		for _, f := range orderedFields(after) {
+			if v, ok := a[f]; ok && !empty(v) {
+				out = append(out, Change{Field: f, To: v})
+			}
+		}
+		return out
+	}
+	b := fieldsOf(before)
+	for _, f := range fields {
+		out = append(out, Change{Field: f, From: orNull(b[f]), To: orNull(a[f])})
+	}
+	return out
+}
+
+func fieldsOf(v any) map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if v == nil {
+		return m
+	}
+	b, _ := json.Marshal(v)
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// orderedFields lists a struct's JSON field names in declaration order.
+func orderedFields(v any) []string {
+	b, _ := json.Marshal(v)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var out []string
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		if k, ok := t.(string); ok {
+			out = append(out, k)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return out
+		}
+	}
+	return out
+}
+
+func empty(v json.RawMessage) bool {
+	switch string(v) {
+	case `""`, "null", "[]", "{}":
+		return true
+	}
+	return false
+}
+
+func orNull(v json.RawMessage) json.RawMessage {
+	if len(v) == 0 {
+		return json.RawMessage("null")
+	}
+	return v
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
+)
+
+// ErrTokenNotAccepted is the refusal of a request that carried an
+// Authorization header whose token is no editor's (or not a bearer token):
+// the client has a token, so "required" would send it looking for one.
+var ErrTokenNotAccepted = fmt.Errorf("%w: token not accepted", domain.ErrUnauthorized)
+
+// EditorOnly runs h for requests that carry an editor (see auth.Identify)
+// with the editor's name, and answers every other request 401.
+func EditorOnly(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, editor string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		editor, ok := auth.Editor(r.Context())
+		if !ok {
+			err := domain.ErrUnauthorized
+			if r.Header.Get("Authorization") != "" {
+				err = ErrTokenNotAccepted // a token came, and it is no editor's
+			}
+			WriteError(w, r, log, err)
+			return
+		}
+		h(w, r, editor)
+	})
+}
+
+// ParseIfMatch reads the version an edit is based on from If-Match: 12,
+// "12" or W/"12". An absent header is 0 (no condition).
+func ParseIfMatch(h string) (uint64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil || v == 0 {
+		return 0, &Error{Status: http.StatusBadRequest, Title: "Invalid If-Match",
+			Fields: []domain.FieldError{{Field: "If-Match", Code: "invalid", Message: `must be the version to change, such as "12"`}}}
+	}
+	return v, nil
+}
+
+// WriteVersion sets the ETag of an answer about one aggregate: its version.
+func WriteVersion(w http.ResponseWriter, version uint64) {
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(version, 10)))
+}
+
+// Command is what an editor's command on one aggregate carries besides
+// its path: the version it is based on (If-Match, 0 for none), an optional
+// JSON body {"reason": "…"} and the Idempotency-Key.
+type Command struct {
+	IfMatch uint64
+	Reason  string
+	Key     string
+}
+
+// ReadCommand reads a Command from r, naming the header or field at fault.
+func ReadCommand(w http.ResponseWriter, r *http.Request) (Command, error) {
+	ifMatch, err := ParseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return Command{}, err
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := Decode(w, r, MaxBodyBytes, &body); err != nil {
+			return Command{}, err
+		}
+	}
+	return Command{IfMatch: ifMatch, Reason: body.Reason, Key: r.Header.Get("Idempotency-Key")}, nil
+}
+
+// Patch is an editor's partial update: the version it is based on, the
+// Idempotency-Key, and the body, a JSON object of the fields to change.
+type Patch struct {
+	IfMatch uint64
+	Key     string
+	Body    []byte
+	// Fields are the body's top-level members, to refuse some by name.
+	Fields map[string]json.RawMessage
+}
+
+// ReadPatch reads a Patch from r (application/json or
+// application/merge-patch+json), naming the header or field at fault.
+func ReadPatch(w http.ResponseWriter, r *http.Request) (Patch, error) {
+	ifMatch, err := ParseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return Patch{}, err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
+			return Patch{}, &Error{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type",
+				Detail: "send application/json or application/merge-patch+json"}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return Patch{}, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return Patch{}, &Error{Status: http.StatusBadRequest, Title: "Malformed JSON",
+			Detail: "the body must be a JSON object of the fields to change"}
+	}
+	return Patch{IfMatch: ifMatch, Key: r.Header.Get("Idempotency-Key"), Body: body, Fields: fields}, nil
+}

@@ -1,0 +1,239 @@
+// Package httpapi owns how the JSON API of Justice Events speaks HTTP:
+// decoding request bodies within limits, writing JSON answers, and the one
+// function that maps errors to a status and an application/problem+json body
+// (RFC 9457).
+//
+// Producers and the read APIs of projections use it. It imports the domain
+// package for its sentinel errors and ValidationError, and internal/auth to
+// tell editors' requests (EditorOnly); nothing else of ours.
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/justiceevents/jevents/domain"
+)
+
+// MaxBodyBytes bounds a JSON request body.
+const MaxBodyBytes = 64 << 10
+
+// Retry-After of 503 (the log cannot be reached: an election or a reconnect
+// takes seconds) and of 507 (storage full: an operator must act).
+const (
+	RetryAfterUnavailable = "2"
+	RetryAfterFull        = "60"
+)
+
+// Error is an HTTP-level error a handler returns as is: a status, a title
+// and optionally the fields at fault.
+type Error struct {
+	Status int
+	Title  string
+	Detail string
+	Fields []domain.FieldError
+	// RetryAfter, when > 0, is sent as Retry-After (seconds): a limit that
+	// lets the request in later.
+	RetryAfter int
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail) }
+
+// Problem is the application/problem+json body (RFC 9457) with the
+// extension members this API uses.
+type Problem struct {
+	Type     string              `json:"type"`
+	Title    string              `json:"title"`
+	Status   int                 `json:"status"`
+	Detail   string              `json:"detail,omitempty"`
+	Instance string              `json:"instance,omitempty"`
+	Errors   []domain.FieldError `json:"errors,omitempty"`
+	// CurrentVersion is set on a version conflict: the version to base a
+	// retried edit on.
+	CurrentVersion uint64 `json:"current_version,omitempty"`
+}
+
+// ProblemFor maps an error to its problem document. It is the only place
+// where errors become statuses.
+func ProblemFor(err error) Problem {
+	var (
+		he  *Error
+		ve  *domain.ValidationError
+		ver *domain.VersionError
+		mbe *http.MaxBytesError
+	)
+	p := Problem{Type: "about:blank"}
+	switch {
+	case errors.As(err, &he):
+		p.Status, p.Title, p.Detail, p.Errors = he.Status, he.Title, he.Detail, he.Fields
+	case errors.As(err, &mbe):
+		p.Status, p.Title = http.StatusRequestEntityTooLarge, "Request body too large"
+		p.Detail = fmt.Sprintf("the body must be at most %d bytes", mbe.Limit)
+	case errors.As(err, &ve):
+		p.Status, p.Title, p.Errors = http.StatusUnprocessableEntity, "Invalid fields", ve.Fields
+		p.Detail = fmt.Sprintf("%d field(s) need attention: %s", len(ve.Fields), fieldList(ve.Fields))
+	case errors.As(err, &ver):
+		p.Status, p.Title, p.Detail, p.CurrentVersion = http.StatusConflict, "Version conflict", err.Error(), ver.Current
+	case errors.Is(err, domain.ErrConflict):
+		p.Status, p.Title, p.Detail = http.StatusConflict, "Conflict", err.Error()
+	case errors.Is(err, domain.ErrNotFound):
+		p.Status, p.Title = http.StatusNotFound, "Not found"
+	case errors.Is(err, ErrTokenNotAccepted):
+		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Editor token not accepted", "the Authorization: Bearer token is not an editor's token; check it, or ask for one"
+	case errors.Is(err, domain.ErrUnauthorized):
+		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Editor token required", "send Authorization: Bearer <editor token>"
+	case errors.Is(err, domain.ErrIdempotencyMismatch):
+		p.Status, p.Title, p.Detail = http.StatusUnprocessableEntity, "Idempotency-Key reused", err.Error()
+	case errors.Is(err, domain.ErrPreconditionRequired):
+		p.Status, p.Title, p.Detail = http.StatusPreconditionRequired, "If-Match required", "send If-Match with the version the edit is based on"
+	case errors.Is(err, domain.ErrLogFull):
+		p.Status, p.Title = http.StatusInsufficientStorage, "Event log full"
+		p.Detail = "Nothing was stored: the event log reached its byte budget. Retry later with the same Idempotency-Key; " +
+			"it is then stored once. Operators: raise the budget (jevents setup --log-max-bytes, or --log-max-bytes of the all-in-one service)."
+	case errors.Is(err, domain.ErrStorageFull):
+		p.Status, p.Title = http.StatusInsufficientStorage, "Storage full"
+		p.Detail = "Nothing was stored: the server's storage is full. Retry later with the same Idempotency-Key; " +
+			"it is then stored once. Operators: free space on the data volume; the service resumes by itself."
+	case errors.Is(err, domain.ErrUnavailable):
+		p.Status, p.Title = http.StatusServiceUnavailable, "Temporarily unavailable"
+		p.Detail = "The event log cannot be reached just now; nothing is known to be stored. " +
+			"Retry after the Retry-After seconds with the same Idempotency-Key: a request that did land is answered, never stored twice."
+	default:
+		p.Status, p.Title = http.StatusInternalServerError, "Internal error"
+	}
+	return p
+}
+
+func fieldList(fs []domain.FieldError) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Field
+	}
+	return strings.Join(names, ", ")
+}
+
+// WriteError answers err as problem+json. Server errors (5xx) are logged;
+// client errors are the client's to read.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p := ProblemFor(err)
+	p.Instance = r.URL.Path
+	p = Bound(p) // bound.go: a small answer whatever the request held
+	if p.Status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="justice-events editors"`)
+	}
+	switch p.Status {
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+	case http.StatusInsufficientStorage:
+		w.Header().Set("Retry-After", RetryAfterFull)
+	}
+	if he := (*Error)(nil); errors.As(err, &he) && he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(he.RetryAfter))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // not HTML: \u003c for every < would multiply what is echoed
+	_ = enc.Encode(p)
+}
+
+// Write answers v as JSON with status.
+func Write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Decode reads a JSON body of at most limit bytes into dst, refusing unknown
+// fields and trailing data. Errors are *Error naming the field when the JSON
+// decoder can tell it, or *http.MaxBytesError.
+func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &Error{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type",
+				Detail: "send application/json"}
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return mbe
+		}
+		return &Error{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body must hold exactly one JSON object"}
+	}
+	return nil
+}
+
+// DecodeBytes is Decode for a body already read.
+func DecodeBytes(b []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return mbe
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &Error{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return &Error{Status: http.StatusBadRequest, Title: "Wrong JSON type", Detail: err.Error(),
+			Fields: []domain.FieldError{{Field: field, Code: "invalid", Message: "must be a " + jsonKind(te.Type.Kind().String())}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &Error{Status: http.StatusBadRequest, Title: "Unknown field", Detail: err.Error(),
+			Fields: []domain.FieldError{{Field: field, Code: "unknown", Message: "is not a field of this request"}}}
+	}
+	return &Error{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean (true or false)"
+	case "slice", "array":
+		return "list"
+	case "struct", "map", "ptr":
+		return "object"
+	default:
+		return k
+	}
+}

@@ -1,0 +1,47 @@
+package httpapi_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
+)
+
+// TestFailuresOfTheLogAreExplained: the log's failures, however deeply
+// wrapped, answer 503 or 507 with Retry-After and a body that says what
+// happened and what to do; never 500.
+func TestFailuresOfTheLogAreExplained(t *testing.T) {
+	for _, tt := range []struct {
+		err        error
+		status     int
+		retryAfter string
+		says       []string
+	}{
+		{fmt.Errorf("eventlog: append: %w: %w", domain.ErrUnavailable, errors.New("the event stream JEVENTS does not exist")),
+			http.StatusServiceUnavailable, httpapi.RetryAfterUnavailable, []string{"cannot be reached", "same Idempotency-Key"}},
+		{fmt.Errorf("eventlog: append: %w: maximum bytes exceeded", domain.ErrLogFull),
+			http.StatusInsufficientStorage, httpapi.RetryAfterFull, []string{"Nothing was stored", "byte budget", "--log-max-bytes", "same Idempotency-Key"}},
+		{fmt.Errorf("eventlog: append: %w: 0 bytes free", domain.ErrStorageFull),
+			http.StatusInsufficientStorage, httpapi.RetryAfterFull, []string{"Nothing was stored", "free space", "same Idempotency-Key"}},
+	} {
+		rec := httptest.NewRecorder()
+		httpapi.WriteError(rec, httptest.NewRequest("POST", "/api/v1/conferences", nil), slog.New(slog.NewTextHandler(io.Discard, nil)), tt.err)
+		body := rec.Body.String()
+		if rec.Code != tt.status || rec.Header().Get("Retry-After") != tt.retryAfter ||
+			rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%v: %d Retry-After %q %s", tt.err, rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Content-Type"))
+		}
+		for _, s := range tt.says {
+			if !strings.Contains(body, s) {
+				t.Errorf("%v: the body does not say %q: %s", tt.err, s, body)
+			}
+		}
+	}
+}
