@@ -467,23 +467,3 @@ func loadZone(name string) (*time.Location, error) {
 func isAlpha2(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }
-
-// Input turns details back into the input form, so that an edit can be
-// applied on top of the current values and validated with the same rules.
-func (d ConferenceDetails) Input() SubmissionInput {
-	allDay := d.AllDay
-	in := SubmissionInput{
-		Title: d.Title, Description: d.Description, Start: d.Start, End: d.End,
-		AllDay: &allDay, Timezone: d.Timezone, Format: string(d.Format), URL: d.URL,
-		Location: &LocationInput{Venue: d.Location.Venue, City: d.Location.City, Region: d.Location.Region, Country: d.Location.Country},
-		Topics:   slices.Clone(d.Topics),
-	}
-	for _, s := range d.Sponsors {
-		if s.ID != "" {
-			in.Sponsors = append(in.Sponsors, s.ID)
-		} else {
-			in.Sponsors = append(in.Sponsors, s.Name)
-		}
-	}
-	return in
-}

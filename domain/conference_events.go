@@ -1,8 +1,6 @@
 package domain
 
 import (
-	"reflect"
-	"strings"
 	"time"
 )
 
@@ -167,23 +165,6 @@ func (c *Conference) Update(d ConferenceDetails) (Event, error) {
 		return nil, nil
 	}
 	return ConferenceUpdated{Details: d, Changed: changed}, nil
-}
-
-// ChangedFields lists the JSON names of the fields that differ.
-func ChangedFields(a, b ConferenceDetails) []string {
-	var out []string
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	t := va.Type()
-	for i := 0; i < t.NumField(); i++ {
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
-			name := t.Field(i).Tag.Get("json")
-			if j := strings.IndexByte(name, ','); j >= 0 {
-				name = name[:j]
-			}
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // cleanReason normalises the free text an editor gives with a decision.

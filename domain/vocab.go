@@ -124,3 +124,17 @@ func ParseFormat(s string) (Format, bool) {
 	}
 	return "", false
 }
+
+// Text says how people attend, in plain text: "in person", "online",
+// "hybrid (in person and online)".
+func (f Format) Text() string {
+	switch f {
+	case FormatInPerson:
+		return "in person"
+	case FormatOnline:
+		return "online"
+	case FormatHybrid:
+		return "hybrid (in person and online)"
+	}
+	return string(f)
+}

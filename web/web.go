@@ -57,6 +57,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/projections/calendar"
@@ -140,6 +141,7 @@ type Server struct {
 	metrics *Metrics
 
 	tmpl    map[string]*template.Template
+	shown   domain.Shown // the controls of the conference form (forms.go)
 	css     *httpcache.Entry
 	cssPath string
 
@@ -197,6 +199,7 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 		}
 		s.tmpl[name] = t
 	}
+	s.shown = formControls(s.tmpl["submit"])
 	sum := sha256.Sum256(siteCSS)
 	s.cssPath = "/assets/site.css?v=" + hex.EncodeToString(sum[:6])
 	s.css = httpcache.NewEntry(siteCSS, "text/css; charset=utf-8", "public, max-age=31536000, immutable", time.Time{})
