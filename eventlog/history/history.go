@@ -251,7 +251,7 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 			next, e.Reason = domain.StatusCancelled, ev.Reason
 		}
 		if next != status {
-			if rec.Type != domain.TypeConferenceSubmitted {
+			if _, opens := rec.Event.(domain.ConferenceSubmitted); !opens {
 				e.Changes = append(e.Changes, statusChange(string(status), string(next)))
 			}
 			status = next
