@@ -26,6 +26,10 @@ type Facet struct {
 	// FoldCase: a feed's path may name a term in any case (regions' codes:
 	// md.ics is MD.ics).
 	FoldCase bool
+	// Control is the conference form's control that offers the terms as
+	// choices (a box or a button each); "" when the form asks for the value
+	// otherwise (a region is typed).
+	Control string
 
 	lookup func(s string) (Term, bool)
 	has    func(d ConferenceDetails, value string) bool
@@ -70,7 +74,7 @@ func (f Facet) TermLabel(value string) string {
 // pages and feed names show them.
 var Facets = []Facet{
 	{
-		Param: "topic", Path: "topics", Label: "Topics", Unknown: "is not a topic of the calendar",
+		Param: "topic", Path: "topics", Label: "Topics", Unknown: "is not a topic of the calendar", Control: "topics",
 		Terms: termsOf(Topics, func(t Topic) Term { return Term{t.Slug, t.Label} }),
 		lookup: func(s string) (Term, bool) {
 			t, ok := LookupTopic(s)

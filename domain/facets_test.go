@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/justiceevents/jevents/domain"
@@ -16,6 +17,9 @@ func TestFacets(t *testing.T) {
 			t.Fatalf("facet %+v is incomplete or repeated", f.Param)
 		}
 		params[f.Param] = true
+		if f.Control != "" && !slices.ContainsFunc(domain.FormControls(false), func(c domain.Control) bool { return c.Name == f.Control }) {
+			t.Errorf("facet %s offers its terms in %q, which is no control of the form", f.Param, f.Control)
+		}
 		if got, ok := domain.FacetByParam(f.Param); !ok || got.Param != f.Param {
 			t.Errorf("FacetByParam(%q)", f.Param)
 		}

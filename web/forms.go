@@ -22,8 +22,8 @@ const maxFormBytes = 256 << 10
 // are kept as typed, so a form shown again with its errors holds what was
 // typed. Which controls there are, their labels and limits, and how they
 // map to the API's fields are the domain's (domain.ConferenceFields);
-// the templates place the controls (form.html), and this file lists only
-// the choices of the topics' checkboxes and the suggested time zones.
+// the templates place the controls (form.html), and this file adds only
+// the choices of the facets (domain.Facets) and the suggested time zones.
 type conferenceForm struct {
 	v url.Values
 }
@@ -197,7 +197,9 @@ type fieldsView struct {
 	F       conferenceForm
 	Errors  fieldErrors
 	Contact bool // the organiser's contact fields (submissions only)
-	Topics  []option
+	// Choices are the terms of each facet the form offers as choices
+	// (domain.Facet.Control), by the facet's parameter: "topic".
+	Choices map[string][]option
 	Zones   []string
 }
 
@@ -210,15 +212,20 @@ var commonZones = []string{
 }
 
 func newFieldsView(f conferenceForm, errs fieldErrors, contact bool) fieldsView {
-	v := fieldsView{F: f.clamp(contact), Errors: errs, Contact: contact, Zones: commonZones}
-	for _, t := range domain.Topics {
-		checked := false
-		for _, x := range f.v["topics"] {
-			if lt, ok := domain.LookupTopic(x); ok && lt.Slug == t.Slug {
-				checked = true
+	v := fieldsView{F: f.clamp(contact), Errors: errs, Contact: contact, Zones: commonZones, Choices: map[string][]option{}}
+	for _, facet := range domain.Facets {
+		if facet.Control == "" {
+			continue
+		}
+		chosen := map[string]bool{}
+		for _, x := range f.v[facet.Control] {
+			if t, ok := facet.Lookup(x); ok {
+				chosen[t.Value] = true
 			}
 		}
-		v.Topics = append(v.Topics, option{Value: t.Slug, Label: t.Label, Checked: checked})
+		for _, t := range facet.Terms {
+			v.Choices[facet.Param] = append(v.Choices[facet.Param], option{Value: t.Value, Label: t.Label, Checked: chosen[t.Value]})
+		}
 	}
 	return v
 }
