@@ -5,10 +5,13 @@ import (
 )
 
 // Conference event type names. They are stored in every event and never
-// change; a new payload shape gets a new version (…v2) beside the old one.
+// change; a new payload shape gets a new version beside the old one, and
+// the old one is upcast when read (conference_v1.go).
 const (
-	TypeConferenceSubmitted = "conference.submitted.v1"
-	TypeConferenceUpdated   = "conference.updated.v1"
+	// Version 2 added the event type, cost, registration and credits to
+	// the details.
+	TypeConferenceSubmitted = "conference.submitted.v2"
+	TypeConferenceUpdated   = "conference.updated.v2"
 	TypeConferenceApproved  = "conference.approved.v1"
 	TypeConferenceRejected  = "conference.rejected.v1"
 	TypeConferenceCancelled = "conference.cancelled.v1"

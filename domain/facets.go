@@ -91,6 +91,15 @@ var Facets = []Facet{
 		},
 		has: func(d ConferenceDetails, v string) bool { return d.Location.Region == v },
 	},
+	{
+		Param: "type", Path: "types", Label: "Types of event", Unknown: "is not a type of event of the calendar", Control: "type",
+		Terms: termsOf(ConferenceTypes, func(t ConferenceType) Term { return Term{t.Slug, t.Label} }),
+		lookup: func(s string) (Term, bool) {
+			t, ok := LookupConferenceType(s)
+			return Term{t.Slug, t.Label}, ok
+		},
+		has: func(d ConferenceDetails, v string) bool { return d.Type == v },
+	},
 }
 
 func termsOf[T any](list []T, term func(T) Term) []Term {

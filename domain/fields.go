@@ -91,9 +91,19 @@ type Control struct {
 }
 
 // ConferenceFields are the public fields of a conference, in the order of
-// ConferenceDetails, which is the form's order and the history's.
+// ConferenceDetails, which is the form's order and the history's (the
+// fields the first schema lacked come where the form asks for them; unset
+// in its events, they change nothing there).
 var ConferenceFields = []ConferenceField{
 	textField("title", "Title", MaxTitleLength, func(d ConferenceDetails) string { return d.Title }),
+	{
+		Name: "type", Label: "Type",
+		Controls: []Control{{Name: "type", Label: "Type of event", Max: 64, Paths: []string{"type"}}},
+		value:    func(d ConferenceDetails) any { return d.Type },
+		text:     ConferenceDetails.TypeLabel,
+		fill:     func(d ConferenceDetails, f url.Values) { f.Set("type", d.Type) },
+		read:     func(f url.Values) (any, bool) { return f.Get("type"), true },
+	},
 	textField("description", "Description", MaxDescriptionLength, func(d ConferenceDetails) string { return d.Description }),
 	{
 		Name: "all_day", Label: "All-day or timed",
@@ -189,6 +199,34 @@ var ConferenceFields = []ConferenceField{
 		fill:     func(d ConferenceDetails, f url.Values) { f.Set("url", d.URL) },
 		read:     func(f url.Values) (any, bool) { return f.Get("url"), true },
 	},
+	{
+		Name: "registration", Label: "Registration",
+		Controls: []Control{
+			{Name: "registration_url", Label: "Registration page", Max: MaxURLLength, Paths: []string{"registration.url", "registration"}},
+			{Name: "registration_deadline", Label: "Registration deadline", Max: 32, Paths: []string{"registration.deadline"}},
+		},
+		value: func(d ConferenceDetails) any { return d.Registration },
+		input: func(d ConferenceDetails) any {
+			return &RegistrationInput{URL: d.Registration.URL, Deadline: d.Registration.Deadline}
+		},
+		text: func(d ConferenceDetails) string { return d.Registration.Text() },
+		fill: func(d ConferenceDetails, f url.Values) {
+			f.Set("registration_url", d.Registration.URL)
+			f.Set("registration_deadline", d.Registration.Deadline)
+		},
+		read: func(f url.Values) (any, bool) {
+			return &RegistrationInput{URL: f.Get("registration_url"), Deadline: f.Get("registration_deadline")}, true
+		},
+	},
+	{
+		Name: "cost", Label: "Cost",
+		Controls: []Control{{Name: "cost", Label: "Cost", Max: MaxCostLength, Paths: []string{"cost"}}},
+		value:    func(d ConferenceDetails) any { return d.Cost },
+		text:     ConferenceDetails.CostText,
+		fill:     func(d ConferenceDetails, f url.Values) { f.Set("cost", d.CostText()) },
+		read:     func(f url.Values) (any, bool) { return f.Get("cost"), true },
+	},
+	textField("credits", "Continuing-education credits", MaxCreditsLength, func(d ConferenceDetails) string { return d.Credits }),
 	{
 		Name: "sponsors", Label: "Sponsors",
 		Controls: []Control{{Name: "sponsors", Label: "Sponsors", Kind: Lines, Max: MaxNameLength, MaxValues: MaxSponsors,

@@ -62,6 +62,8 @@ func fullDetails(t *testing.T) domain.ConferenceDetails {
 		Format: "hybrid", URL: "https://example.org/full",
 		Location: &domain.LocationInput{Venue: "Hall", City: "Chicago", Region: "IL", Country: "US"},
 		Sponsors: []string{"Office for Victims of Crime", "A partner, Inc."}, Topics: []string{"courts", "reentry"},
+		Type: "Training", Cost: "$350; students $100", Credits: "6 CLE credits",
+		Registration: &domain.RegistrationInput{URL: "https://example.org/register", Deadline: "2027-06-01"},
 	}, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -153,12 +155,15 @@ func TestFormInputIsTheAPIInput(t *testing.T) {
 		"start_date": {"2027-06-12"}, "start_time": {"09:00"}, "end_time": {"17:30"}, "timezone": {"America/Chicago"},
 		"format": {"in_person"}, "venue": {"Hall"}, "city": {"Chicago"}, "region": {"IL"}, "url": {"https://example.org/f"},
 		"sponsors": {"OVC\r\n\r\n  \r\nA partner, Inc."}, "topics": {"courts", "reentry"},
-		"contact_name": {"Pat"}, "contact_email": {"pat@example.org"}}
+		"type": {"webinar"}, "cost": {"Free"}, "registration_url": {"https://example.org/r"}, "registration_deadline": {"2027-06-01"},
+		"credits": {"2 CEUs"}, "contact_name": {"Pat"}, "contact_email": {"pat@example.org"}}
 	var api domain.SubmissionInput
 	if err := json.Unmarshal([]byte(`{"title":"Form summit","description":"One\r\nTwo","all_day":false,
 		"start":"2027-06-12T09:00","end":"2027-06-12T17:30","timezone":"America/Chicago","format":"in_person",
 		"location":{"venue":"Hall","city":"Chicago","region":"IL","country":""},"url":"https://example.org/f",
-		"sponsors":["OVC","A partner, Inc."],"topics":["courts","reentry"],"contact":{"name":"Pat","email":"pat@example.org"}}`), &api); err != nil {
+		"sponsors":["OVC","A partner, Inc."],"topics":["courts","reentry"],"type":"webinar","cost":"Free",
+		"registration":{"url":"https://example.org/r","deadline":"2027-06-01"},"credits":"2 CEUs",
+		"contact":{"name":"Pat","email":"pat@example.org"}}`), &api); err != nil {
 		t.Fatal(err)
 	}
 	if got := domain.InputFromForm(form, true, nil); !reflect.DeepEqual(got, api) {

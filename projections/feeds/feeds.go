@@ -301,6 +301,12 @@ func (s *Server) event(c calendar.Conference, p *prepared) (ical.Event, error) {
 	if ev.Cancelled {
 		ev.Summary = "Cancelled: " + d.Title
 	}
+	// CATEGORIES (RFC 5545 §3.8.1.2): the event type, then the topics.
+	// Cost, registration and credits have no property of RFC 5545 or
+	// RFC 7986; the description says them.
+	if t := d.TypeLabel(); t != "" {
+		ev.Categories = append(ev.Categories, t)
+	}
 	for _, t := range d.Topics {
 		ev.Categories = append(ev.Categories, domain.TopicLabel(t))
 	}
@@ -310,7 +316,7 @@ func (s *Server) event(c calendar.Conference, p *prepared) (ical.Event, error) {
 // described are the fields the description lists after the text, in
 // this order: each as "<Label>: <Text>" (domain.ConferenceFields), when
 // set.
-var described = []string{"sponsors", "format"}
+var described = []string{"type", "sponsors", "format", "cost", "registration", "credits"}
 
 // eventDescription is the conference's description followed by its
 // cancellation, the described fields and its link, so every calendar app
