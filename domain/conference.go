@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -396,23 +395,7 @@ func validateDetails(in SubmissionInput, now time.Time, errs *ValidationError) C
 		}
 	}
 
-	// Topics from the controlled vocabulary.
-	if len(in.Topics) == 0 {
-		errs.Add("topics", "required", "must name at least one topic")
-	}
-	if len(in.Topics) > MaxTopics {
-		errs.Add("topics", "too_many", "must name at most %d topics", MaxTopics)
-	}
-	for i, s := range in.Topics {
-		t, ok := LookupTopic(s)
-		if !ok {
-			errs.Add(fmt.Sprintf("topics[%d]", i), "unknown", "is not a topic of the calendar")
-			continue
-		}
-		if !slices.Contains(d.Topics, t.Slug) {
-			d.Topics = append(d.Topics, t.Slug)
-		}
-	}
+	d.Topics = validateTopics(in.Topics, errs) // vocab.go
 
 	validateExtras(in, &d, errs)
 	return d

@@ -239,7 +239,8 @@ func (h homeQuery) match(l *listed) bool {
 
 // pageQuery is the query string of the selection at another offset.
 func (h homeQuery) pageQuery(start int) string {
-	q := h.filter.Values()
+	q := url.Values{}
+	h.filter.AddQuery(q) // the feeds' own encoding of a filter
 	if h.from != "" {
 		q.Set("from", h.from)
 	}
@@ -471,7 +472,7 @@ type conferenceData struct {
 	URLText      string // the website's address, shortened for reading
 }
 
-// ConferencePage answers GET /conferences/{id} (feeds.Server.Register hands
+// ConferencePage answers GET /conferences/{id} (feeds.Server.Routes hands
 // it the names that are not .ics files): one published conference with
 // every public field. Pending, rejected and unknown conferences are 404.
 func (s *Server) ConferencePage() http.Handler {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
@@ -29,8 +30,8 @@ type Moderator interface {
 	// Conference is the current state of a conference, with the
 	// organiser's contact.
 	Conference(ctx context.Context, id string) (*domain.Conference, error)
-	Decide(ctx context.Context, id string, d moderation.Decision, reason string, ifMatch uint64, editor, key string) (moderation.Result, error)
-	Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (moderation.Result, error)
+	Decide(ctx context.Context, cmd moderation.Command, d moderation.Decision, reason string) (moderation.Result, error)
+	Edit(ctx context.Context, cmd moderation.Command, patch []byte) (moderation.Result, error)
 	// Select and RejectMany are the bulk rejection (bulk.go).
 	Select(ctx context.Context, req moderation.BulkRequest) ([]string, int, error)
 	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
@@ -50,29 +51,34 @@ const (
 	queueOverhead = 3200 // the markup and forms of one item around its text
 )
 
-// RegisterModeration adds /moderation (the editors role): sign-in with an
+// ModerationRoutes are /moderation (the editors role): sign-in with an
 // editor token, the queue, and a page per conference to approve, reject,
 // cancel and edit it.
 //
 // throttle counts wrong tokens per client (the same count as the API's
 // bearer tokens); nil counts nothing.
-func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors, throttle *auth.Throttle) {
+func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle *auth.Throttle) []httpapi.Route {
 	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
 	}
-	mux.HandleFunc("GET /moderation", m.editorOnly(m.handleQueue))
-	mux.HandleFunc("POST /moderation/sign-in", m.handleSignIn)
-	mux.HandleFunc("POST /moderation/sign-out", m.editorOnly(m.handleSignOut))
-	mux.HandleFunc("GET /moderation/find", m.editorOnly(m.handleFind))
-	mux.HandleFunc("GET /moderation/conferences/{id}", m.editorOnly(m.handleConference))
-	mux.HandleFunc("GET /moderation/conferences/{id}/edit", m.editorOnly(m.handleEditForm))
-	mux.HandleFunc("POST /moderation/conferences/{id}/edit", m.editorOnly(m.handleEdit))
-	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
-		mux.HandleFunc("POST /moderation/conferences/{id}/"+string(d), m.editorOnly(m.handleDecision(d)))
+	editorsOnly := func(pattern string, h func(http.ResponseWriter, *http.Request, auth.Session)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: m.editorOnly(h), Editors: true}
 	}
-	mux.HandleFunc("POST /moderation/reject", m.editorOnly(m.handleBulkReject)) // bulk.go
+	routes := []httpapi.Route{
+		editorsOnly("GET /moderation", m.handleQueue),
+		{Pattern: "POST /moderation/sign-in", Handler: http.HandlerFunc(m.handleSignIn)},
+		editorsOnly("POST /moderation/sign-out", m.handleSignOut),
+		editorsOnly("GET /moderation/find", m.handleFind),
+		editorsOnly("GET /moderation/conferences/{id}", m.handleConference),
+		editorsOnly("GET /moderation/conferences/{id}/edit", m.handleEditForm),
+		editorsOnly("POST /moderation/conferences/{id}/edit", m.handleEdit),
+	}
+	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
+		routes = append(routes, editorsOnly("POST /moderation/conferences/{id}/"+string(d), m.handleDecision(d)))
+	}
+	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject)) // bulk.go
 }
 
 type modPages struct {
@@ -443,7 +449,8 @@ func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWri
 			return
 		}
 		reason := r.PostForm.Get("reason")
-		res, err := m.mod.Decide(r.Context(), id, dec, reason, version, sess.Editor, "web:"+string(dec)+":"+idemOf(r))
+		res, err := m.mod.Decide(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor,
+			Key: "web:" + string(dec) + ":" + idemOf(r)}, dec, reason)
 		var (
 			ve  *domain.VersionError
 			te  *domain.TransitionError
@@ -573,7 +580,7 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you edited. Reload the page and try again.")
 		return
 	}
-	res, err := m.mod.Edit(r.Context(), id, f.patch(m.s.shown), version, sess.Editor, "web:edit:"+idemOf(r))
+	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch(m.s.shown))
 	var (
 		ve  *domain.VersionError
 		te  *domain.TransitionError

@@ -49,7 +49,7 @@ type natsTarget struct {
 func (t *natsTarget) define(f *cmdFlags) {
 	natsFlags(f, &t.auth, &t.urls, "NATS server URLs, comma-separated; default: the embedded server of the jevents serve running on --data, "+
 		"with the URL and credentials it wrote to <data>/"+embednats.ContextFile+" (the --nats-* credentials apply to --nats only)")
-	f.StringVar(&t.data, "data", "./data", "data directory of the running jevents serve whose embedded server to use when --nats is not given")
+	f.StringVar(&t.data, "data", service.Defaults().DataDir, "data directory of the running jevents serve whose embedded server to use when --nats is not given")
 	f.env("data", "JEVENTS_DATA")
 }
 
@@ -105,7 +105,7 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	target.define(f)
 	f.IntVar(&replicas, "replicas", 0, "replicas of the stream and buckets; default 3 on a cluster, 1 on a single server")
 	f.env("replicas", "JEVENTS_REPLICAS")
-	f.Int64Var(&maxBytes, "log-max-bytes", 1<<30, "byte budget of the event stream")
+	f.Int64Var(&maxBytes, "log-max-bytes", service.Defaults().LogMaxBytes, "byte budget of the event stream")
 	f.env("log-max-bytes", "JEVENTS_LOG_MAX_BYTES")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the cluster")
 	f.env("timeout", "JEVENTS_SETUP_TIMEOUT")

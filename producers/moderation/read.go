@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
 )
 
 // Queue is the moderation queue, paged, as the read model has it (it may
@@ -14,6 +15,6 @@ func (m *Moderation) Queue() Queue { return m.queue }
 // the organiser's contact: for editors' pages only. An unknown id is
 // domain.ErrNotFound.
 func (m *Moderation) Conference(ctx context.Context, id string) (*domain.Conference, error) {
-	c, _, err := m.log.LoadConference(ctx, id)
+	c, _, err := eventlog.Fold[domain.Conference](ctx, m.log, id)
 	return c, err
 }

@@ -48,24 +48,6 @@ func (f Filter) IsZero() bool {
 	return f.ID == "" && f.terms()+len(f.Sponsors)+len(f.Words) == 0
 }
 
-// Values is the filter as a query (?topic=&region=&sponsor=&q=), as feeds
-// and pages take it.
-func (f Filter) Values() url.Values {
-	q := url.Values{}
-	for _, facet := range domain.Facets {
-		for _, v := range f.Terms[facet.Param] {
-			q.Add(facet.Param, v)
-		}
-	}
-	for _, sp := range f.Sponsors {
-		q.Add("sponsor", sp)
-	}
-	if len(f.Words) > 0 {
-		q.Set("q", strings.Join(f.Words, " "))
-	}
-	return q
-}
-
 // Match reports whether c belongs to the feed (publication is checked by
 // the caller).
 func (f Filter) Match(c calendar.Conference) bool { return f.match(c, nil) }
@@ -213,15 +195,31 @@ func (f Filter) fileName() string {
 	return "justice-events-" + suffix + ".ics"
 }
 
-// Register adds the feed and read routes to mux. pages, when not nil,
-// answers /conferences/{id} for names that are not .ics files.
-func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
-	mux.HandleFunc("GET /calendar.ics", s.handleQuery)
-	for _, facet := range domain.Facets {
-		mux.HandleFunc("GET /calendar/"+facet.Path+"/{file}", s.handleFacet(facet))
+// Routes are the feed and read routes: a feed per value of each facet of
+// domain.Facets (/calendar/topics/courts.ics, /calendar/types/webinar.ics,
+// …) and per sponsor. pages, when not nil, answers /conferences/{id} for
+// names that are not .ics files.
+func (s *Server) Routes(pages http.Handler) []httpapi.Route {
+	route := func(pattern string, h http.HandlerFunc) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: h}
 	}
-	mux.HandleFunc("GET /calendar/sponsors/{file}", s.handleSponsor)
-	mux.HandleFunc("GET /conferences/{file}", func(w http.ResponseWriter, r *http.Request) {
+	routes := []httpapi.Route{route("GET /calendar.ics", s.handleQuery)}
+	for _, facet := range domain.Facets {
+		routes = append(routes, route("GET /calendar/"+facet.Path+"/{file}", s.handleFacet(facet)))
+	}
+	return append(routes,
+		route("GET /calendar/sponsors/{file}", s.handleSponsor),
+		route("GET /conferences/{file}", s.conferenceFile(pages)),
+		route("GET /api/v1/conferences/{id}", s.handleConference),
+		route("GET /api/v1/conferences", s.handleList),
+		route("GET /api/v1/feeds", s.handleFeeds),
+	)
+}
+
+// conferenceFile answers /conferences/{id}.ics, and hands other names to
+// pages.
+func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 		if !ok && pages != nil {
 			pages.ServeHTTP(w, r)
@@ -233,10 +231,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			return
 		}
 		s.serveFeed(w, r, Filter{ID: id})
-	})
-	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
-	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
-	mux.HandleFunc("GET /api/v1/feeds", s.handleFeeds)
+	}
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
@@ -245,21 +240,19 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
 		s.fail(w, r, f.Kind(), err)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
 	w.Header()["Content-Disposition"] = sl.disposition
-	s.serveSlot(rec, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // serveSlot answers from a prepared answer, counting it.
-func (s *Server) serveSlot(rec *statusRecorder, r *http.Request, sl *slot, e *httpcache.Entry) {
-	httpcache.Serve(rec, r, e)
-	switch rec.status {
-	case 0, http.StatusOK:
+func (s *Server) serveSlot(w http.ResponseWriter, r *http.Request, sl *slot, e *httpcache.Entry) {
+	switch status := httpcache.Serve(w, r, e); status {
+	case http.StatusOK:
 		sl.served.Inc()
 	case http.StatusNotModified:
 		sl.notModified.Inc()
 	default:
-		s.metrics.requests.WithLabelValues(sl.kind, itoa(rec.status)).Inc()
+		s.metrics.requests.WithLabelValues(sl.kind, strconv.Itoa(status)).Inc()
 	}
 }
 
@@ -317,8 +310,28 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 	httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 }
 
-// ParseQuery reads a filter from ?topic=&region=&…&sponsor=&q= (a
-// parameter per facet of domain.Facets), naming the parameter at fault.
+// AddQuery adds the filter's facets and words to q as ParseQuery reads
+// them (?topic=&region=&type=&sponsor=&q=: a parameter per facet of
+// domain.Facets): the one place a filter becomes a query string, for the
+// feeds' addresses and the pages' links alike. The ID of a single
+// conference's feed is in its path, not in a query.
+func (f Filter) AddQuery(q url.Values) {
+	for _, facet := range domain.Facets {
+		for _, v := range f.Terms[facet.Param] {
+			q.Add(facet.Param, v)
+		}
+	}
+	for _, sp := range f.Sponsors {
+		q.Add("sponsor", sp)
+	}
+	if len(f.Words) > 0 {
+		q.Set("q", strings.Join(f.Words, " "))
+	}
+}
+
+// ParseQuery reads a filter from ?topic=&region=&type=&sponsor=&q= (a
+// parameter per facet of domain.Facets), naming the parameter at fault;
+// Filter.AddQuery writes it.
 func ParseQuery(q map[string][]string) (Filter, error) {
 	var f Filter
 	var errs domain.ValidationError
@@ -402,11 +415,10 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := json.Marshal(s.view(c))
-	rec := &statusRecorder{ResponseWriter: w}
 	// The view names sponsors as the directory does now, which c.Updated
 	// does not date: validated by its ETag alone.
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // ConferenceList is one page of published conferences, with the feed that
@@ -446,7 +458,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "api", err)
 		return
 	}
-	s.serveSlot(&statusRecorder{ResponseWriter: w}, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // title names a feed in calendar apps.
@@ -549,9 +561,8 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
 	}
 	body, _ := json.Marshal(out)
-	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // feedURL is the feed's own address, its SOURCE.
@@ -571,23 +582,8 @@ func (s *Server) feedURL(f Filter) string {
 	}
 	u := *s.cfg.PublicURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
-	u.RawQuery = f.Values().Encode()
+	q := u.Query()
+	f.AddQuery(q)
+	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func itoa(code int) string {
-	if code == 0 {
-		code = http.StatusOK
-	}
-	return strconv.Itoa(code)
 }
