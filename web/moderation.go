@@ -574,13 +574,13 @@ func (m *modPages) handleEditForm(w http.ResponseWriter, r *http.Request, sess a
 
 func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.Session) {
 	id := r.PathValue("id")
-	f := readForm(r)
+	f := readForm(r, false)
 	version, err := strconv.ParseUint(r.PostForm.Get("version"), 10, 64)
 	if err != nil || version == 0 {
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you edited. Reload the page and try again.")
 		return
 	}
-	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch())
+	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch(m.s.shown))
 	var (
 		ve  *domain.VersionError
 		te  *domain.TransitionError
@@ -617,7 +617,7 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 		}
 		d := editData{Fields: newFieldsView(current, nil, false),
 			Conflict: fmt.Sprintf("Someone else changed this conference first: you edited version %d, and it is now version %d. Your changes were not saved. The form below shows the current version; make your changes again.", version, c.Version)}
-		yours, budget := fieldMap(f.clamp()), yoursBudget
+		yours, budget := f.clamp(false).typed(), yoursBudget
 		for _, label := range changed {
 			v, _ := cut(yours[label], 200)
 			if budget -= escapedLen(v); budget < 0 {
@@ -641,15 +641,4 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 	m.s.log.Error("moderation page: edit failed", slog.String("id", id), slog.Any("err", err))
 	m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Nothing was changed",
 		"The edit could not be saved just now. Go back and try again in a moment.")
-}
-
-// fieldMap gives each field's typed value by its label (differences).
-func fieldMap(f conferenceForm) map[string]string {
-	return map[string]string{
-		"Title": f.Title, "Description": f.Description, "All-day or timed": f.AllDay,
-		"Start date": f.StartDate, "Start time": f.StartTime, "End date": f.EndDate, "End time": f.EndTime,
-		"Time zone": f.Timezone, "Format": f.Format, "Venue": f.Venue, "City": f.City, "State": f.Region,
-		"Country": f.Country, "Website": f.URL, "Sponsors": strings.Join(f.sponsorLines(), "; "),
-		"Topics": strings.Join(f.Topics, ", "),
-	}
 }
