@@ -102,4 +102,3 @@ func TestRouteTable(t *testing.T) {
 		}
 	}
 }
-
