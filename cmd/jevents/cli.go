@@ -257,6 +257,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.env("feed-refresh", "JEVENTS_FEED_REFRESH")
 	f.StringVar(&cfg.EditorTokensFile, "editor-tokens-file", "", "file of editor tokens, one name:token per line (tokens of at least 128 bits of entropy)")
 	f.env("editor-tokens-file", "JEVENTS_EDITOR_TOKENS_FILE")
+	f.StringVar(&cfg.ServerSecretFile, "server-secret-file", "", "file of server secrets that sign editors' sessions, one a line: the first signs, any verifies (rotation); default: one generated into <data>/server-secret")
+	f.env("server-secret-file", "JEVENTS_SERVER_SECRET_FILE")
 	f.BoolVar(&cfg.NoSeed, "no-seed", false, "do not seed the resource directory on a log without resources")
 	f.env("no-seed", "JEVENTS_NO_SEED")
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",
