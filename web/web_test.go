@@ -89,7 +89,7 @@ func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	_ = httpapi.Handle(mux, ws.Routes(), nil, nil) // public routes only
+	_ = httpapi.Handle(mux, ws.Routes(), nil, nil)                    // public routes only
 	_ = httpapi.Handle(mux, fs.Routes(ws.ConferencePage()), nil, nil) // public routes only
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

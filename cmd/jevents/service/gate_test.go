@@ -370,7 +370,9 @@ func TestTokenRemovalEndsAccess(t *testing.T) {
 	a := startAppWith(t, dir, func(c *service.Config) { c.EditorToken, c.EditorTokensFile = "", file })
 	adaCookie, _ := a.signIn(ada)
 	bobCookie, _ := a.signIn(bob)
-	page := func(cookie string) response { return a.send("GET", "/moderation", map[string]string{"Cookie": cookie}, nil) }
+	page := func(cookie string) response {
+		return a.send("GET", "/moderation", map[string]string{"Cookie": cookie}, nil)
+	}
 	api := func(token string) int {
 		return a.send("GET", "/api/v1/moderation/queue", map[string]string{"Authorization": "Bearer " + token}, nil).status
 	}
