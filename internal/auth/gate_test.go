@@ -378,3 +378,40 @@ func TestSessionBucketGone(t *testing.T) {
 		t.Fatalf("a bearer token without the session bucket: %v", err)
 	}
 }
+
+// TestSessionBucketReadsThroughLeader: the sessions bucket has no direct
+// gets (every read is the leader's, so no replica answers a stale session),
+// also when it was made before with them.
+func TestSessionBucketReadsThroughLeader(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	ctx := context.Background()
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: auth.SessionBucket}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // idempotent
+		if _, err := auth.EnsureSessionBucket(ctx, js, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := js.Stream(ctx, "KV_"+auth.SessionBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CachedInfo().Config.AllowDirect {
+		t.Fatal("the sessions bucket answers direct gets")
+	}
+	store := auth.NewKVSessions(js)
+	rec := auth.SessionRecord{Editor: "ada", Source: "tokens", Credential: "c1", Expires: time.Now().Add(time.Hour)}
+	if err := store.Create(ctx, "s1", rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.Get(ctx, "s1"); err != nil || got.Editor != "ada" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if err := store.Delete(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Get(ctx, "s1"); !errors.Is(err, auth.ErrNoSession) {
+		t.Fatalf("get after delete: %v", err)
+	}
+}

@@ -16,16 +16,39 @@ import (
 // only the editors' NATS user may read or write it, deploy/nats).
 const SessionBucket = "jevents_sessions"
 
-// EnsureSessionBucket creates the sessions bucket when it is missing.
+// EnsureSessionBucket creates the sessions bucket when it is missing, and
+// turns its direct gets off.
+//
+// A KV bucket answers reads by direct get, which any replica of an R3
+// bucket may serve, up to date or not: a session opened on one editors
+// process could be read as missing on another for a moment, and a signed-out
+// one as present. Without direct gets, reads go through the stream's leader
+// (STREAM.MSG.GET), so every editors process sees a sign-in and a sign-out
+// as soon as it is acknowledged. Editors' requests are few; the extra hop
+// costs nothing that matters.
 func EnsureSessionBucket(ctx context.Context, js jetstream.JetStream, replicas int) (string, error) {
 	_, err := js.KeyValue(ctx, SessionBucket)
-	if err == nil {
-		return SessionBucket, nil
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		err = createSessionBucket(ctx, js, replicas)
 	}
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+	if err != nil {
 		return "", fmt.Errorf("auth: open %s: %w", SessionBucket, err)
 	}
-	_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+	s, err := js.Stream(ctx, "KV_"+SessionBucket)
+	if err != nil {
+		return "", fmt.Errorf("auth: %s: %w", SessionBucket, err)
+	}
+	if cfg := s.CachedInfo().Config; cfg.AllowDirect {
+		cfg.AllowDirect = false
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			return "", fmt.Errorf("auth: %s: read through the leader: %w", SessionBucket, err)
+		}
+	}
+	return SessionBucket, nil
+}
+
+func createSessionBucket(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	_, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      SessionBucket,
 		Description: "Justice Events: editors' page sessions (editor, credential id), by session id",
 		History:     1,
@@ -34,9 +57,9 @@ func EnsureSessionBucket(ctx context.Context, js jetstream.JetStream, replicas i
 		Replicas:    max(replicas, 1),
 	})
 	if err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
-		return "", fmt.Errorf("auth: create %s: %w", SessionBucket, err)
+		return fmt.Errorf("create: %w", err)
 	}
-	return SessionBucket, nil
+	return nil
 }
 
 // KVSessions is the SessionStore on the NATS KV bucket SessionBucket,
