@@ -434,13 +434,20 @@ func TestModerationPages(t *testing.T) {
 		}
 	}
 
-	// Signing out ends the session in this browser.
+	// Signing out ends the session in this browser…
 	r = a.post("/moderation/sign-out", url.Values{"csrf": {csrf}}, h)
 	if c := r.cookie("jevents_editor"); r.status != 200 || c == nil || c.MaxAge >= 0 || !strings.Contains(r.body, "You have signed out") {
 		t.Fatalf("sign out: %d %+v", r.status, c)
 	}
 	if r := a.do("GET", "/moderation/conferences/"+first.ID, nil, nil); !strings.Contains(r.body, "Editors: sign in") || strings.Contains(r.body, "pat.organiser") {
 		t.Fatal("an editor's page without a session")
+	}
+	// …and in every copy of its cookie: the session is over on the server.
+	if r := a.do("GET", "/moderation/conferences/"+first.ID, h, nil); !strings.Contains(r.body, "Your session has ended") || strings.Contains(r.body, "pat.organiser") {
+		t.Fatal("a copy of a signed-out session's cookie still opens an editor's page")
+	}
+	if r := a.post("/moderation/conferences/"+first.ID+"/approve", url.Values{"csrf": {csrf}, "version": {"9"}}, h); r.status != http.StatusForbidden {
+		t.Fatalf("a post with a signed-out session's cookie: %d", r.status)
 	}
 	if r := a.post("/moderation/conferences/"+first.ID+"/approve", url.Values{"csrf": {csrf}, "version": {"9"}}, map[string]string{"Cookie": "jevents_editor=v1.forged"}); r.status != http.StatusForbidden {
 		t.Fatalf("a post with a forged session: %d", r.status)

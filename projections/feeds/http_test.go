@@ -19,7 +19,9 @@ func serve(t *testing.T) (*httptest.Server, *Server) {
 	t.Helper()
 	s := newServer(t, newSource(sample(t)...))
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, s.Routes(nil))
+	if err := httpapi.Handle(mux, s.Routes(nil), nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, s

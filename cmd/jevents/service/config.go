@@ -12,6 +12,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/serversecret"
 	"github.com/justiceevents/jevents/projections/feeds"
 )
 
@@ -93,6 +95,11 @@ type Config struct {
 	// neither, one is generated into DataDir/editor-token.
 	EditorToken      string
 	EditorTokensFile string
+	// ServerSecretFile holds the server secrets (one a line: the first
+	// signs, any verifies) that sign editors' sessions; without it, one is
+	// generated into DataDir/server-secret (internal/serversecret). Every
+	// editors process of a cluster needs the same list.
+	ServerSecretFile string
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 	// NoSeed keeps the first start on a log without resource events from
@@ -144,23 +151,40 @@ func CheckPublicURL(s string) error {
 	return nil
 }
 
-// validateEditorTokens checks the editors' tokens as auth.Load will read
-// them at start (its rules: one place), before anything touches the data
-// directory. A generated token is checked when it is read.
+// validateEditorTokens checks the editors' tokens and the server secret
+// as the gate will read them at start (auth.LoadTokens, serversecret.Load:
+// their rules, one place), before anything touches the data directory. A
+// generated token or secret is checked when it is read.
 func (c *Config) validateEditorTokens() error {
+	quiet := slog.New(slog.DiscardHandler)
+	var errs []error
 	switch {
 	case c.EditorToken != "":
-		if _, _, err := auth.Load(auth.Source{Token: c.EditorToken}); err != nil {
-			return fmt.Errorf("JEVENTS_EDITOR_TOKEN: %w", err)
+		if _, _, err := auth.LoadTokens(auth.TokenSource{Token: c.EditorToken}, quiet); err != nil {
+			errs = append(errs, fmt.Errorf("JEVENTS_EDITOR_TOKEN: %w", err))
 		}
 	case c.EditorTokensFile != "":
-		if _, _, err := auth.Load(auth.Source{File: c.EditorTokensFile}); err != nil {
-			return fmt.Errorf("--editor-tokens-file: %w", err)
+		if _, _, err := auth.LoadTokens(auth.TokenSource{File: c.EditorTokensFile}, quiet); err != nil {
+			errs = append(errs, fmt.Errorf("--editor-tokens-file: %w", err))
 		}
 	case c.DataDir == "":
-		return errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data")
+		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))
 	}
-	return nil
+	if c.ServerSecretFile != "" {
+		secrets, err := serversecret.ReadFile(c.ServerSecretFile)
+		if err == nil && len(secrets) == 0 {
+			err = fmt.Errorf("%s holds no secret", c.ServerSecretFile)
+		}
+		if err == nil {
+			_, err = serversecret.Load("", secrets)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--server-secret-file: %w", err))
+		}
+	} else if c.DataDir == "" {
+		errs = append(errs, errors.New("editors need --server-secret-file (the secret that signs their sessions) or --data to generate one into"))
+	}
+	return errors.Join(errs...)
 }
 
 // NATSAuth are the credentials and TLS settings for an external cluster.
