@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -235,7 +236,62 @@ func (tb *tab) check(name string) {
 	if !tb.js(`document.querySelectorAll('script, iframe, object, embed, img').length === 0`) {
 		tb.t.Errorf("%s: the page holds an element that runs or loads something", name)
 	}
+	tb.axe(name)
 	tb.screenshot(name)
+}
+
+// axeDir holds axe-core as web/testdata/axe/package-lock.json pins it
+// (installed by scripts/deps/70-axe-core.sh).
+const axeScript = "testdata/axe/node_modules/axe-core/axe.min.js"
+
+var axeSource = sync.OnceValues(func() ([]byte, error) { return os.ReadFile(axeScript) })
+
+// axeRules are the rules every page must pass: axe-core's default set
+// (WCAG 2.0, 2.1 and 2.2 A and AA, and its best practices) and
+// label-content-name-mismatch (WCAG 2.5.3, "Label in Name": a control's
+// accessible name contains its visible text), which axe-core still ships
+// as experimental and off.
+const axeOptions = `{rules: {'label-content-name-mismatch': {enabled: true}}, resultTypes: ['violations']}`
+
+// axeViolation is one rule a page breaks, with where.
+type axeViolation struct {
+	ID, Impact, Help string
+	Nodes            []struct {
+		Target []any
+		HTML   string
+	}
+}
+
+// axe injects axe-core into the current page (through the DevTools
+// protocol: the page itself still runs no script, and its
+// Content-Security-Policy is untouched) and fails the test for every
+// violation it finds.
+func (tb *tab) axe(name string) {
+	tb.t.Helper()
+	for _, v := range tb.axeRun() {
+		var where []string
+		for _, n := range v.Nodes[:min(3, len(v.Nodes))] {
+			where = append(where, fmt.Sprintf("%v %s", n.Target, n.HTML))
+		}
+		tb.t.Errorf("%s: axe-core: %s (%s): %s, %d element(s): %s", name, v.ID, v.Impact, v.Help, len(v.Nodes), strings.Join(where, "; "))
+	}
+}
+
+func (tb *tab) axeRun() []axeViolation {
+	tb.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.t.Fatalf("axe-core is missing (%v): run `make test-deps` (scripts/deps/70-axe-core.sh installs it)", err)
+	}
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[chromedp.Void](`window.axe === undefined ? (0, eval)(`+strconv.Quote(string(src))+`) : 0`)); err != nil {
+		tb.t.Fatalf("inject axe-core: %v", err)
+	}
+	out, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, `+axeOptions+`).then(r => r.violations.map(v =>
+		({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => ({target: n.target, html: n.html}))})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("axe-core: %v", err)
+	}
+	return out
 }
 
 // screenshot saves the whole page as <artifacts>/web/<name>.png.
@@ -292,6 +348,7 @@ func (tb *tab) onPhone(path, name string) {
 	if !tb.js(`document.documentElement.scrollWidth <= window.innerWidth`) {
 		tb.t.Errorf("%s is wider than a phone", path)
 	}
+	tb.axe(name)
 	tb.screenshot(name)
 }
 
