@@ -33,6 +33,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/web"
 )
 
 // Service is one running Justice Events process.
@@ -58,6 +59,7 @@ type Service struct {
 	ready    []readiness
 	routes   []httpapi.Route            // the public listener's table: routes.go
 	mux      *http.ServeMux             // the table registered
+	pages    *web.Server                // the HTML pages, when a role has them
 	replicas map[string]engine.Follower // by read model: readmodels.go
 	presence *engine.Presence           // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
@@ -221,8 +223,14 @@ func (s *Service) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	httpapi.Handle(mux, s.routes)
 	s.mux = mux
-	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
-	h = deadline(h)         // health.go
+	// What no route takes: 404 or 405, a page for browsers, problem+json
+	// for the rest (httpapi.Unmatched), in one place for every role.
+	var page func(http.ResponseWriter, *http.Request, int, []string)
+	if s.pages != nil {
+		page = s.pages.Unmatched
+	}
+	h := s.httpMetrics(httpapi.Unmatched(mux, page)) // inside every wrapper that copies the request, to see its route
+	h = deadline(h)                                  // health.go
 	if editors != nil {
 		h = editors.Guard(h, throttle)
 	}
