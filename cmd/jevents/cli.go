@@ -252,7 +252,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.env("replicas", "JEVENTS_REPLICAS")
 	f.Int64Var(&cfg.LogMaxBytes, "log-max-bytes", def.LogMaxBytes, "byte budget of the event stream")
 	f.env("log-max-bytes", "JEVENTS_LOG_MAX_BYTES")
-	f.DurationVar(&cfg.FeedWindow, "feed-window", def.FeedWindow, "how long ended and cancelled conferences stay in feeds")
+	f.DurationVar(&cfg.FeedWindow, "feed-window", def.FeedWindow, "how long ended and cancelled conferences stay in list feeds, at least 24h (?past=all feeds keep every one)")
 	f.env("feed-window", "JEVENTS_FEED_WINDOW")
 	f.DurationVar(&cfg.FeedRefresh, "feed-refresh", def.FeedRefresh, "refresh interval suggested to calendar apps")
 	f.env("feed-refresh", "JEVENTS_FEED_REFRESH")

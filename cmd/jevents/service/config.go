@@ -87,7 +87,8 @@ type Config struct {
 	Replicas int
 	// LogMaxBytes is the event stream's byte budget.
 	LogMaxBytes int64
-	// FeedWindow is how long ended conferences stay in feeds.
+	// FeedWindow is how long ended conferences stay in list feeds (a
+	// year by default); ?past=all feeds keep every one.
 	FeedWindow time.Duration
 	// FeedRefresh is the refresh interval suggested to calendar apps.
 	FeedRefresh time.Duration
@@ -222,7 +223,7 @@ func Defaults() Config {
 		NATSListen:      "127.0.0.1:4222",
 		HTTP:            "127.0.0.1:8080",
 		LogMaxBytes:     1 << 30,
-		FeedWindow:      90 * 24 * time.Hour,
+		FeedWindow:      feeds.DefaultWindow,
 		FeedRefresh:     feeds.DefaultRefresh,
 		ShutdownTimeout: 15 * time.Second,
 		Conns:           ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
@@ -281,6 +282,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--log-max-bytes must be at least 1 MiB"))
 	}
 	orDefault(&c.FeedWindow, def.FeedWindow)
+	if c.FeedWindow < 24*time.Hour {
+		// Shorter, a conference would leave a subscriber's calendar
+		// before most apps had refreshed once after it ended.
+		errs = append(errs, errors.New("--feed-window must be at least 24h (a year, 8760h, is the default)"))
+	}
 	orDefault(&c.FeedRefresh, def.FeedRefresh)
 	c.FeedRefresh = c.FeedRefresh.Truncate(time.Second) // REFRESH-INTERVAL counts whole seconds
 	if c.FeedRefresh < 15*time.Minute || c.FeedRefresh > 7*24*time.Hour {

@@ -32,6 +32,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/web"
 )
 
 // Service is one running Justice Events process.
@@ -57,6 +58,7 @@ type Service struct {
 	ready    []readiness
 	routes   []httpapi.Route            // the public listener's table: routes.go
 	mux      *http.ServeMux             // the table registered
+	pages    *web.Server                // the HTML pages, when a role has them
 	replicas map[string]engine.Follower // by read model: readmodels.go
 	presence *engine.Presence           // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
@@ -215,8 +217,14 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.mux = mux
-	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
-	h = deadline(h)         // health.go
+	// What no route takes: 404 or 405, a page for browsers, problem+json
+	// for the rest (httpapi.Unmatched), in one place for every role.
+	var page func(http.ResponseWriter, *http.Request, int, []string)
+	if s.pages != nil {
+		page = s.pages.Unmatched
+	}
+	h := s.httpMetrics(httpapi.Unmatched(mux, page)) // inside every wrapper that copies the request, to see its route
+	h = deadline(h)                                  // health.go
 	if gate != nil {
 		h = gate.Identify(h, httpapi.Refuse(s.log)) // every request: an editor's identity, if any
 	}

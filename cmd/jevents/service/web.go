@@ -52,6 +52,7 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 	if err != nil {
 		return err
 	}
+	s.pages = ws
 	d.replica.OnChange(ws.DirectoryChanged)
 	d.replica.OnReset(ws.Reset)
 	cal.OnChange(ws.ConferenceChanged)
