@@ -306,6 +306,42 @@ type alternate struct {
 	Href  string
 }
 
+// Alternates are the page's feed in every format the feed server offers
+// (feeds.Formats): <link rel="alternate"> lines for calendar apps and
+// feed readers, from the .ics feed's path.
+func (a *alternate) Alternates() []alternateLink {
+	if a == nil {
+		return nil
+	}
+	path, query, _ := strings.Cut(a.Href, "?")
+	base, ok := strings.CutSuffix(path, ".ics")
+	if !ok {
+		return []alternateLink{{Title: a.Title, Href: a.Href, Type: typeAttr(feeds.ICS)}}
+	}
+	var out []alternateLink
+	for _, f := range feeds.Formats {
+		href := base + "." + string(f)
+		if query != "" {
+			href += "?" + query
+		}
+		out = append(out, alternateLink{Title: a.Title, Href: href, Type: typeAttr(f)})
+	}
+	return out
+}
+
+// typeAttr is the type attribute of a format's link, written as is
+// (html/template would escape the "+" of application/rss+xml): the media
+// types are the feed server's constants, never input.
+func typeAttr(f feeds.Format) template.HTMLAttr {
+	return template.HTMLAttr(`type="` + f.MediaType() + `"`)
+}
+
+// alternateLink is one <link rel="alternate">.
+type alternateLink struct {
+	Title, Href string
+	Type        template.HTMLAttr
+}
+
 // render executes a page template into a prepared entry.
 // Pages join several models (a list, the directory's names, the layout),
 // so no one date says when their bytes last changed: they are validated by

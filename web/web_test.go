@@ -264,10 +264,12 @@ func TestTopicAndResourcePages(t *testing.T) {
 		`href="webcal://events.example/calendar/topics/trafficking-in-persons.ics"`,
 		`href="https://events.example/calendar/topics/trafficking-in-persons.ics"`,
 		`<link rel="alternate" type="text/calendar"`,
+		`<link rel="alternate" type="application/atom+xml"`, `href="/calendar/topics/trafficking-in-persons.atom"`,
+		`<link rel="alternate" type="application/rss+xml"`, `<link rel="alternate" type="application/feed+json"`,
 		"14 resources", "Links from the NCJRS Web site",
 	} {
 		if !strings.Contains(p.body, want) {
-			t.Errorf("topic page: no %q", want)
+			t.Errorf("topic page: no %q in %s", want, p.body[:min(len(p.body), 1500)])
 		}
 	}
 	for _, unwanted := range []string{"Pending summit", "Past summit", "Courts day"} {

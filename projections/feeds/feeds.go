@@ -212,16 +212,30 @@ func (s *Server) dropsOut(end time.Time) time.Time {
 // use after a change. Concurrent requests for the same feed wait for one
 // assembly.
 func (s *Server) Feed(f Filter, now time.Time) (*httpcache.Entry, error) {
-	_, e, err := s.feed(context.Background(), f, now)
+	return s.FeedAs(f, ICS, now)
+}
+
+// FeedAs is Feed in one of the formats (syndication.go).
+func (s *Server) FeedAs(f Filter, format Format, now time.Time) (*httpcache.Entry, error) {
+	_, e, err := s.feed(context.Background(), f, format, now)
 	return e, err
 }
 
-func (s *Server) feed(ctx context.Context, f Filter, now time.Time) (*slot, *httpcache.Entry, error) {
+// feed prepares the feed of f in format: every format of every feed kind
+// goes through here, cached and invalidated alike (a change drops every
+// format of the feeds that held the conference, as they share the filter).
+func (s *Server) feed(ctx context.Context, f Filter, format Format, now time.Time) (*slot, *httpcache.Entry, error) {
 	f = f.canonical()
 	cut := s.cutoff(now)
 	keep := alwaysKept(f.Kind())
-	return s.prepare(ctx, f.key(), f, f.Kind(), keep, cut, func() (*httpcache.Entry, error) {
-		e, err := s.render(f, cut)
+	return s.prepare(ctx, format.cacheKey(f), f, format.metricKind(f.Kind()), keep, cut, format, func() (*httpcache.Entry, error) {
+		var e *httpcache.Entry
+		var err error
+		if format == ICS {
+			e, err = s.render(f, cut)
+		} else {
+			e, err = s.renderSyndication(f, format, cut)
+		}
 		// Compressed now when small; a large one in the background once
 		// it is kept (cache.go).
 		if err == nil && len(e.Body) < gzipLater {
@@ -274,7 +288,7 @@ func (s *Server) render(f Filter, cut time.Time) (*httpcache.Entry, error) {
 	body, err := ical.Assemble(ical.Feed{
 		Name:        s.title(f),
 		Description: s.description(f),
-		Source:      s.feedURL(f),
+		Source:      s.feedURL(f, ICS),
 		URL:         s.pageURL(f),
 		Refresh:     s.cfg.Refresh,
 	}, blocks)

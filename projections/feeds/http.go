@@ -115,7 +115,7 @@ func (f Filter) canonical() Filter {
 
 // fileName is the name a browser saves the feed under:
 // justice-events[-topic|-MD|-sponsor|-search|-conference-<id>].ics.
-func (f Filter) fileName() string {
+func (f Filter) fileName(format Format) string {
 	slug := func(s string) string {
 		var b strings.Builder
 		for _, r := range strings.ToLower(s) {
@@ -145,9 +145,9 @@ func (f Filter) fileName() string {
 		suffix = strings.TrimRight(suffix[:60], "-")
 	}
 	if suffix == "" {
-		return "justice-events.ics"
+		return "justice-events" + format.ext()
 	}
-	return "justice-events-" + suffix + ".ics"
+	return "justice-events-" + suffix + format.ext()
 }
 
 // Routes are the feed and read routes. pages, when not nil, answers
@@ -157,7 +157,10 @@ func (s *Server) Routes(pages http.Handler) []httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: h}
 	}
 	return []httpapi.Route{
-		route("GET /calendar.ics", s.handleQuery),
+		route("GET /calendar.ics", s.handleQuery(ICS)),
+		route("GET /calendar.rss", s.handleQuery(RSS)),
+		route("GET /calendar.atom", s.handleQuery(Atom)),
+		route("GET /calendar.json", s.handleQuery(JSONFeed)),
 		route("GET /calendar/topics/{file}", s.handleFacet("topic")),
 		route("GET /calendar/regions/{file}", s.handleFacet("region")),
 		route("GET /calendar/sponsors/{file}", s.handleFacet("sponsor")),
@@ -172,7 +175,7 @@ func (s *Server) Routes(pages http.Handler) []httpapi.Route {
 // pages.
 func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		id, format, ok := cutFormat(r.PathValue("file"))
 		if !ok && pages != nil {
 			pages.ServeHTTP(w, r)
 			return
@@ -182,14 +185,14 @@ func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
 			s.notFound(w, r, "conference")
 			return
 		}
-		s.serveFeed(w, r, Filter{ID: id})
+		s.serveFeed(w, r, Filter{ID: id}, format)
 	}
 }
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
-	sl, e, err := s.feed(r.Context(), f, time.Now())
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, format Format) {
+	sl, e, err := s.feed(r.Context(), f, format, time.Now())
 	if err != nil {
-		s.fail(w, r, f.Kind(), err)
+		s.fail(w, r, format.metricKind(f.canonical().Kind()), err)
 		return
 	}
 	w.Header()["Content-Disposition"] = sl.disposition
@@ -222,23 +225,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err e
 	httpapi.WriteError(w, r, s.log, err)
 }
 
-func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery == "" {
-		s.serveFeed(w, r, Filter{}) // the whole calendar: most polls
-		return
+func (s *Server) handleQuery(format Format) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			s.serveFeed(w, r, Filter{}, format) // the whole calendar: most polls
+			return
+		}
+		f, err := ParseQuery(r.URL.Query())
+		if err != nil {
+			s.metrics.requests.WithLabelValues(format.metricKind("query"), "400").Inc()
+			httpapi.WriteError(w, r, s.log, err)
+			return
+		}
+		s.serveFeed(w, r, f, format)
 	}
-	f, err := ParseQuery(r.URL.Query())
-	if err != nil {
-		s.metrics.requests.WithLabelValues("query", "400").Inc()
-		httpapi.WriteError(w, r, s.log, err)
-		return
-	}
-	s.serveFeed(w, r, f)
 }
 
 func (s *Server) handleFacet(facet string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		v, format, ok := cutFormat(r.PathValue("file"))
 		if !ok {
 			s.notFound(w, r, facet)
 			return
@@ -266,7 +271,7 @@ func (s *Server) handleFacet(facet string) http.HandlerFunc {
 			}
 			f.Sponsors = []string{v}
 		}
-		s.serveFeed(w, r, f)
+		s.serveFeed(w, r, f, format)
 	}
 }
 
@@ -394,15 +399,27 @@ type ConferenceList struct {
 	Links FeedLinks        `json:"links"`
 }
 
-// FeedLinks are the two forms of a feed's address: https (Google
-// Calendar's "From URL", browsers) and webcal (Apple Calendar and Outlook
-// open it as a subscription).
+// FeedLinks are a feed's addresses: the .ics feed in its two forms, https
+// (Google Calendar's "From URL", browsers) and webcal (Apple Calendar and
+// Outlook open it as a subscription), and the same conferences for feed
+// readers as RSS 2.0, Atom 1.0 and JSON Feed 1.1 (syndication.go).
 type FeedLinks struct {
 	ICS    string `json:"ics"`
 	Webcal string `json:"webcal"`
+	RSS    string `json:"rss"`
+	Atom   string `json:"atom"`
+	JSON   string `json:"json_feed"`
 }
 
-func feedLinks(u string) FeedLinks { return FeedLinks{ICS: u, Webcal: Webcal(u)} }
+// links are the addresses of f's feed in every format.
+func (s *Server) links(f Filter) FeedLinks {
+	ics := s.feedURL(f, ICS)
+	return FeedLinks{ICS: ics, Webcal: Webcal(ics), RSS: s.feedURL(f, RSS), Atom: s.feedURL(f, Atom), JSON: s.feedURL(f, JSONFeed)}
+}
+
+// Links are the addresses of the feed that holds the conferences f
+// selects, in every format: pages link them (<link rel="alternate">).
+func (s *Server) Links(f Filter) FeedLinks { return s.links(f.canonical()) }
 
 // handleList lists the published conferences in the feed window that match
 // the query, soonest first: prepared from the index of public conferences
@@ -417,7 +434,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	f = f.canonical()
 	cut := s.cutoff(time.Now())
 	kind := f.Kind()
-	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut,
+	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut, JSONFeed,
 		func() (*httpcache.Entry, error) { return s.renderList(f, cut) })
 	if err != nil {
 		s.fail(w, r, "api", err)
@@ -484,7 +501,8 @@ type FeedInfo struct {
 
 // FeedIndex lists the feeds: the whole calendar, one per topic and region,
 // and one per sponsor named by a published conference. Any combination is
-// also a feed: /calendar.ics?topic=…&region=…&sponsor=…&q=….
+// also a feed: /calendar.ics?topic=…&region=…&sponsor=…&q=…, and each
+// feed is also .rss, .atom and .json (the same path, another extension).
 type FeedIndex struct {
 	Feeds []FeedInfo `json:"feeds"`
 	Query string     `json:"query"`
@@ -493,7 +511,7 @@ type FeedIndex struct {
 // handleFeeds lists the feeds with both forms of their address.
 func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 	info := func(kind, value string, f Filter) FeedInfo {
-		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: feedLinks(s.feedURL(f))}
+		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: s.links(f)}
 	}
 	out := FeedIndex{Feeds: []FeedInfo{info("all", "", Filter{})},
 		Query: s.absolute("/calendar.ics") + "?topic={slug}&region={code}&sponsor={name}&q={words}"}
@@ -531,23 +549,24 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 }
 
 // feedURL is the feed's own address, its SOURCE.
-func (s *Server) feedURL(f Filter) string {
+func (s *Server) feedURL(f Filter, format Format) string {
 	f = f.canonical()
+	ext := format.ext()
 	switch f.Kind() {
 	case "conference":
-		return s.absolute("/conferences/" + f.ID + ".ics")
+		return s.absolute("/conferences/" + f.ID + ext)
 	case "topic":
-		return s.absolute("/calendar/topics/" + f.Topics[0] + ".ics")
+		return s.absolute("/calendar/topics/" + f.Topics[0] + ext)
 	case "region":
-		return s.absolute("/calendar/regions/" + f.Regions[0] + ".ics")
+		return s.absolute("/calendar/regions/" + f.Regions[0] + ext)
 	case "sponsor":
 		u := *s.cfg.PublicURL
 		prefix := strings.TrimSuffix(u.Path, "/") + "/calendar/sponsors/"
-		u.Path, u.RawPath = prefix+f.Sponsors[0]+".ics", prefix+url.PathEscape(f.Sponsors[0])+".ics"
+		u.Path, u.RawPath = prefix+f.Sponsors[0]+ext, prefix+url.PathEscape(f.Sponsors[0])+ext
 		return u.String()
 	}
 	u := *s.cfg.PublicURL
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar" + ext
 	q := u.Query()
 	f.AddQuery(q)
 	u.RawQuery = q.Encode()
