@@ -296,6 +296,8 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Description: "Upcoming criminal-justice conferences approved by the Justice Events editors, by topic, state, sponsor and date, with calendar subscriptions.",
 			Section:     "calendar",
 			Alternate:   &alternate{Title: "Justice Events", Href: "/calendar.ics"},
+			OG:          &openGraph{Type: "website", Title: title, Description: "Upcoming criminal-justice conferences approved by the Justice Events editors.", URL: s.absolute("/")},
+			JSONLD:      s.itemListLD(d.First, d.Conferences),
 			Body:        d,
 		})}
 	})
@@ -494,6 +496,8 @@ func (s *Server) ConferencePage() http.Handler {
 				Description: desc,
 				Section:     "calendar",
 				Alternate:   &alternate{Title: "Justice Events: " + d.Title, Href: "/conferences/" + c.ID + ".ics"},
+				OG:          &openGraph{Type: "website", Title: ogTitle(title), Description: desc, URL: s.absolute("/conferences/" + c.ID)},
+				JSONLD:      s.eventLD(c, v),
 				Body:        data,
 			})}
 		})

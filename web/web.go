@@ -298,7 +298,11 @@ type layoutData struct {
 	Section     string
 	CSS         string
 	Alternate   *alternate
-	Body        any
+	// OG is the page's Open Graph meta, JSONLD its schema.org data
+	// (jsonld.go); both optional.
+	OG     *openGraph
+	JSONLD template.JS
+	Body   any
 }
 
 type alternate struct {
@@ -313,10 +317,13 @@ func (a *alternate) Alternates() []alternateLink {
 	if a == nil {
 		return nil
 	}
+	// A reader shows the title when it offers the feeds: a short one
+	// (and four of them stay small however a title escapes).
+	title, _ := cut(a.Title, 80)
 	path, query, _ := strings.Cut(a.Href, "?")
 	base, ok := strings.CutSuffix(path, ".ics")
 	if !ok {
-		return []alternateLink{{Title: a.Title, Href: a.Href, Type: typeAttr(feeds.ICS)}}
+		return []alternateLink{{Title: title, Href: a.Href, Type: typeAttr(feeds.ICS)}}
 	}
 	var out []alternateLink
 	for _, f := range feeds.Formats {
@@ -324,7 +331,7 @@ func (a *alternate) Alternates() []alternateLink {
 		if query != "" {
 			href += "?" + query
 		}
-		out = append(out, alternateLink{Title: a.Title, Href: href, Type: typeAttr(f)})
+		out = append(out, alternateLink{Title: title, Href: href, Type: typeAttr(f)})
 	}
 	return out
 }

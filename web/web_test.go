@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -138,6 +139,26 @@ func conference(id, title string, start time.Time, days int, status domain.Statu
 	return c
 }
 
+// ldBlock is a schema.org data block: the one script element a page may
+// have (a data block, never run: CSP allows no script).
+var ldBlock = regexp.MustCompile(`<script type="application/ld\+json">([^<]*)</script>`)
+
+// withoutJSONLD checks the page's JSON-LD blocks (valid JSON, no "<" in
+// them: no text can end the element) and returns the page without them.
+func withoutJSONLD(t *testing.T, path, body string) string {
+	t.Helper()
+	for _, m := range ldBlock.FindAllStringSubmatch(body, -1) {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(m[1]), &v); err != nil || v["@context"] != "https://schema.org" {
+			t.Errorf("%s: JSON-LD %q: %v", path, m[1], err)
+		}
+		if strings.ContainsAny(m[1], "<>\u2028\u2029") {
+			t.Errorf("%s: JSON-LD with raw markup or line separators: %q", path, m[1])
+		}
+	}
+	return ldBlock.ReplaceAllString(body, "")
+}
+
 // checkPage holds for every page: well-formed headers for a page that
 // loads nothing from elsewhere and runs no script.
 func checkPage(t *testing.T, path string, p page) {
@@ -155,7 +176,7 @@ func checkPage(t *testing.T, path string, p page) {
 	// in a tag delimits an attribute value: check the tags' names and
 	// attributes, and the links' schemes.
 	values := regexp.MustCompile(`"[^"]*"`)
-	for _, tag := range regexp.MustCompile(`<[^>]*>`).FindAllString(p.body, -1) {
+	for _, tag := range regexp.MustCompile(`<[^>]*>`).FindAllString(withoutJSONLD(t, path, p.body), -1) {
 		bare := values.ReplaceAllString(tag, `""`)
 		for _, bad := range []*regexp.Regexp{
 			regexp.MustCompile(`(?i)^<(script|style|iframe|object|embed|img|base)\b`),

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -127,4 +128,45 @@ func ValidateJSONFeeds(t testing.TB, paths ...string) []Validation {
 		t.Fatalf("ajv checked %d of %d files", len(out), len(paths))
 	}
 	return out
+}
+
+// LD is one JSON-LD document and the schema.org type (as schema-dts names
+// it: Event, ItemList) it must be.
+type LD struct {
+	Type string
+	JSON string
+}
+
+// TypeCheckJSONLD type-checks each document against schema.org's types as
+// the npm package schema-dts declares them (generated from schema.org's
+// vocabulary), with TypeScript in strict mode: a property schema.org does
+// not have on the type, a value of the wrong type or an enumeration member
+// that does not exist (eventStatus, eventAttendanceMode) fails. tsc's
+// output is the failure message.
+func TypeCheckJSONLD(t testing.TB, docs ...LD) {
+	t.Helper()
+	node := Node(t, "schema-dts")
+	Node(t, "typescript")
+	dir, err := os.MkdirTemp(Checkers(), ".jsonld-") // beside node_modules, to resolve schema-dts
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	var b bytes.Buffer
+	b.WriteString("import type * as S from \"schema-dts\";\n")
+	for i, d := range docs {
+		if !json.Valid([]byte(d.JSON)) {
+			t.Fatalf("document %d is not JSON: %s", i, d.JSON)
+		}
+		b.WriteString("export const d" + strconv.Itoa(i) + ": S.WithContext<S." + d.Type + "> = " + d.JSON + ";\n")
+	}
+	file := filepath.Join(dir, "ld.ts")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(Checkers(), "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict",
+		"--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("schema-dts refuses the JSON-LD: %v\n%s\n%s", err, out, b.String())
+	}
 }
