@@ -333,6 +333,7 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 	d.Subscribe = subscribeData{Heading: "Subscribe to the calendar",
 		Text:         "Calendar apps keep a subscription up to date as conferences are added, changed or cancelled.",
 		subscribeBox: boxFor(s.feedURL(f))}
+	d.Subscribe.Embed = s.embedSnippet(f)
 	if len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) > 0 {
 		d.Subscribe.Heading = "Subscribe to this selection"
 		d.Subscribe.Text = "The feed holds the conferences of your topics, states, sponsors and keywords, upcoming and recently ended (the dates narrow this page only). Calendar apps keep it up to date as conferences are added, changed or cancelled."
@@ -421,6 +422,7 @@ type subscribeBox struct {
 	Outlook   string
 	Office365 string
 	Name      string
+	Embed     string // the <iframe> of /embed for partner sites, where offered
 }
 
 // feedURL is the feed of a selection: as the feed server names it, or

@@ -76,6 +76,13 @@ type site struct {
 
 func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 	t.Helper()
+	return newSiteWith(t, dir, cal, web.Config{})
+}
+
+// newSiteWith is newSite with the pages' settings of extra (its
+// EmbedOrigins).
+func newSiteWith(t *testing.T, dir dirSource, cal calSource, extra web.Config) *site {
+	t.Helper()
 	page := resources.Published()
 	intros := map[string]string{}
 	for _, s := range page.Sections {
@@ -85,7 +92,7 @@ func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 	index := directory.NewIndex(dir)
 	fs := feeds.New(feeds.Config{PublicURL: pub, Window: 90 * 24 * time.Hour}, cal, quiet, nil)
 	fs.SetSponsorNames(index)
-	ws, err := web.New(web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Feeds: fs}, index, cal, quiet, nil)
+	ws, err := web.New(web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Feeds: fs, EmbedOrigins: extra.EmbedOrigins}, index, cal, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
