@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
-	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/web"
 )
 
