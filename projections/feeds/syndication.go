@@ -116,7 +116,17 @@ func (s *Server) renderSyndication(f Filter, format Format, cut time.Time) (*htt
 		if s.block(c, p) == nil {
 			return // unrenderable: out of the .ics feed, out of these too
 		}
-		items = append(items, s.item(c, p))
+		s.prepared.mu.Lock()
+		it := p.item
+		s.prepared.mu.Unlock()
+		if it == nil {
+			made := s.item(c, p) // once per version, like its VEVENT
+			it = &made
+			s.prepared.mu.Lock()
+			p.item = it
+			s.prepared.mu.Unlock()
+		}
+		items = append(items, *it)
 	}
 	if f.ID != "" {
 		if c, ok := s.src.Get(calendar.Key(f.ID)); ok && c.Public() {
