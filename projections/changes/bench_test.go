@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -32,7 +34,10 @@ func BenchmarkCatchUp100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n = 100_000
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("JEVENTS_BENCH_CHANGES")); err == nil && v > 0 {
+		n = v // a smaller stream, for profiling
+	}
 	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var msgs []*nats.Msg
 	flush := func() {
@@ -87,7 +92,7 @@ func BenchmarkCatchUp100k(b *testing.B) {
 					}
 					after = next
 				}
-				if after != n || got == 0 {
+				if after != uint64(n) || got == 0 {
 					b.Fatalf("caught up to %d with %d changes", after, got)
 				}
 			}

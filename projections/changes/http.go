@@ -140,8 +140,8 @@ func (rd *Reader) Read(ctx context.Context, f feeds.Filter, after uint64, limit,
 			}
 		}
 		scanned += n
-		if n < batch && len(out) < limit {
-			break // the end of the stream
+		if n == 0 {
+			break // the end of the stream (a batch may hold fewer than asked: the server bounds its bytes)
 		}
 	}
 	return out, next, nil
@@ -265,7 +265,7 @@ func (rd *Reader) stream(w http.ResponseWriter, r *http.Request, f feeds.Filter,
 			fl.Flush()
 			beat = time.Now()
 		}
-		caughtUp := next == after || len(cs) < maxLimit
+		caughtUp := next == after // read to the end of the stream
 		after = next
 		if !caughtUp {
 			continue
