@@ -312,6 +312,8 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Description: "Upcoming criminal-justice conferences approved by the Justice Events editors, by topic, state, sponsor and date, with calendar subscriptions.",
 			Section:     "calendar",
 			Alternate:   &alternate{Title: "Justice Events", Href: "/calendar.ics"},
+			OG:          &openGraph{Type: "website", Title: title, Description: "Upcoming criminal-justice conferences approved by the Justice Events editors.", URL: s.absolute("/")},
+			JSONLD:      s.itemListLD(d.First, d.Conferences),
 			Body:        d,
 		})}
 	})
@@ -348,6 +350,7 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 		d.Facets = append(d.Facets, v)
 	}
 	d.Subscribe = s.selectionBox(f, "the dates narrow this page only")
+	d.Subscribe.Embed = s.embedSnippet(f)
 	for _, k := range []string{"sponsor", "from", "to"} {
 		d.MoreOpen = d.MoreOpen || len(h.errs[k]) > 0
 	}
@@ -455,6 +458,7 @@ type subscribeBox struct {
 	Outlook   string
 	Office365 string
 	Name      string
+	Embed     string // the <iframe> of /embed for partner sites, where offered
 }
 
 // feedURL is the feed of a selection: as the feed server names it, or
@@ -553,6 +557,8 @@ func (s *Server) ConferencePage() http.Handler {
 				Description: desc,
 				Section:     "calendar",
 				Alternate:   &alternate{Title: "Justice Events: " + d.Title, Href: "/conferences/" + c.ID + ".ics"},
+				OG:          &openGraph{Type: "website", Title: ogTitle(title), Description: desc, URL: s.absolute("/conferences/" + c.ID)},
+				JSONLD:      s.eventLD(c, v),
 				Body:        data,
 			})}
 		})

@@ -78,7 +78,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.
@@ -104,6 +104,7 @@ type Conferences interface {
 // calendar apps and how long it keeps past conferences (the feed server).
 type FeedLinks interface {
 	FeedURL(f feeds.Filter) string
+	FeedURLAs(f feeds.Filter, format feeds.Format) string
 	FeedName(f feeds.Filter) string
 	Retention(f feeds.Filter) string
 }
@@ -130,6 +131,10 @@ type Config struct {
 	// it that is not a trusted proxy. Without any, the connection's address
 	// is the client's and X-Forwarded-For is ignored (anyone can write it).
 	TrustedProxies []netip.Prefix
+	// EmbedOrigins are the sites allowed to frame /embed (its CSP
+	// frame-ancestors), as origins (https://partner.example); none means
+	// any site may.
+	EmbedOrigins []string
 	// SubmitLimit bounds the posts of one client address (an IPv6 /64) to
 	// /submit, whatever they hold; zero takes the default: 10 at once, then
 	// one every 3 minutes. (What a submission may append is the intake
@@ -189,6 +194,9 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 	if cfg.PublicURL == nil {
 		return nil, fmt.Errorf("web: a public URL is required")
 	}
+	if err := checkOrigins(cfg.EmbedOrigins); err != nil {
+		return nil, err
+	}
 	if cfg.SubmitLimit == (Limit{}) {
 		cfg.SubmitLimit = Limit{Burst: 10, Every: 3 * time.Minute}
 	}
@@ -216,12 +224,13 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 // directory's pages and the stylesheet (the feeds role). The pages of
 // single conferences come through ConferencePage.
 func (s *Server) Routes() []httpapi.Route {
-	for _, page := range []string{"home", "month", "conference", "resources", "topic", "resource"} {
+	for _, page := range []string{"home", "month", "conference", "resources", "topic", "resource", "embed"} {
 		s.metrics.requests.WithLabelValues(page, "200") // exported from the start
 	}
 	return append([]httpapi.Route{
 		{Pattern: "GET /{$}", Handler: http.HandlerFunc(s.handleHome)},
 		{Pattern: "GET /month/{month}", Handler: http.HandlerFunc(s.handleMonth)},
+		{Pattern: "GET /embed", Handler: http.HandlerFunc(s.handleEmbed)},
 		{Pattern: "GET /resources", Handler: http.HandlerFunc(s.handleIndex)},
 		{Pattern: "GET /resources/topics/{topic}", Handler: http.HandlerFunc(s.handleTopic)},
 		{Pattern: "GET /resources/{id}", Handler: http.HandlerFunc(s.handleResource)},
@@ -260,6 +269,11 @@ type rendered struct {
 // serve answers r with the page under key, rendering it with build on
 // first use in this generation and day. Only 200s are kept.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, page, key string, build func(now time.Time) rendered) {
+	s.serveWith(w, r, page, key, pageHeaders, build)
+}
+
+// serveWith is serve with the page's security headers set by headers.
+func (s *Server) serveWith(w http.ResponseWriter, r *http.Request, page, key string, headers func(http.Header), build func(now time.Time) rendered) {
 	now := time.Now()
 	day := now.UTC().Format("2006-01-02")
 	gen := s.gen.Load()
@@ -284,7 +298,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, page, key string,
 		}
 	}
 	h := w.Header()
-	pageHeaders(h)
+	headers(h)
 	if status != http.StatusOK {
 		h.Set("Content-Type", e.ContentType)
 		h.Set("Cache-Control", e.CacheControl)
@@ -306,12 +320,55 @@ type layoutData struct {
 	Section     string
 	CSS         string
 	Alternate   *alternate
-	Body        any
+	// OG is the page's Open Graph meta, JSONLD its schema.org data
+	// (jsonld.go); both optional.
+	OG     *openGraph
+	JSONLD template.JS
+	Body   any
 }
 
 type alternate struct {
 	Title string
 	Href  string
+}
+
+// Alternates are the page's feed in every format the feed server offers
+// (feeds.Formats): <link rel="alternate"> lines for calendar apps and
+// feed readers, from the .ics feed's path.
+func (a *alternate) Alternates() []alternateLink {
+	if a == nil {
+		return nil
+	}
+	// A reader shows the title when it offers the feeds: a short one
+	// (and four of them stay small however a title escapes).
+	title, _ := cut(a.Title, 80)
+	path, query, _ := strings.Cut(a.Href, "?")
+	base, ok := strings.CutSuffix(path, ".ics")
+	if !ok {
+		return []alternateLink{{Title: title, Href: a.Href, Type: typeAttr(feeds.ICS)}}
+	}
+	var out []alternateLink
+	for _, f := range feeds.Formats {
+		href := base + "." + string(f)
+		if query != "" {
+			href += "?" + query
+		}
+		out = append(out, alternateLink{Title: title, Href: href, Type: typeAttr(f)})
+	}
+	return out
+}
+
+// typeAttr is the type attribute of a format's link, written as is
+// (html/template would escape the "+" of application/rss+xml): the media
+// types are the feed server's constants, never input.
+func typeAttr(f feeds.Format) template.HTMLAttr {
+	return template.HTMLAttr(`type="` + f.MediaType() + `"`)
+}
+
+// alternateLink is one <link rel="alternate">.
+type alternateLink struct {
+	Title, Href string
+	Type        template.HTMLAttr
 }
 
 // render executes a page template into a prepared entry.

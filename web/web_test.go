@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -75,6 +76,13 @@ type site struct {
 
 func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 	t.Helper()
+	return newSiteWith(t, dir, cal, web.Config{})
+}
+
+// newSiteWith is newSite with the pages' settings of extra (its
+// EmbedOrigins).
+func newSiteWith(t *testing.T, dir dirSource, cal calSource, extra web.Config) *site {
+	t.Helper()
 	page := resources.Published()
 	intros := map[string]string{}
 	for _, s := range page.Sections {
@@ -84,7 +92,7 @@ func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 	index := directory.NewIndex(dir)
 	fs := feeds.New(feeds.Config{PublicURL: pub, Window: 90 * 24 * time.Hour}, cal, quiet, nil)
 	fs.SetSponsorNames(index)
-	ws, err := web.New(web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Feeds: fs}, index, cal, quiet, nil)
+	ws, err := web.New(web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Feeds: fs, EmbedOrigins: extra.EmbedOrigins}, index, cal, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +146,26 @@ func conference(id, title string, start time.Time, days int, status domain.Statu
 	return c
 }
 
+// ldBlock is a schema.org data block: the one script element a page may
+// have (a data block, never run: CSP allows no script).
+var ldBlock = regexp.MustCompile(`<script type="application/ld\+json">([^<]*)</script>`)
+
+// withoutJSONLD checks the page's JSON-LD blocks (valid JSON, no "<" in
+// them: no text can end the element) and returns the page without them.
+func withoutJSONLD(t *testing.T, path, body string) string {
+	t.Helper()
+	for _, m := range ldBlock.FindAllStringSubmatch(body, -1) {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(m[1]), &v); err != nil || v["@context"] != "https://schema.org" {
+			t.Errorf("%s: JSON-LD %q: %v", path, m[1], err)
+		}
+		if strings.ContainsAny(m[1], "<>\u2028\u2029") {
+			t.Errorf("%s: JSON-LD with raw markup or line separators: %q", path, m[1])
+		}
+	}
+	return ldBlock.ReplaceAllString(body, "")
+}
+
 // checkPage holds for every page: well-formed headers for a page that
 // loads nothing from elsewhere and runs no script.
 func checkPage(t *testing.T, path string, p page) {
@@ -155,7 +183,7 @@ func checkPage(t *testing.T, path string, p page) {
 	// in a tag delimits an attribute value: check the tags' names and
 	// attributes, and the links' schemes.
 	values := regexp.MustCompile(`"[^"]*"`)
-	for _, tag := range regexp.MustCompile(`<[^>]*>`).FindAllString(p.body, -1) {
+	for _, tag := range regexp.MustCompile(`<[^>]*>`).FindAllString(withoutJSONLD(t, path, p.body), -1) {
 		bare := values.ReplaceAllString(tag, `""`)
 		for _, bad := range []*regexp.Regexp{
 			regexp.MustCompile(`(?i)^<(script|style|iframe|object|embed|img|base)\b`),
@@ -264,10 +292,12 @@ func TestTopicAndResourcePages(t *testing.T) {
 		`href="webcal://events.example/calendar/topics/trafficking-in-persons.ics"`,
 		`href="https://events.example/calendar/topics/trafficking-in-persons.ics"`,
 		`<link rel="alternate" type="text/calendar"`,
+		`<link rel="alternate" type="application/atom+xml"`, `href="/calendar/topics/trafficking-in-persons.atom"`,
+		`<link rel="alternate" type="application/rss+xml"`, `<link rel="alternate" type="application/feed+json"`,
 		"14 resources", "Links from the NCJRS Web site",
 	} {
 		if !strings.Contains(p.body, want) {
-			t.Errorf("topic page: no %q", want)
+			t.Errorf("topic page: no %q in %s", want, p.body[:min(len(p.body), 1500)])
 		}
 	}
 	for _, unwanted := range []string{"Pending summit", "Past summit", "Courts day"} {

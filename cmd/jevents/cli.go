@@ -265,6 +265,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",
 		func(s string) error { _, err := service.ParseTrustedProxies(s); return err })
 	f.env("trusted-proxies", "JEVENTS_TRUSTED_PROXIES")
+	var embedOrigins string
+	f.checkedVar(&embedOrigins, "embed-origins", "", "sites allowed to frame /embed, the calendar for partner sites: comma-separated origins (https://partner.example); none by default: any site",
+		func(s string) error { _, err := service.ParseEmbedOrigins(s); return err })
+	f.env("embed-origins", "JEVENTS_EMBED_ORIGINS")
 	abuseFlags(f, &cfg, def) // limits.go
 	f.checkedVar(&logFormat, "log-format", "text", "log format: text or json", checkLogFormat)
 	f.env("log-format", "JEVENTS_LOG_FORMAT")
@@ -275,6 +279,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.EditorToken = os.Getenv("JEVENTS_EDITOR_TOKEN")
 	cfg.TrustedProxies, _ = service.ParseTrustedProxies(trustedProxies) // checked when set
+	cfg.EmbedOrigins, _ = service.ParseEmbedOrigins(embedOrigins)       // checked when set
 	cfg.Roles, _ = service.ParseRoles(roles)
 	bi := readBuildInfo()
 	cfg.Collectors = append(cfg.Collectors, bi.collector())

@@ -53,6 +53,8 @@ func flagSample(t *testing.T, f *flag.Flag) values {
 		return same("https://events.example.org", "http://127.0.0.1:9", "ftp://events.example.org")
 	case "trusted-proxies":
 		return same("10.0.0.0/8,192.0.2.1", "192.0.2.2", "not-an-address")
+	case "embed-origins":
+		return same("https://partner.example,http://localhost:3000", "https://other.example", "https://partner.example/path")
 	case "log-format":
 		return same("json", "text", "xml")
 	case "log-level":

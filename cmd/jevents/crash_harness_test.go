@@ -739,7 +739,7 @@ func pendingAtStart(out string) (map[string]uint64, bool) {
 			}
 		}
 	}
-	return got, len(got) == 3 // calendar, directory, review
+	return got, len(got) == 4 // calendar, directory, review, changes
 }
 
 // history appends a mixed, reproducible history of resource and conference

@@ -186,6 +186,18 @@ func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg 
 	return bucketFor(ctx, js, bucket, cfg, false)
 }
 
+// ActiveBucket is the bucket of the active generation of the read model
+// name, for readers that read a bucket's stream rather than hold a replica
+// (projections/changes).
+func ActiveBucket(ctx context.Context, js jetstream.JetStream, name string) (string, error) {
+	meta, err := js.KeyValue(ctx, MetaBucket)
+	if err != nil {
+		return "", fmt.Errorf("readmodel: meta bucket: %w", err)
+	}
+	b, _, err := activeBucket(ctx, js, meta, name, BucketConfig{}, false)
+	return b, err
+}
+
 // activeBucket returns the active generation's bucket name and the pointer's
 // revision. With create set, a missing pointer is created at generation 1,
 // after the bucket it points to.
@@ -220,7 +232,8 @@ type loaded[V any] struct {
 }
 
 // load reads every key of a bucket into memory with one watch.
-func load[V any](ctx context.Context, kv jetstream.KeyValue) (*loaded[V], error) {
+// Keys for which skip (when not nil) is true are left out (Forgetful).
+func load[V any](ctx context.Context, kv jetstream.KeyValue, skip ...func(string) bool) (*loaded[V], error) {
 	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: load %s: %w", kv.Bucket(), err)
@@ -245,6 +258,9 @@ func load[V any](ctx context.Context, kv jetstream.KeyValue) (*loaded[V], error)
 			}
 			if e.Operation() != jetstream.KeyValuePut {
 				delete(l.values, e.Key())
+				continue
+			}
+			if len(skip) > 0 && skip[0] != nil && skip[0](e.Key()) {
 				continue
 			}
 			if err := l.set(e); err != nil {

@@ -34,10 +34,21 @@ type Projection[V any] interface {
 	Apply(tx *Tx[V], r domain.Record) error
 }
 
+// Forgetful is implemented by a projection whose model holds keys it
+// writes once and never reads again (an append-only log, such as the
+// public change stream of projections/changes): once encoded for a commit
+// they leave the projector's memory, and loading a generation skips them.
+// Their readers read them from the bucket's stream. A commit that fails
+// restarts the projector from the bucket, so nothing forgotten is lost.
+type Forgetful interface {
+	Forget(key string) bool
+}
+
 // Tx is the projection's view of the model while it applies events.
 type Tx[V any] struct {
 	values map[string]V
 	dirty  map[string]struct{}
+	forget func(key string) bool // Forgetful's, or nil
 }
 
 // NewTx returns an empty model, for testing a projection's Apply on its own.
@@ -296,7 +307,11 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	if err != nil {
 		return 0, err
 	}
-	st, err := load[V](ctx, kv)
+	var skip func(string) bool
+	if f, ok := p.proj.(Forgetful); ok {
+		skip = f.Forget
+	}
+	st, err := load[V](ctx, kv, skip)
 	if err != nil {
 		return 0, err
 	}
@@ -307,6 +322,9 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		p.metrics.streamReplaced.WithLabelValues(name).Set(0)
 	}
 	tx := &Tx[V]{values: st.values, dirty: map[string]struct{}{}}
+	if f, ok := p.proj.(Forgetful); ok {
+		tx.forget = f.Forget
+	}
 	committed, rev := st.checkpoint.Seq, st.cpRevision
 	p.setApplied(committed)
 
@@ -533,6 +551,9 @@ func encodeDirty[V any](tx *Tx[V]) ([]entry, error) {
 			return nil, fmt.Errorf("readmodel: encode %s: %w", k, err)
 		}
 		out = append(out, entry{k, data})
+		if tx.forget != nil && tx.forget(k) {
+			delete(tx.values, k)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	clear(tx.dirty)

@@ -68,7 +68,7 @@ const heavyWait = 5 * time.Second
 // Concurrent requests for one key wait for one render. f is the answer's
 // filter (what changes drop it), kind its metrics label; keepFirst keeps
 // it from its first request, else from its second.
-func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string, keepFirst bool, cut time.Time,
+func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string, keepFirst bool, cut time.Time, format Format,
 	render func() (*httpcache.Entry, error)) (*slot, *httpcache.Entry, error) {
 	s.mu.Lock()
 	if !cut.Equal(s.cacheDay) {
@@ -95,7 +95,7 @@ func (s *Server) prepare(ctx context.Context, key string, f Filter, kind string,
 			return nil, nil, ctx.Err()
 		}
 	}
-	sl := &slot{key: key, cache: cache, filter: f, kind: kind, disposition: []string{`inline; filename="` + f.fileName() + `"`},
+	sl := &slot{key: key, cache: cache, filter: f, kind: kind, disposition: []string{`inline; filename="` + f.fileName(format) + `"`},
 		served: s.metrics.requests.WithLabelValues(kind, "200"), notModified: s.metrics.requests.WithLabelValues(kind, "304"),
 		ready: make(chan struct{})}
 	s.inflight[key] = sl

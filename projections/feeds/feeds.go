@@ -230,16 +230,30 @@ func (s *Server) dropsOut(end time.Time) time.Time {
 // use after a change. Concurrent requests for the same feed wait for one
 // assembly.
 func (s *Server) Feed(f Filter, now time.Time) (*httpcache.Entry, error) {
-	_, e, err := s.feed(context.Background(), f, now)
+	return s.FeedAs(f, ICS, now)
+}
+
+// FeedAs is Feed in one of the formats (syndication.go).
+func (s *Server) FeedAs(f Filter, format Format, now time.Time) (*httpcache.Entry, error) {
+	_, e, err := s.feed(context.Background(), f, format, now)
 	return e, err
 }
 
-func (s *Server) feed(ctx context.Context, f Filter, now time.Time) (*slot, *httpcache.Entry, error) {
+// feed prepares the feed of f in format: every format of every feed kind
+// goes through here, cached and invalidated alike (a change drops every
+// format of the feeds that held the conference, as they share the filter).
+func (s *Server) feed(ctx context.Context, f Filter, format Format, now time.Time) (*slot, *httpcache.Entry, error) {
 	f = f.canonical()
 	cut := s.cutoff(now)
 	keep := alwaysKept(f.Kind())
-	return s.prepare(ctx, f.key(), f, f.Kind(), keep, cut, func() (*httpcache.Entry, error) {
-		e, err := s.render(f, s.keepFrom(f, cut))
+	return s.prepare(ctx, format.cacheKey(f), f, format.metricKind(f.Kind()), keep, cut, format, func() (*httpcache.Entry, error) {
+		var e *httpcache.Entry
+		var err error
+		if format == ICS {
+			e, err = s.render(f, s.keepFrom(f, cut))
+		} else {
+			e, err = s.renderSyndication(f, format, s.keepFrom(f, cut))
+		}
 		// Compressed now when small; a large one in the background once
 		// it is kept (cache.go).
 		if err == nil && len(e.Body) < gzipLater {
@@ -292,7 +306,7 @@ func (s *Server) render(f Filter, cut time.Time) (*httpcache.Entry, error) {
 	body, err := ical.Assemble(ical.Feed{
 		Name:        s.title(f),
 		Description: s.description(f),
-		Source:      s.feedURL(f),
+		Source:      s.feedURL(f, ICS),
 		URL:         s.pageURL(f),
 		Refresh:     s.cfg.Refresh,
 	}, blocks)
@@ -347,11 +361,7 @@ var described = []string{"type", "sponsors", "format", "cost", "registration", "
 // cancellation, the described fields and its link, so every calendar app
 // shows them. Sponsors are named as the directory names them now.
 func (s *Server) eventDescription(c calendar.Conference) string {
-	d := c.Details
-	d.Sponsors = make([]domain.Sponsor, len(c.Details.Sponsors))
-	for i, sp := range c.Details.Sponsors {
-		d.Sponsors[i] = domain.Sponsor{ID: sp.ID, Name: s.sponsorName(sp)}
-	}
+	d := s.withSponsorNames(c.Details)
 	var b strings.Builder
 	b.WriteString(d.Description)
 	add := func(label, v string) {
@@ -377,6 +387,17 @@ func (s *Server) eventDescription(c calendar.Conference) string {
 	}
 	add("More: ", cmp.Or(d.URL, s.absolute("/conferences/"+c.ID)))
 	return b.String()
+}
+
+// withSponsorNames is d with its sponsors named as the directory names
+// them now.
+func (s *Server) withSponsorNames(d domain.ConferenceDetails) domain.ConferenceDetails {
+	sponsors := make([]domain.Sponsor, len(d.Sponsors))
+	for i, sp := range d.Sponsors {
+		sponsors[i] = domain.Sponsor{ID: sp.ID, Name: s.sponsorName(sp)}
+	}
+	d.Sponsors = sponsors
+	return d
 }
 
 // locationText is "Venue, City, MD, US", or "Online".

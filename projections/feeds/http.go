@@ -170,9 +170,9 @@ func (f Filter) canonical() Filter {
 }
 
 // fileName is the name a browser saves the feed under:
-// justice-events[-<term>|-sponsor|-search|-conference-<id>].ics: a term
-// is a topic's slug, a region's code, ….
-func (f Filter) fileName() string {
+// justice-events[-<term>|-sponsor|-search|-conference-<id>].<ext>: a
+// term is a topic's slug, a region's code, ….
+func (f Filter) fileName(format Format) string {
 	slug := func(s string) string {
 		var b strings.Builder
 		for _, r := range strings.ToLower(s) {
@@ -204,9 +204,9 @@ func (f Filter) fileName() string {
 		suffix = strings.TrimPrefix(suffix+"-all", "-")
 	}
 	if suffix == "" {
-		return "justice-events.ics"
+		return "justice-events" + format.ext()
 	}
-	return "justice-events-" + suffix + ".ics"
+	return "justice-events-" + suffix + format.ext()
 }
 
 // Routes are the feed and read routes: a feed per value of each facet of
@@ -217,7 +217,12 @@ func (s *Server) Routes(pages http.Handler) []httpapi.Route {
 	route := func(pattern string, h http.HandlerFunc) httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: h}
 	}
-	routes := []httpapi.Route{route("GET /calendar.ics", s.handleQuery)}
+	routes := []httpapi.Route{
+		route("GET /calendar.ics", s.handleQuery(ICS)),
+		route("GET /calendar.rss", s.handleQuery(RSS)),
+		route("GET /calendar.atom", s.handleQuery(Atom)),
+		route("GET /calendar.json", s.handleQuery(JSONFeed)),
+	}
 	for _, facet := range domain.Facets {
 		routes = append(routes, route("GET /calendar/"+facet.Path+"/{file}", s.handleFacet(facet)))
 	}
@@ -234,7 +239,7 @@ func (s *Server) Routes(pages http.Handler) []httpapi.Route {
 // pages.
 func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		id, format, ok := cutFormat(r.PathValue("file"))
 		if !ok && pages != nil {
 			pages.ServeHTTP(w, r)
 			return
@@ -244,14 +249,14 @@ func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
 			s.notFound(w, r, "conference")
 			return
 		}
-		s.serveFeed(w, r, Filter{ID: id})
+		s.serveFeed(w, r, Filter{ID: id}, format)
 	}
 }
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
-	sl, e, err := s.feed(r.Context(), f, time.Now())
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, format Format) {
+	sl, e, err := s.feed(r.Context(), f, format, time.Now())
 	if err != nil {
-		s.fail(w, r, f.Kind(), err)
+		s.fail(w, r, format.metricKind(f.canonical().Kind()), err)
 		return
 	}
 	w.Header()["Content-Disposition"] = sl.disposition
@@ -284,23 +289,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err e
 	httpapi.WriteError(w, r, s.log, err)
 }
 
-func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery == "" {
-		s.serveFeed(w, r, Filter{}) // the whole calendar: most polls
-		return
+func (s *Server) handleQuery(format Format) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			s.serveFeed(w, r, Filter{}, format) // the whole calendar: most polls
+			return
+		}
+		f, err := ParseQuery(r.URL.Query())
+		if err != nil {
+			s.metrics.requests.WithLabelValues(format.metricKind("query"), "400").Inc()
+			httpapi.WriteError(w, r, s.log, err)
+			return
+		}
+		s.serveFeed(w, r, f, format)
 	}
-	f, err := ParseQuery(r.URL.Query())
-	if err != nil {
-		s.metrics.requests.WithLabelValues("query", "400").Inc()
-		httpapi.WriteError(w, r, s.log, err)
-		return
-	}
-	s.serveFeed(w, r, f)
 }
 
 func (s *Server) handleFacet(facet domain.Facet) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		v, format, ok := cutFormat(r.PathValue("file"))
 		t, found := facet.FromPath(v)
 		if !ok || !found {
 			s.notFound(w, r, facet.Param)
@@ -313,12 +320,12 @@ func (s *Server) handleFacet(facet domain.Facet) http.HandlerFunc {
 			return
 		}
 		f.Terms = map[string][]string{facet.Param: {t.Value}}
-		s.serveFeed(w, r, f)
+		s.serveFeed(w, r, f, format)
 	}
 }
 
 func (s *Server) handleSponsor(w http.ResponseWriter, r *http.Request) {
-	v, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	v, format, ok := cutFormat(r.PathValue("file"))
 	if !ok || v == "" || len(v) > domain.MaxNameLength || domain.CleanLine(v) != v {
 		s.notFound(w, r, "sponsor")
 		return
@@ -330,7 +337,7 @@ func (s *Server) handleSponsor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Sponsors = []string{v}
-	s.serveFeed(w, r, f)
+	s.serveFeed(w, r, f, format)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
@@ -489,15 +496,27 @@ type ConferenceList struct {
 	Links FeedLinks        `json:"links"`
 }
 
-// FeedLinks are the two forms of a feed's address: https (Google
-// Calendar's "From URL", browsers) and webcal (Apple Calendar and Outlook
-// open it as a subscription).
+// FeedLinks are a feed's addresses: the .ics feed in its two forms, https
+// (Google Calendar's "From URL", browsers) and webcal (Apple Calendar and
+// Outlook open it as a subscription), and the same conferences for feed
+// readers as RSS 2.0, Atom 1.0 and JSON Feed 1.1 (syndication.go).
 type FeedLinks struct {
 	ICS    string `json:"ics"`
 	Webcal string `json:"webcal"`
+	RSS    string `json:"rss"`
+	Atom   string `json:"atom"`
+	JSON   string `json:"json_feed"`
 }
 
-func feedLinks(u string) FeedLinks { return FeedLinks{ICS: u, Webcal: Webcal(u)} }
+// links are the addresses of f's feed in every format.
+func (s *Server) links(f Filter) FeedLinks {
+	ics := s.feedURL(f, ICS)
+	return FeedLinks{ICS: ics, Webcal: Webcal(ics), RSS: s.feedURL(f, RSS), Atom: s.feedURL(f, Atom), JSON: s.feedURL(f, JSONFeed)}
+}
+
+// Links are the addresses of the feed that holds the conferences f
+// selects, in every format: pages link them (<link rel="alternate">).
+func (s *Server) Links(f Filter) FeedLinks { return s.links(f.canonical()) }
 
 // handleList lists the published conferences in the feed window that match
 // the query, soonest first: prepared from the index of public conferences
@@ -512,7 +531,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	f = f.canonical()
 	cut := s.cutoff(time.Now())
 	kind := f.Kind()
-	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut,
+	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut, JSONFeed,
 		func() (*httpcache.Entry, error) { return s.renderList(f, s.keepFrom(f, cut)) })
 	if err != nil {
 		s.fail(w, r, "api", err)
@@ -616,7 +635,8 @@ type FeedInfo struct {
 // FeedIndex lists the feeds: the whole calendar, one per term of each
 // facet (topic, region, …), and one per sponsor named by a published
 // conference. Any combination is also a feed:
-// /calendar.ics?topic=…&region=…&sponsor=…&q=….
+// /calendar.ics?topic=…&region=…&sponsor=…&q=…, and each feed is also
+// .rss, .atom and .json (the same path, another extension).
 type FeedIndex struct {
 	Feeds []FeedInfo `json:"feeds"`
 	Query string     `json:"query"`
@@ -625,7 +645,7 @@ type FeedIndex struct {
 // handleFeeds lists the feeds with both forms of their address.
 func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 	info := func(kind, value string, f Filter) FeedInfo {
-		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: feedLinks(s.feedURL(f))}
+		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: s.links(f)}
 	}
 	query := s.absolute("/calendar.ics") + "?"
 	for _, facet := range domain.Facets {
@@ -665,26 +685,27 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 }
 
 // feedURL is the feed's own address, its SOURCE.
-func (s *Server) feedURL(f Filter) string {
+func (s *Server) feedURL(f Filter, format Format) string {
 	f = f.canonical()
+	ext := format.ext()
 	if f.AllPast && f.Kind() != "all" && f.Kind() != "query" {
 		f.AllPast = false
-		return s.feedURL(f) + "?past=" + pastAll
+		return s.feedURL(f, format) + "?past=" + pastAll
 	}
 	if facet, v, ok := f.single(); ok {
-		return s.absolute("/calendar/" + facet.Path + "/" + v + ".ics")
+		return s.absolute("/calendar/" + facet.Path + "/" + v + ext)
 	}
 	switch f.Kind() {
 	case "conference":
-		return s.absolute("/conferences/" + f.ID + ".ics")
+		return s.absolute("/conferences/" + f.ID + ext)
 	case "sponsor":
 		u := *s.cfg.PublicURL
 		prefix := strings.TrimSuffix(u.Path, "/") + "/calendar/sponsors/"
-		u.Path, u.RawPath = prefix+f.Sponsors[0]+".ics", prefix+url.PathEscape(f.Sponsors[0])+".ics"
+		u.Path, u.RawPath = prefix+f.Sponsors[0]+ext, prefix+url.PathEscape(f.Sponsors[0])+ext
 		return u.String()
 	}
 	u := *s.cfg.PublicURL
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar" + ext
 	q := u.Query()
 	f.AddQuery(q)
 	u.RawQuery = q.Encode()

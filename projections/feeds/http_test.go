@@ -64,55 +64,63 @@ func TestFeedHTTP(t *testing.T) {
 		{"/conferences/c-summit.ics", "justice-events-conference-c-summit.ics"},
 		{"/conferences/c-old.ics", "justice-events-conference-c-old.ics"},
 	} {
-		t.Run(tt.path, func(t *testing.T) {
-			resp, body := request(t, "GET", srv.URL+tt.path, nil)
-			h := resp.Header
-			if resp.StatusCode != 200 || h.Get("Content-Type") != "text/calendar; charset=utf-8" || !bytes.HasPrefix(body, []byte("BEGIN:VCALENDAR\r\n")) {
-				t.Fatalf("%d %v", resp.StatusCode, h)
-			}
-			etag, lm := h.Get("ETag"), h.Get("Last-Modified")
-			if !strings.HasPrefix(etag, `"`) || lm == "" || h.Get("Cache-Control") != "public, max-age=3600" ||
-				h.Get("Vary") != "Accept-Encoding" || h.Get("Content-Disposition") != `inline; filename="`+tt.file+`"` {
-				t.Fatalf("headers %v", h)
-			}
-			// HEAD: the same headers, no body.
-			head, hb := request(t, "HEAD", srv.URL+tt.path, nil)
-			if head.StatusCode != 200 || len(hb) != 0 || head.Header.Get("ETag") != etag || head.Header.Get("Content-Length") != h.Get("Content-Length") {
-				t.Fatalf("HEAD: %d, %d bytes, %v", head.StatusCode, len(hb), head.Header)
-			}
-			// 304 to either validator.
-			for _, v := range []map[string]string{{"If-None-Match": etag}, {"If-None-Match": `"x", W/` + etag}, {"If-Modified-Since": lm}} {
-				r, b := request(t, "GET", srv.URL+tt.path, v)
-				if r.StatusCode != http.StatusNotModified || len(b) != 0 || r.Header.Get("ETag") != etag {
-					t.Fatalf("%v: %d", v, r.StatusCode)
+		// Every feed in every format: the same path with the format's
+		// extension, the same caching.
+		for _, format := range Formats {
+			tt := tt
+			tt.path = strings.Replace(tt.path, ".ics", format.ext(), 1)
+			tt.file = strings.Replace(tt.file, ".ics", format.ext(), 1)
+			start := map[Format]string{ICS: "BEGIN:VCALENDAR\r\n", RSS: "<?xml", Atom: "<?xml", JSONFeed: "{"}[format]
+			t.Run(tt.path, func(t *testing.T) {
+				resp, body := request(t, "GET", srv.URL+tt.path, nil)
+				h := resp.Header
+				if resp.StatusCode != 200 || h.Get("Content-Type") != format.ContentType() || !bytes.HasPrefix(body, []byte(start)) {
+					t.Fatalf("%d %v", resp.StatusCode, h)
 				}
-			}
-			if r, _ := request(t, "GET", srv.URL+tt.path, map[string]string{"If-None-Match": `"other"`}); r.StatusCode != 200 {
-				t.Fatalf("another ETag: %d", r.StatusCode)
-			}
-			if before := time.Now().Add(-400 * 24 * time.Hour).UTC().Format(http.TimeFormat); true {
-				if r, _ := request(t, "GET", srv.URL+tt.path, map[string]string{"If-Modified-Since": before}); r.StatusCode != 200 {
-					t.Fatalf("If-Modified-Since long ago: %d", r.StatusCode)
+				etag, lm := h.Get("ETag"), h.Get("Last-Modified")
+				if !strings.HasPrefix(etag, `"`) || lm == "" || h.Get("Cache-Control") != "public, max-age=3600" ||
+					h.Get("Vary") != "Accept-Encoding" || h.Get("Content-Disposition") != `inline; filename="`+tt.file+`"` {
+					t.Fatalf("headers %v", h)
 				}
-			}
-			// gzip when asked, and only then (small feeds are not worth it).
-			if len(body) >= 1024 {
-				r, zb := request(t, "GET", srv.URL+tt.path, map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})
-				if r.Header.Get("Content-Encoding") != "gzip" {
-					t.Fatalf("no gzip: %v", r.Header)
+				// HEAD: the same headers, no body.
+				head, hb := request(t, "HEAD", srv.URL+tt.path, nil)
+				if head.StatusCode != 200 || len(hb) != 0 || head.Header.Get("ETag") != etag || head.Header.Get("Content-Length") != h.Get("Content-Length") {
+					t.Fatalf("HEAD: %d, %d bytes, %v", head.StatusCode, len(hb), head.Header)
 				}
-				zr, err := gzip.NewReader(bytes.NewReader(zb))
-				if err != nil {
-					t.Fatal(err)
+				// 304 to either validator.
+				for _, v := range []map[string]string{{"If-None-Match": etag}, {"If-None-Match": `"x", W/` + etag}, {"If-Modified-Since": lm}} {
+					r, b := request(t, "GET", srv.URL+tt.path, v)
+					if r.StatusCode != http.StatusNotModified || len(b) != 0 || r.Header.Get("ETag") != etag {
+						t.Fatalf("%v: %d", v, r.StatusCode)
+					}
 				}
-				if plain, _ := io.ReadAll(zr); !bytes.Equal(plain, body) {
-					t.Fatal("the gzip form differs from the feed")
+				if r, _ := request(t, "GET", srv.URL+tt.path, map[string]string{"If-None-Match": `"other"`}); r.StatusCode != 200 {
+					t.Fatalf("another ETag: %d", r.StatusCode)
 				}
-				if r, _ := request(t, "GET", srv.URL+tt.path, map[string]string{"Accept-Encoding": "gzip;q=0"}); r.Header.Get("Content-Encoding") != "" {
-					t.Fatal("gzip;q=0 got gzip")
+				if before := time.Now().Add(-400 * 24 * time.Hour).UTC().Format(http.TimeFormat); true {
+					if r, _ := request(t, "GET", srv.URL+tt.path, map[string]string{"If-Modified-Since": before}); r.StatusCode != 200 {
+						t.Fatalf("If-Modified-Since long ago: %d", r.StatusCode)
+					}
 				}
-			}
-		})
+				// gzip when asked, and only then (small feeds are not worth it).
+				if len(body) >= 1024 {
+					r, zb := request(t, "GET", srv.URL+tt.path, map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})
+					if r.Header.Get("Content-Encoding") != "gzip" {
+						t.Fatalf("no gzip: %v", r.Header)
+					}
+					zr, err := gzip.NewReader(bytes.NewReader(zb))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if plain, _ := io.ReadAll(zr); !bytes.Equal(plain, body) {
+						t.Fatal("the gzip form differs from the feed")
+					}
+					if r, _ := request(t, "GET", srv.URL+tt.path, map[string]string{"Accept-Encoding": "gzip;q=0"}); r.Header.Get("Content-Encoding") != "" {
+						t.Fatal("gzip;q=0 got gzip")
+					}
+				}
+			})
+		}
 	}
 }
 

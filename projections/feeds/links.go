@@ -10,7 +10,11 @@ import (
 // (its SOURCE, as /api/v1/feeds lists it): the facet's own path for one
 // topic, region or sponsor, else /calendar.ics with the query. Pages offer
 // it to subscribe to what they show.
-func (s *Server) FeedURL(f Filter) string { return s.feedURL(f.canonical()) }
+func (s *Server) FeedURL(f Filter) string { return s.feedURL(f.canonical(), ICS) }
+
+// FeedURLAs is FeedURL in one of the formats: the same path with the
+// format's extension (/calendar/topics/courts.atom, /calendar.rss?q=…).
+func (s *Server) FeedURLAs(f Filter, format Format) string { return s.feedURL(f.canonical(), format) }
 
 // SearchText is the lower-case text a filter's words are looked for in:
 // the title, description, location and sponsor names of c.

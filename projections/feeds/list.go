@@ -99,7 +99,7 @@ const maxListItems = 500
 // conferences in the feed window that match, soonest first.
 func (s *Server) renderList(f Filter, cut time.Time) (*httpcache.Entry, error) {
 	ix := s.publicIndex()
-	out := ConferenceList{Items: []ConferenceView{}, Links: feedLinks(s.feedURL(f))}
+	out := ConferenceList{Items: []ConferenceView{}, Links: s.links(f)}
 	for _, l := range ix.list {
 		if l.p.end.Before(cut) || !f.matches(l) {
 			continue

@@ -48,7 +48,7 @@ func BenchmarkFeedServerMemory(b *testing.B) {
 				if _, err := s.Feed(Facet("topic", "courts"), fixedNow); err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := s.prepare(context.Background(), "api|all", Filter{}, "api", true, s.cutoff(fixedNow),
+				if _, _, err := s.prepare(context.Background(), "api|all", Filter{}, "api", true, s.cutoff(fixedNow), JSONFeed,
 					func() (*httpcache.Entry, error) { return s.renderList(Filter{}, s.cutoff(fixedNow)) }); err != nil {
 					b.Fatal(err)
 				}

@@ -25,6 +25,7 @@ type prepared struct {
 	done     bool // block was attempted
 	block    *ical.EventBlock
 	blockErr error // the record cannot be rendered; it is left out of feeds
+	item     *item // what the syndication formats say of it (syndication.go)
 }
 
 // preparedSet holds the prepared conferences by id, and the time zones

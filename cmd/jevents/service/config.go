@@ -112,6 +112,9 @@ type Config struct {
 	// forms, the editors' token throttle and the per-address connection
 	// limit; none by default (ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// EmbedOrigins are the partner sites allowed to frame /embed
+	// (--embed-origins, ParseEmbedOrigins); none: any site may.
+	EmbedOrigins []string
 	// Intake are the limits of the intake gate (internal/admission): per
 	// address, per contact, the cluster-wide quota and the reserve of the
 	// log kept for editors. Zero values take the defaults.

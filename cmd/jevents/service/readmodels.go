@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/changes"
 	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/review"
@@ -23,6 +24,7 @@ var readModels = registry{
 	{calendar.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}},  // intake: /submit's duplicate check
 	{directory.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}}, // sponsor links, names, the read API and pages
 	{review.Model, []Role{RoleEditors}},                           // the moderation queue
+	{changes.Model, nil},                                          // the public change stream: feed servers read its stream, no replica
 }
 
 // readModel is one entry of the registry.

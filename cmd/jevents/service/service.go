@@ -30,6 +30,7 @@ import (
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
+	"github.com/justiceevents/jevents/projections/changes"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
 	"github.com/justiceevents/jevents/web"
@@ -195,6 +196,8 @@ func (s *Service) Start(ctx context.Context) error {
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(fs, dir)
+		// The change feed reads the public change stream, not a replica.
+		s.addRoutes(changes.NewReader(s.js, s.log).Routes())
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.

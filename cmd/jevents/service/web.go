@@ -44,7 +44,7 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 	for _, sec := range page.Sections {
 		intros[sec.Topic] = sec.Intro
 	}
-	cfg := web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Clients: s.clients}
+	cfg := web.Config{PublicURL: pub, TopicIntros: intros, Closing: page.Closing, Clients: s.clients, EmbedOrigins: s.cfg.EmbedOrigins}
 	if fs != nil {
 		cfg.Feeds = fs
 	}
@@ -69,6 +69,24 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 		s.addRoutes(ws.ModerationRoutes(mod, gate))
 	}
 	return nil
+}
+
+// ParseEmbedOrigins reads --embed-origins: comma-separated origins
+// (https://partner.example) allowed to frame /embed; empty: any.
+func ParseEmbedOrigins(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		u, err := url.Parse(f)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" ||
+			u.User != nil || u.Fragment != "" || strings.ContainsAny(f, " ;'\"") {
+			return nil, fmt.Errorf("--embed-origins: %q is not an origin like https://partner.example", f)
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out, nil
 }
 
 // ParseTrustedProxies reads --trusted-proxies: comma-separated addresses
