@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,6 +118,9 @@ type Log struct {
 	js      jetstream.JetStream
 	metrics *Metrics
 	guard   Guard
+
+	mu sync.Mutex
+	st jetstream.Stream // the event stream, once looked up (stream)
 }
 
 // Guard is asked before every append; an error refuses the append before it
@@ -314,7 +318,7 @@ func (l *Log) since(ctx context.Context, subject string, expect uint64, msgID st
 				ours = m.Sequence
 			}
 		}
-		if n < 256 {
+		if n == 0 { // only an empty answer is the end (see scan)
 			return ours, last, nil
 		}
 	}
@@ -341,27 +345,23 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	subject := domain.AggregateSubject(aggregate, id)
 	prefix := strings.TrimSuffix(subject, "*")
 
-	// The last event of each type: the newest is the aggregate's last, and
-	// the others are on its chain.
-	known := map[uint64]*jetstream.RawStreamMsg{}
-	var last uint64
-	msgs, err := jetstreamext.GetLastMsgsFor(ctx, l.js, domain.StreamName, []string{subject})
+	// The aggregate's last event: the server finds the last block holding
+	// one of its subjects in its per-subject index and reads that block
+	// only. (A multi-subject "last of each" request reads the index of
+	// every block, which grows with the log.)
+	st, err := l.stream(ctx)
 	if err != nil {
 		return nil, l.classify(ctx, op, err)
 	}
-	for m, err := range msgs {
-		if errors.Is(err, jetstreamext.ErrNoMessages) {
-			break
-		}
-		if err != nil {
-			return nil, l.classify(ctx, op, err)
-		}
-		known[m.Sequence] = m
-		last = max(last, m.Sequence)
-	}
-	if last == 0 {
+	lastMsg, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, domain.ErrNotFound
 	}
+	if err != nil {
+		return nil, l.classify(ctx, op, err)
+	}
+	known := map[uint64]*jetstream.RawStreamMsg{lastMsg.Sequence: lastMsg}
+	last := lastMsg.Sequence
 	var chain []*jetstream.RawStreamMsg // newest first
 	for seq := last; seq != 0; {
 		m, ok := known[seq]
@@ -400,6 +400,23 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// stream is the event stream's handle, asked for once: its reads are
+// direct gets addressed by the stream's name, which stay valid if the
+// stream is created again.
+func (l *Log) stream(ctx context.Context) (jetstream.Stream, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st != nil {
+		return l.st, nil
+	}
+	st, err := l.js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		return nil, err
+	}
+	l.st = st
+	return st, nil
 }
 
 // getSeq reads the event at stream sequence seq (the stream denies
@@ -448,7 +465,12 @@ func (l *Log) scan(ctx context.Context, subject string, before uint64) ([]*jetst
 			next = m.Sequence + 1
 			n++
 		}
-		if n < 1000 {
+		// The server may answer fewer than asked before the end of a
+		// large log (it bounds what one request scans): only an empty
+		// answer is the end. (Load stopped at the first short answer
+		// before, and read one event of three of some conferences in a
+		// million-event log.)
+		if n == 0 {
 			return out, nil
 		}
 	}

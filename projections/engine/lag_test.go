@@ -32,7 +32,7 @@ type lagSample struct {
 	ok                       bool
 }
 
-func scrapeLag(t *testing.T, reg *prometheus.Registry, projection string) lagSample {
+func scrapeLag(t testing.TB, reg *prometheus.Registry, projection string) lagSample {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
