@@ -87,7 +87,7 @@ func BenchmarkBurst(b *testing.B) {
 					b.ReportMetric(n/appended.Seconds(), "appends/s")
 					b.ReportMetric(n/all.Seconds(), "projector-events/s")
 					b.ReportMetric(maxLag, "max-lag-events")
-					b.ReportMetric((all - appended).Seconds()*1000, "behind-after-burst-ms")
+					b.ReportMetric((all-appended).Seconds()*1000, "behind-after-burst-ms")
 					cancel()
 					<-done
 					goto next
