@@ -80,6 +80,9 @@ func (tx *Tx[V]) Range(fn func(key string, v V) bool) {
 // messages per atomic batch.
 const maxBatchKeys = 999
 
+// rebuildReportEvery is how often a rebuild logs its progress.
+const rebuildReportEvery = 5 * time.Second
+
 // flushAfter bounds how long applied events wait for their commit while more
 // events keep arriving.
 const flushAfter = 50 * time.Millisecond
@@ -393,6 +396,7 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		timer    = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
+	started, startSeq, lastReport := time.Now(), committed, time.Now()
 	// settle waits for the commit in flight and takes its result.
 	settle := func() error {
 		if flight == nil {
@@ -407,6 +411,14 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		p.metrics.commitSeconds.WithLabelValues(name).Observe(f.took.Seconds())
 		committed, rev = f.seq, f.rev
 		prog.committedTo(committed, f.events)
+		if untilCaughtUp && time.Since(lastReport) >= rebuildReportEvery {
+			// A rebuild says how far it is (issue 16: a 105k-event
+			// rebuild showed nothing for seconds on end).
+			lastReport = time.Now()
+			lag, _ := prog.read(ctx)
+			p.log.Info("rebuilding", slog.String("bucket", bucket), slog.Uint64("committed_seq", committed),
+				slog.Uint64("events_left", lag.events), slog.Float64("events_per_second", float64(committed-startSeq)/time.Since(started).Seconds()))
+		}
 		return nil
 	}
 	// flush hands what was applied since the last flush to a commit.
