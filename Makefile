@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: test test-deps check run test-cluster test-flood
+.PHONY: test test-deps check run test-cluster test-flood bench-feeds
 
 run:
 	$(GO) run ./cmd/jevents
@@ -44,3 +44,12 @@ check:
 	$(GO) vet ./...
 	./scripts/check-deps.sh
 	./scripts/check-deps-test.sh
+
+# Issue 16's feeds benchmark, never part of `make test`: the service's
+# /calendar.ics and the same bytes from Debian's nginx-light, side by side
+# in one run under wrk (full answers and 304s, 1k and 10k conferences);
+# installs nginx-light and wrk (pinned) when missing. Figures and the load
+# average at the time go into docs/performance.md.
+bench-feeds:
+	./scripts/bench-deps/10-nginx-wrk.sh
+	$(GO) test -tags flood -run '^$$' -bench FeedsBesideNginx -benchtime 1x -timeout 30m -v ./cmd/jevents/

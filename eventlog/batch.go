@@ -78,7 +78,7 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 	err := l.retry(ctx, op, cs[0].Env, func(actx context.Context) error {
 		msgs := make([]*nats.Msg, len(cs))
 		for i, c := range cs {
-			m, err := message(c.Env)
+			m, err := message(c.Env, 0)
 			if err != nil {
 				return err
 			}

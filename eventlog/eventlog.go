@@ -15,6 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +35,13 @@ import (
 const (
 	HeaderSchema = "Jevents-Schema"
 	HeaderActor  = "Jevents-Actor"
+	// HeaderPrev is the stream sequence of the aggregate's previous event
+	// ("0" on its first): the sequence the append expected, which the
+	// server checked, so the chain is exact. Load follows it back from the
+	// aggregate's last event, so that loading one aggregate costs its own
+	// events, not a scan of the log (issue 16). Events stored before the
+	// header existed have none; Load scans for those.
+	HeaderPrev = "Jevents-Prev-Seq"
 )
 
 // StreamConfig are the operator's choices for the event stream.
@@ -107,6 +118,9 @@ type Log struct {
 	js      jetstream.JetStream
 	metrics *Metrics
 	guard   Guard
+
+	mu sync.Mutex
+	st jetstream.Stream // the event stream, once looked up (stream)
 }
 
 // Guard is asked before every append; an error refuses the append before it
@@ -173,8 +187,9 @@ type Appended struct {
 	Duplicate bool
 }
 
-// message is the stored form of one event.
-func message(env domain.Envelope) (*nats.Msg, error) {
+// message is the stored form of one event whose aggregate's previous event
+// is at sequence prev (0: none).
+func message(env domain.Envelope, prev uint64) (*nats.Msg, error) {
 	data, err := json.Marshal(env)
 	if err != nil {
 		return nil, err
@@ -184,6 +199,7 @@ func message(env domain.Envelope) (*nats.Msg, error) {
 	msg.Header.Set(domain.HeaderEventType, env.Type)
 	msg.Header.Set(HeaderSchema, fmt.Sprint(env.Schema))
 	msg.Header.Set(HeaderActor, env.Actor)
+	msg.Header.Set(HeaderPrev, strconv.FormatUint(prev, 10))
 	return msg, nil
 }
 
@@ -192,7 +208,7 @@ func (l *Log) append(ctx context.Context, env domain.Envelope, msgID string, exp
 	if err := l.check(env); err != nil {
 		return Appended{}, fmt.Errorf("eventlog: %s: %w", op, err)
 	}
-	msg, err := message(env)
+	msg, err := message(env, expect)
 	if err != nil {
 		return Appended{}, err
 	}
@@ -302,7 +318,7 @@ func (l *Log) since(ctx context.Context, subject string, expect uint64, msgID st
 				ours = m.Sequence
 			}
 		}
-		if n < 256 {
+		if n == 0 { // only an empty answer is the end (see scan)
 			return ours, last, nil
 		}
 	}
@@ -311,6 +327,14 @@ func (l *Log) since(ctx context.Context, subject string, expect uint64, msgID st
 // Load reads every event of one aggregate, oldest first. An aggregate with
 // no events is domain.ErrNotFound; a log that cannot be read within
 // Timeout is domain.ErrUnavailable.
+//
+// It asks the server for the aggregate's last event of each type (the
+// server's per-subject index answers that without reading the log), then
+// follows each event's HeaderPrev back to the first, one direct get per
+// event. Its cost is the aggregate's events, whatever the size of the log:
+// the subject-filtered read it replaces scanned every block between the
+// aggregate's first event and the end of the log (docs/performance.md,
+// issue 16: 6 ms at 10,000 events, 104 ms at 100,000).
 func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, error) {
 	if !domain.ValidID(id) {
 		return nil, domain.ErrNotFound
@@ -319,13 +343,112 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	defer cancel()
 	op := "load " + aggregate + " " + id
 	subject := domain.AggregateSubject(aggregate, id)
-	var out []domain.Record
+	prefix := strings.TrimSuffix(subject, "*")
+
+	// The aggregate's last event: the server finds the last block holding
+	// one of its subjects in its per-subject index and reads that block
+	// only. (A multi-subject "last of each" request reads the index of
+	// every block, which grows with the log.)
+	st, err := l.stream(ctx)
+	if err != nil {
+		return nil, l.classify(ctx, op, err)
+	}
+	lastMsg, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, domain.ErrNotFound
+	}
+	if err != nil {
+		return nil, l.classify(ctx, op, err)
+	}
+	known := map[uint64]*jetstream.RawStreamMsg{lastMsg.Sequence: lastMsg}
+	last := lastMsg.Sequence
+	var chain []*jetstream.RawStreamMsg // newest first
+	for seq := last; seq != 0; {
+		m, ok := known[seq]
+		if !ok {
+			if m, err = l.getSeq(ctx, seq); err != nil {
+				return nil, l.classify(ctx, op, err)
+			}
+		}
+		if !strings.HasPrefix(m.Subject, prefix) {
+			return nil, fmt.Errorf("eventlog: %s: event %d, the previous of %d, is %s's", op, seq, chain[len(chain)-1].Sequence, m.Subject)
+		}
+		chain = append(chain, m)
+		prev := m.Header.Get(HeaderPrev)
+		if prev == "" {
+			// Stored before the chain existed: what came before it is
+			// found by a scan.
+			older, err := l.scan(ctx, subject, m.Sequence)
+			if err != nil {
+				return nil, l.classify(ctx, op, err)
+			}
+			slices.Reverse(older)
+			chain = append(chain, older...)
+			break
+		}
+		if seq, err = strconv.ParseUint(prev, 10, 64); err != nil || seq >= m.Sequence {
+			return nil, fmt.Errorf("eventlog: %s: event %d: bad %s %q", op, m.Sequence, HeaderPrev, prev)
+		}
+	}
+	out := make([]domain.Record, 0, len(chain))
+	for i := len(chain) - 1; i >= 0; i-- {
+		m := chain[i]
+		r, err := domain.Decode(m.Sequence, m.Subject, m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: %s: %w", op, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// stream is the event stream's handle, asked for once: its reads are
+// direct gets addressed by the stream's name, which stay valid if the
+// stream is created again.
+func (l *Log) stream(ctx context.Context) (jetstream.Stream, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st != nil {
+		return l.st, nil
+	}
+	st, err := l.js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		return nil, err
+	}
+	l.st = st
+	return st, nil
+}
+
+// getSeq reads the event at stream sequence seq (the stream denies
+// deletes, so every sequence holds its event).
+func (l *Log) getSeq(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
+	msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1, jetstreamext.GetBatchSeq(seq))
+	if err != nil {
+		return nil, err
+	}
+	for m, err := range msgs {
+		if err != nil {
+			return nil, err
+		}
+		if m.Sequence != seq {
+			return nil, fmt.Errorf("event %d not in the log (got %d)", seq, m.Sequence)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("event %d not in the log", seq)
+}
+
+// scan reads the events on subject before sequence before, oldest first,
+// by a subject-filtered read of the log from its start: only for events
+// stored before HeaderPrev existed.
+func (l *Log) scan(ctx context.Context, subject string, before uint64) ([]*jetstream.RawStreamMsg, error) {
+	var out []*jetstream.RawStreamMsg
 	next := uint64(1)
 	for {
 		msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1000,
 			jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(next))
 		if err != nil {
-			return nil, l.classify(ctx, op, err)
+			return nil, err
 		}
 		n := 0
 		for m, err := range msgs {
@@ -333,24 +456,24 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 				break
 			}
 			if err != nil {
-				return nil, l.classify(ctx, op, err)
+				return nil, err
 			}
-			r, err := domain.Decode(m.Sequence, m.Subject, m.Data)
-			if err != nil {
-				return nil, fmt.Errorf("eventlog: %s: %w", op, err)
+			if m.Sequence >= before {
+				return out, nil
 			}
-			out = append(out, r)
+			out = append(out, m)
 			next = m.Sequence + 1
 			n++
 		}
-		if n < 1000 {
-			break
+		// The server may answer fewer than asked before the end of a
+		// large log (it bounds what one request scans): only an empty
+		// answer is the end. (Load stopped at the first short answer
+		// before, and read one event of three of some conferences in a
+		// million-event log.)
+		if n == 0 {
+			return out, nil
 		}
 	}
-	if len(out) == 0 {
-		return nil, domain.ErrNotFound
-	}
-	return out, nil
 }
 
 // Fold loads the events of one aggregate of state S (domain.Conference,

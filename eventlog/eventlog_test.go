@@ -2,6 +2,7 @@ package eventlog_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,7 +28,7 @@ func submitted(t *testing.T, id, title string) domain.Envelope {
 	return env
 }
 
-func mustStream(t *testing.T, js jetstream.JetStream, maxBytes int64) {
+func mustStream(t testing.TB, js jetstream.JetStream, maxBytes int64) {
 	t.Helper()
 	if _, err := eventlog.EnsureStream(context.Background(), js, eventlog.StreamConfig{MaxBytes: maxBytes}); err != nil {
 		t.Fatal(err)
@@ -224,5 +225,73 @@ func TestCreateAllIsAtomicAndIdempotent(t *testing.T) {
 	info, _ := s.Info(ctx)
 	if info.State.Msgs != before {
 		t.Fatalf("a refused batch stored %d events", info.State.Msgs-before)
+	}
+}
+
+// TestLoadFollowsTheChainAndOlderEvents: Load returns an aggregate's events
+// oldest first, whether they carry the previous event's sequence (as Append
+// stores them) or were stored before that header existed (found by a
+// scan), and never another aggregate's.
+func TestLoadFollowsTheChainAndOlderEvents(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	mustStream(t, js, 1<<30)
+	ctx := context.Background()
+	l := eventlog.New(js, nil)
+	// Two events of "old" stored as before the chain: no HeaderPrev.
+	for i, ev := range []domain.Event{
+		domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: "old"}},
+		domain.ConferenceApproved{Note: "legacy"},
+	} {
+		env, err := domain.NewEnvelope(fmt.Sprint("legacy-", i), "old", "test", time.Now(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := json.Marshal(env)
+		m := nats.NewMsg(env.Subject())
+		m.Data = data
+		m.Header.Set(domain.HeaderEventType, env.Type)
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Interleaved appends of "old", "new" and "newer" (a prefix of nothing:
+	// ids are whole tokens).
+	last := map[string]uint64{"old": 2}
+	want := map[string][]uint64{"old": {1, 2}}
+	for i := range 12 {
+		id := []string{"old", "new", "newer"}[i%3]
+		var ev domain.Event = domain.ConferenceApproved{Note: fmt.Sprint(i)}
+		if last[id] == 0 {
+			ev = domain.ConferenceSubmitted{Details: domain.ConferenceDetails{Title: id}}
+		}
+		env, err := domain.NewEnvelope(fmt.Sprint("e-", i), id, "test", time.Now(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := l.Append(ctx, env, env.ID, last[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		last[id] = a.Seq
+		want[id] = append(want[id], a.Seq)
+	}
+	for id, seqs := range want {
+		recs, err := l.Load(ctx, domain.AggregateConference, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, r := range recs {
+			if r.AggregateID != id {
+				t.Fatalf("%s: loaded an event of %s", id, r.AggregateID)
+			}
+			got = append(got, r.Seq)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(seqs) {
+			t.Fatalf("%s: loaded %v, want %v", id, got, seqs)
+		}
+	}
+	if _, err := l.Load(ctx, domain.AggregateConference, "none"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("an aggregate without events: %v, want not found", err)
 	}
 }

@@ -11,6 +11,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,9 +130,37 @@ func fieldList(fs []domain.FieldError) string {
 	return strings.Join(names, ", ")
 }
 
+// StatusClientClosedRequest is the status recorded (metrics, access logs)
+// for a request whose client went away before its answer was ready: nginx's
+// 499. Nobody reads the answer; it is neither a server error nor logged as
+// one (docs/metrics.md).
+const StatusClientClosedRequest = 499
+
+// ClientGone reports whether err is the end of the request's own context:
+// the client closed the connection (or the server is shutting it), so the
+// work stopped for the client's sake, not for a fault of the server. A
+// context.Canceled that does not come from the request stays a server
+// error.
+func ClientGone(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && r.Context().Err() != nil
+}
+
+// AnswerClientGone records a request whose client went away (ClientGone)
+// as 499, logged at debug level only.
+func AnswerClientGone(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	log.DebugContext(r.Context(), "client went away before the answer", slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Any("err", err))
+	w.WriteHeader(StatusClientClosedRequest)
+}
+
 // WriteError answers err as problem+json. Server errors (5xx) are logged;
-// client errors are the client's to read.
+// client errors are the client's to read. A client that went away gets 499
+// and no log line above debug.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if ClientGone(r, err) {
+		AnswerClientGone(w, r, log, err)
+		return
+	}
 	p := ProblemFor(err)
 	p.Instance = r.URL.Path
 	p = Bound(p) // bound.go: a small answer whatever the request held

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,5 +44,34 @@ func TestFailuresOfTheLogAreExplained(t *testing.T) {
 				t.Errorf("%v: the body does not say %q: %s", tt.err, s, body)
 			}
 		}
+	}
+}
+
+// TestClientGoneIsNotAServerError: a request whose client went away while
+// the log was asked answers 499 (what the metrics count) and logs nothing
+// above debug; a context.Canceled that is not the request's own stays a
+// logged 500.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	err := fmt.Errorf("eventlog: load conference x: %w: %w", domain.ErrUnavailable, context.Canceled)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client closed the connection
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/v1/conferences/x/approve", nil)
+	w := httptest.NewRecorder()
+	httpapi.WriteError(w, r, log, err)
+	if w.Code != httpapi.StatusClientClosedRequest {
+		t.Fatalf("client gone: status %d, want 499", w.Code)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("client gone was logged: %s", logs.String())
+	}
+
+	r = httptest.NewRequest(http.MethodPost, "/api/v1/conferences/x/approve", nil)
+	w = httptest.NewRecorder()
+	httpapi.WriteError(w, r, log, fmt.Errorf("worker: %w", context.Canceled))
+	if w.Code != http.StatusInternalServerError || !strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("our own cancellation: status %d, log %q; want a logged 500", w.Code, logs.String())
 	}
 }

@@ -63,6 +63,10 @@ func (m *modPages) handleBulkReject(w http.ResponseWriter, r *http.Request, sess
 		m.s.message(w, r, p, "moderation", "moderation", "Nothing was rejected", "The selection could not be read. Go back, reload the queue and try again.")
 		return
 	}
+	if httpapi.ClientGone(r, err) {
+		httpapi.AnswerClientGone(w, r, m.s.log, err)
+		return
+	}
 	m.s.log.Error("moderation page: bulk rejection failed", slog.Any("err", err))
 	m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Not everything was rejected",
 		"The rejections could not all be saved just now; those that were are in the queue's history. Go back, reload the queue and try again in a moment.")

@@ -427,6 +427,10 @@ func (m *modPages) load(w http.ResponseWriter, r *http.Request, id string) (*dom
 	case errors.Is(err, domain.ErrNotFound):
 		m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found", "There is no conference "+strconv.Quote(id)+".")
 	default:
+		if httpapi.ClientGone(r, err) {
+			httpapi.AnswerClientGone(w, r, m.s.log, err)
+			return nil, false
+		}
 		m.s.log.Error("moderation page: load conference", slog.String("id", id), slog.Any("err", err))
 		m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Try again in a moment", "The conference could not be read just now.")
 	}
@@ -526,6 +530,10 @@ func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWri
 			return
 		case errors.Is(err, domain.ErrNotFound):
 			m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found", "There is no conference "+strconv.Quote(id)+".")
+			return
+		}
+		if httpapi.ClientGone(r, err) {
+			httpapi.AnswerClientGone(w, r, m.s.log, err)
 			return
 		}
 		m.s.log.Error("moderation page: decision failed", slog.String("id", id), slog.String("decision", string(dec)), slog.Any("err", err))
@@ -673,6 +681,10 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 		return
 	case errors.Is(err, domain.ErrNotFound):
 		m.s.message(w, r, http.StatusNotFound, "moderation", "moderation", "Conference not found", "There is no conference "+strconv.Quote(id)+".")
+		return
+	}
+	if httpapi.ClientGone(r, err) {
+		httpapi.AnswerClientGone(w, r, m.s.log, err)
 		return
 	}
 	m.s.log.Error("moderation page: edit failed", slog.String("id", id), slog.Any("err", err))

@@ -152,6 +152,10 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submit
 			". Nothing new was added. To add another conference, check the fields below and submit again."
 		s.submitPage(w, r, http.StatusConflict, d)
 	default:
+		if httpapi.ClientGone(r, err) {
+			httpapi.AnswerClientGone(w, r, s.log, err)
+			return
+		}
 		s.log.Error("submission from the form failed", slog.Any("err", err))
 		d.Notice = "Your conference could not be saved just now. Nothing was lost on this page: please submit again in a few minutes."
 		s.submitPage(w, r, http.StatusServiceUnavailable, d)

@@ -125,7 +125,7 @@ func (p *floodProc) metric(sample string) float64 {
 	return -1
 }
 
-func startFlood(t *testing.T, bin string, args ...string) *floodProc {
+func startFlood(t testing.TB, bin string, args ...string) *floodProc {
 	t.Helper()
 	addr, ops := fmt.Sprintf("127.0.0.1:%d", freePortNum(t)), fmt.Sprintf("127.0.0.1:%d", freePortNum(t))
 	cmd := exec.Command(bin, append([]string{"serve", "--http", addr, "--metrics-listen", ops, "--log-level", "warn"}, args...)...)
@@ -722,7 +722,7 @@ func bulkReject(t *testing.T, c *http.Client, base string, body map[string]any) 
 }
 
 // seedConferences submits and approves n conferences.
-func seedConferences(t *testing.T, p *floodProc, n int) {
+func seedConferences(t testing.TB, p *floodProc, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	c := clientFrom("127.0.0.1", 8)

@@ -91,7 +91,11 @@ func TestReplicaOnlyKeys(t *testing.T) {
 		return b1 == "split_2" && b2 == "split_2"
 	})
 	appendEvents(t, log, 30, 30, "more") // hidden only
-	wait("caught up again", func() bool { s, _ := pub.Checkpoint(); return s == 400 })
+	wait("caught up again", func() bool {
+		s1, _ := all.Checkpoint()
+		s2, _ := pub.Checkpoint()
+		return s1 == 400 && s2 == 400
+	})
 	if pub.Len() != 5 || pub.Size() != size || all.Len() != 85 {
 		t.Fatalf("after the rebuild: public %d keys, %d bytes (was %d); all %d", pub.Len(), pub.Size(), size, all.Len())
 	}

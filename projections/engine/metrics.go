@@ -5,9 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the projectors' and replicas' Prometheus series, labelled by
 // projection.
 type Metrics struct {
-	applied        *prometheus.GaugeVec
-	lagEvents      *prometheus.GaugeVec
-	lagSeconds     *prometheus.GaugeVec
+	lag            *lagCollector // applied sequence, lag in events and seconds
 	commitSeconds  *prometheus.HistogramVec
 	events         *prometheus.CounterVec
 	fenced         *prometheus.CounterVec
@@ -25,12 +23,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	l := []string{"projection"}
 	m := &Metrics{
-		applied: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "applied_sequence",
-			Help: "Stream sequence of the last event committed to the read model."}, l),
-		lagEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "lag_events",
-			Help: "Events in the log that the projector has not applied yet."}, l),
-		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "projector", Name: "lag_seconds",
-			Help: "Age of the newest applied event while the projector is behind; 0 when caught up."}, l),
+		lag: newLagCollector(),
 		commitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "projector", Name: "commit_duration_seconds",
 			Help:    "Time to commit one atomic batch of changed keys and the checkpoint.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, l),
@@ -56,7 +49,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Encoded bytes of the records this server's replica holds: a measure of its memory (docs/performance.md gives the factor)."}, l),
 	}
 	if reg != nil {
-		reg.MustRegister(m.applied, m.lagEvents, m.lagSeconds, m.commitSeconds, m.events, m.fenced, m.caughtUp, m.active, m.streamReplaced,
+		reg.MustRegister(m.lag, m.commitSeconds, m.events, m.fenced, m.caughtUp, m.active, m.streamReplaced,
 			m.replicaSeq, m.replicaReady, m.replicaReload, m.replicaKeys, m.replicaBytes)
 	}
 	return m

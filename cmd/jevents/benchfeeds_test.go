@@ -1,0 +1,182 @@
+//go:build flood
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkFeedsBesideNginx serves /calendar.ics from the service (the
+// real binary, all-in-one, on an embedded server) and, in the same run,
+// the same bytes as a static file from Debian's nginx-light, and loads
+// both with wrk (2 threads, 32 connections): full answers, then 304s to
+// If-None-Match with each server's own ETag. Issue 16's targets: full
+// answers ≥ 1.0× nginx, 304s ≥ 0.8×. Sizes: 1,000 and 10,000 published
+// conferences (BENCH_FEEDS_CONFERENCES="1000,10000"); each wrk run
+// lasts BENCH_FEEDS_SECONDS (10).
+//
+//	make bench-feeds    # installs nginx-light and wrk (scripts/bench-deps/), then runs this
+//
+// It is a benchmark under the flood build tag: `make test` compiles it
+// and never runs it.
+func BenchmarkFeedsBesideNginx(b *testing.B) {
+	for _, tool := range []string{"nginx", "wrk"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if _, err := os.Stat("/usr/sbin/" + tool); err != nil {
+				b.Fatalf("%s is missing: run scripts/bench-deps/10-nginx-wrk.sh (make bench-feeds does)", tool)
+			}
+		}
+	}
+	sizes := []int{1000, 10000}
+	if v := os.Getenv("BENCH_FEEDS_CONFERENCES"); v != "" {
+		sizes = nil
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	seconds := 10
+	if v := os.Getenv("BENCH_FEEDS_SECONDS"); v != "" {
+		seconds, _ = strconv.Atoi(v)
+	}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "jevents")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = repoPath(b, "cmd/jevents")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("conferences=%d", n), func(b *testing.B) {
+			data := filepath.Join(b.TempDir(), "data")
+			p := startFlood(b, bin, "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", freePortNum(b)), "--no-seed",
+				"--intake-per-address", "-1", "--intake-per-contact", "-1", "--intake-quota", "-1", "--intake-quota-bytes", "-1",
+				"--max-conns-per-address", "-1")
+			seedConferences(b, p, n)
+			url := p.base + "/calendar.ics"
+			var body []byte
+			var etag string
+			waitFor(b, 60*time.Second, "the feed holds every conference", func() error {
+				resp, err := http.Get(url)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				body, _ = io.ReadAll(resp.Body)
+				etag = resp.Header.Get("ETag")
+				if got := strings.Count(string(body), "BEGIN:VEVENT"); got != n {
+					return fmt.Errorf("%d of %d events", got, n)
+				}
+				return nil
+			})
+
+			// nginx serving the same bytes, with its own ETag.
+			ngx := filepath.Join(b.TempDir(), "nginx")
+			if err := os.MkdirAll(filepath.Join(ngx, "www"), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ngx, "www", "calendar.ics"), body, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			port := freePortNum(b)
+			// Workers run as the user who starts the benchmark (root
+			// here: nginx would otherwise switch to nobody, who cannot
+			// read the test's temporary directory).
+			user := ""
+			if os.Getuid() == 0 {
+				user = "user root;"
+			}
+			conf := user + fmt.Sprintf(`daemon off; worker_processes auto; pid %[1]s/nginx.pid; error_log %[1]s/error.log warn;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  types { text/calendar ics; }
+  client_body_temp_path %[1]s/tmp; proxy_temp_path %[1]s/tmp; fastcgi_temp_path %[1]s/tmp; uwsgi_temp_path %[1]s/tmp; scgi_temp_path %[1]s/tmp;
+  server { listen 127.0.0.1:%[2]d; root %[1]s/www; etag on; } }
+`, ngx, port)
+			if err := os.WriteFile(filepath.Join(ngx, "nginx.conf"), []byte(conf), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			nginx := exec.Command(nginxPath(), "-p", ngx, "-c", filepath.Join(ngx, "nginx.conf"))
+			nginx.Stdout, nginx.Stderr = os.Stderr, os.Stderr
+			if err := nginx.Start(); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = nginx.Process.Signal(os.Interrupt); _ = nginx.Wait() })
+			nurl := fmt.Sprintf("http://127.0.0.1:%d/calendar.ics", port)
+			var netag string
+			waitFor(b, 10*time.Second, "nginx ready", func() error {
+				resp, err := http.Get(nurl)
+				if err != nil {
+					return err
+				}
+				nb, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				netag = resp.Header.Get("ETag")
+				if len(nb) != len(body) {
+					return fmt.Errorf("nginx serves %d bytes, want %d", len(nb), len(body))
+				}
+				return nil
+			})
+
+			load, _ := os.ReadFile("/proc/loadavg")
+			b.Logf("feed %d bytes; load average %s", len(body), strings.Join(strings.Fields(string(load))[:3], " "))
+			full := wrk(b, seconds, p.base+"/calendar.ics", "")
+			nfull := wrk(b, seconds, nurl, "")
+			cond := wrk(b, seconds, p.base+"/calendar.ics", etag)
+			ncond := wrk(b, seconds, nurl, netag)
+			b.ReportMetric(full, "full-req/s")
+			b.ReportMetric(nfull, "nginx-full-req/s")
+			b.ReportMetric(full/nfull, "full/nginx")
+			b.ReportMetric(cond, "304-req/s")
+			b.ReportMetric(ncond, "nginx-304-req/s")
+			b.ReportMetric(cond/ncond, "304/nginx")
+			b.ReportMetric(float64(p.rss(nil))/(1<<20), "service-RSS-MiB")
+		})
+	}
+}
+
+func nginxPath() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	return "/usr/sbin/nginx"
+}
+
+var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+// wrk loads url for the given seconds with 2 threads and 32 connections
+// (with If-None-Match: etag when etag is set) and returns its requests/s;
+// it fails unless every answer was 200 (304 with etag).
+func wrk(b testing.TB, seconds int, url, etag string) float64 {
+	b.Helper()
+	args := []string{"-t2", "-c32", fmt.Sprintf("-d%ds", seconds), "--latency"}
+	if etag != "" {
+		args = append(args, "-H", "If-None-Match: "+etag)
+	}
+	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("wrk: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Non-2xx or 3xx responses") {
+		b.Fatalf("wrk saw errors:\n%s", out)
+	}
+	m := wrkRate.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("wrk output:\n%s", out)
+	}
+	r, _ := strconv.ParseFloat(string(m[1]), 64)
+	return r
+}
