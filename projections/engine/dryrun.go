@@ -154,7 +154,7 @@ func (d *Definition[V]) DryRun(ctx context.Context, js jetstream.JetStream, cfg 
 	if err != nil {
 		return Diff{}, err
 	}
-	newValues, err := f.Encode()
+	newValues, err := f.Encode(true)
 	if err != nil {
 		return Diff{}, err
 	}

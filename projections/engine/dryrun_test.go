@@ -130,7 +130,7 @@ func TestFoldIsWhatTheProjectorCommits(t *testing.T) {
 		if rd.Seq <= last/2 {
 			half.Apply(rd.Record, rd.DecodeErr)
 			if rd.Seq == last/2 {
-				snap, _ = half.Encode()
+				snap, _ = half.Encode(true)
 			}
 		}
 		return true
@@ -138,7 +138,7 @@ func TestFoldIsWhatTheProjectorCommits(t *testing.T) {
 	if err != nil || took != last || end != last {
 		t.Fatalf("replay took %d of %d: %v", took, end, err)
 	}
-	enc, err := whole.Encode()
+	enc, err := whole.Encode(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestFoldIsWhatTheProjectorCommits(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := resumed.Encode()
+	again, _ := resumed.Encode(true)
 	for k, v := range enc {
 		if string(again[k]) != string(v) {
 			t.Fatalf("resumed fold, key %s: %s, want %s", k, again[k], v)

@@ -35,12 +35,12 @@ type Fold interface {
 	Apply(r domain.Record, decodeErr error)
 	// Len is the number of keys the model holds.
 	Len() int
-	// Encode returns the JSON of every value whose key a server of the
-	// model holds (the definition's OnlyKeys), by key.
-	Encode() (map[string]json.RawMessage, error)
-	// Load replaces the model's values with encoded ones (a snapshot
-	// made by Encode of a fold of the same model, which holds every key
-	// servers hold: a fold resumed from it may only serve them).
+	// Encode returns the JSON of the values by key: every value with all
+	// set (to resume a fold from, Load), else only those a server of the
+	// model holds (the definition's OnlyKeys).
+	Encode(all bool) (map[string]json.RawMessage, error)
+	// Load replaces the model's values with encoded ones: what Encode(true)
+	// made of a fold of the same model.
 	Load(values map[string]json.RawMessage) error
 }
 
@@ -82,10 +82,10 @@ func (f *fold[V]) Apply(r domain.Record, decodeErr error) {
 
 func (f *fold[V]) Len() int { return len(f.tx.values) }
 
-func (f *fold[V]) Encode() (map[string]json.RawMessage, error) {
+func (f *fold[V]) Encode(all bool) (map[string]json.RawMessage, error) {
 	out := make(map[string]json.RawMessage, len(f.tx.values))
 	for k, v := range f.tx.values {
-		if len(f.filters) > 0 && !slices.ContainsFunc(f.filters, func(filter string) bool { return SubjectMatches(filter, k) }) {
+		if !all && len(f.filters) > 0 && !slices.ContainsFunc(f.filters, func(filter string) bool { return SubjectMatches(filter, k) }) {
 			continue
 		}
 		b, err := json.Marshal(v)

@@ -163,20 +163,24 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			pages.ServeHTTP(w, r)
 			return
 		}
-		c, found := s.src.Get(calendar.Key(id))
+		srv, now, answer := s.at(w, r, "conference")
+		if !answer {
+			return
+		}
+		c, found := srv.src.Get(calendar.Key(id))
 		if !ok || !found || !c.Public() {
 			s.notFound(w, r, "conference")
 			return
 		}
-		s.serveFeed(w, r, Filter{ID: id})
+		srv.serveFeed(w, r, Filter{ID: id}, now)
 	})
 	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
 	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
 	mux.HandleFunc("GET /api/v1/feeds", s.handleFeeds)
 }
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter) {
-	sl, e, err := s.feed(r.Context(), f, time.Now())
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, now time.Time) {
+	sl, e, err := s.feed(r.Context(), f, now)
 	if err != nil {
 		s.fail(w, r, f.Kind(), err)
 		return
@@ -215,7 +219,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err e
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery == "" {
-		s.serveFeed(w, r, Filter{}) // the whole calendar: most polls
+		s.serveFeed(w, r, Filter{}, time.Now()) // the whole calendar: most polls
 		return
 	}
 	f, err := ParseQuery(r.URL.Query())
@@ -224,7 +228,11 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
-	s.serveFeed(w, r, f)
+	srv, now, ok := s.at(w, r, f.Kind())
+	if !ok {
+		return
+	}
+	srv.serveFeed(w, r, f, now)
 }
 
 func (s *Server) handleFacet(facet string) http.HandlerFunc {
@@ -257,7 +265,11 @@ func (s *Server) handleFacet(facet string) http.HandlerFunc {
 			}
 			f.Sponsors = []string{v}
 		}
-		s.serveFeed(w, r, f)
+		srv, now, ok := s.at(w, r, f.Kind())
+		if !ok {
+			return
+		}
+		srv.serveFeed(w, r, f, now)
 	}
 }
 
@@ -346,12 +358,16 @@ func Webcal(u string) string {
 // (GET /api/v1/moderation/conferences/{id}): feed servers hold no editor
 // credential.
 func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.src.Get(calendar.Key(r.PathValue("id")))
+	srv, _, answer := s.at(w, r, "api")
+	if !answer {
+		return
+	}
+	c, ok := srv.src.Get(calendar.Key(r.PathValue("id")))
 	if !ok || !c.Public() {
 		s.notFound(w, r, "api")
 		return
 	}
-	body, _ := json.Marshal(s.view(c))
+	body, _ := json.Marshal(srv.view(c))
 	rec := &statusRecorder{ResponseWriter: w}
 	// The view names sponsors as the directory does now, which c.Updated
 	// does not date: validated by its ETag alone.
@@ -388,10 +404,14 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f = f.canonical()
-	cut := s.cutoff(time.Now())
+	srv, now, ok := s.at(w, r, "api")
+	if !ok {
+		return
+	}
+	cut := srv.cutoff(now)
 	kind := f.Kind()
-	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut,
-		func() (*httpcache.Entry, error) { return s.renderList(f, cut) })
+	sl, e, err := srv.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut,
+		func() (*httpcache.Entry, error) { return srv.renderList(f, cut) })
 	if err != nil {
 		s.fail(w, r, "api", err)
 		return
@@ -465,6 +485,18 @@ type FeedIndex struct {
 
 // handleFeeds lists the feeds with both forms of their address.
 func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
+	srv, _, ok := s.at(w, r, "api")
+	if !ok {
+		return
+	}
+	body := srv.feedIndex()
+	rec := &statusRecorder{ResponseWriter: w}
+	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+}
+
+// feedIndex is the JSON of the feeds' list.
+func (s *Server) feedIndex() []byte {
 	info := func(kind, value string, f Filter) FeedInfo {
 		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: feedLinks(s.feedURL(f))}
 	}
@@ -499,9 +531,7 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
 	}
 	body, _ := json.Marshal(out)
-	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	return body
 }
 
 // feedURL is the feed's own address, its SOURCE.

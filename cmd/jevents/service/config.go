@@ -111,6 +111,13 @@ type Config struct {
 	// FeedCacheBytes bounds the prepared feeds and read-API answers a feed
 	// server keeps (feeds.Config.CacheBytes); 0: 256 MiB.
 	FeedCacheBytes int64
+	// AsOfCacheBytes bounds what a feed server keeps to answer ?as_of=
+	// (the read models as of past instants, and their feeds); 0: 128 MiB
+	// (asof.go).
+	AsOfCacheBytes int64
+	// AsOfMaxEvents bounds the events one as_of request may have a
+	// projector replay; 0: 5,000,000 (projections/asof).
+	AsOfMaxEvents uint64
 }
 
 // CheckHTTPAddr validates an HTTP listen address: host:port, where an

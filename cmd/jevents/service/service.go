@@ -29,6 +29,7 @@ import (
 	"github.com/justiceevents/jevents/internal/ratelimit"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
@@ -58,6 +59,7 @@ type Service struct {
 	replicas map[string]engine.Follower // by read model: readmodels.go
 	presence *engine.Presence           // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
+	feeds    *feeds.Server              // nil unless the feeds role is played
 	health   *health                    // health.go
 	storage  *storageGuard              // nil unless embedded (storage.go)
 	// embeddedSince is when the embedded server started: leases renewed
@@ -148,6 +150,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 	if cfg.Has(RoleProjector) {
 		s.startProjectors(wctx, bucketCfg, rmMetrics) // readmodels.go: every read model's
+		s.startAsOfReplayer(wctx)                     // asof.go: ?as_of= for the feed servers
 	}
 
 	mux := http.NewServeMux()
@@ -195,7 +198,10 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	if cfg.Has(RoleFeeds) {
 		pub, _ := url.Parse(cfg.PublicURL)
-		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}, replica, s.log, feeds.NewMetrics(s.registry))
+		fcfg := feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}
+		fs = feeds.New(fcfg, replica, s.log, feeds.NewMetrics(s.registry))
+		fs.SetAsOf(newAsOfServers(asof.NewClient(s.nc), fcfg, cfg.AsOfCacheBytes, s.log)) // asof.go
+		s.feeds = fs
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(mux, fs, dir)
