@@ -85,7 +85,7 @@ func serve(t *testing.T, nc *nats.Conn, r *asof.Replayer) {
 // the prefix gets no bytes again.
 func TestSnapshotsFollowTheInstant(t *testing.T) {
 	_, nc, js := natstest.Start(t)
-	start := time.Now().UTC().Truncate(24*time.Hour).Add(-20 * 24 * time.Hour)
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-20 * 24 * time.Hour)
 	approvals := writeDays(t, js, start, 8, 120_000) // about 1 MB of records, 700 kB compressed: two chunks
 	r := asof.NewReplayer(js, asof.Config{Models: models, CheckpointEvery: 5}, quiet, nil)
 	serve(t, nc, r)
@@ -140,7 +140,7 @@ func TestSnapshotsFollowTheInstant(t *testing.T) {
 // replayer, unavailable.
 func TestReplaysKeepToTheirBudget(t *testing.T) {
 	_, nc, js := natstest.Start(t)
-	start := time.Now().UTC().Truncate(24*time.Hour).Add(-30 * 24 * time.Hour)
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-30 * 24 * time.Hour)
 	approvals := writeDays(t, js, start, 20, 10)
 	c := asof.NewClient(nc)
 	ctx := context.Background()

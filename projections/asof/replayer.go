@@ -70,10 +70,10 @@ type Replayer struct {
 	slots chan struct{} // a request's place: the one replaying and those waiting
 	turn  chan struct{} // the one replay under way
 
-	mu     sync.Mutex         // guards what follows
-	stream time.Time          // the stream the kept state belongs to
-	cur    *state             // the last replay's folds (nil: none)
-	points []*checkpoint      // by sequence
+	mu     sync.Mutex             // guards what follows
+	stream time.Time              // the stream the kept state belongs to
+	cur    *state                 // the last replay's folds (nil: none)
+	points []*checkpoint          // by sequence
 	snaps  *httpcache.LRU[[]byte] // encoded snapshots by sequence
 	ends   *httpcache.LRU[uint64] // the prefix's end by settled instant
 }

@@ -70,8 +70,8 @@ type asOfServers struct {
 	log    *slog.Logger
 	turns  chan struct{}
 
-	ends    *httpcache.LRU[asof.Ref]       // a settled instant's prefix
-	models  *httpcache.LRU[*asOfModel]     // by prefix
+	ends    *httpcache.LRU[asof.Ref]      // a settled instant's prefix
+	models  *httpcache.LRU[*asOfModel]    // by prefix
 	servers *httpcache.LRU[*feeds.Server] // by prefix and day
 
 	mu       sync.Mutex
