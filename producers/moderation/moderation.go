@@ -74,6 +74,7 @@ type Moderation struct {
 	queue    Queue
 	logger   *slog.Logger
 	sponsors SponsorLinker
+	planner  Planner // schedule.go; nil: nothing can be planned
 }
 
 // New returns a Moderation over log; queue lists pending conferences and
@@ -90,6 +91,8 @@ type Result struct {
 	// Changed lists the fields an edit changed; empty when nothing changed
 	// and nothing was appended.
 	Changed []string `json:"changed,omitempty"`
+	// Scheduled is the plan a command for later made (schedule.go).
+	Scheduled *domain.Schedule `json:"scheduled,omitempty"`
 }
 
 // Decision is one of the commands an editor gives on a conference.
@@ -117,6 +120,8 @@ func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason s
 			return c.Reject(reason)
 		case Cancel:
 			return c.Cancel(reason)
+		case Unpublish:
+			return c.Unpublish(reason)
 		}
 		return nil, fmt.Errorf("moderation: unknown decision %q", d)
 	})
@@ -219,9 +224,10 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 // Register adds the editors' routes to mux.
 func (m *Moderation) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/moderation/queue", httpapi.EditorOnly(m.logger, m.handleQueue))
-	for _, d := range []Decision{Approve, Reject, Cancel} {
+	for _, d := range []Decision{Approve, Reject, Cancel, Unpublish} {
 		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpapi.EditorOnly(m.logger, m.handleDecision(d)))
 	}
+	mux.Handle("DELETE /api/v1/conferences/{id}/schedules/{schedule}", httpapi.EditorOnly(m.logger, m.handleCallOff)) // schedule.go
 	mux.Handle("PATCH /api/v1/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleEdit))
 	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleConference))
 	mux.Handle("POST /api/v1/moderation/reject", httpapi.EditorOnly(m.logger, m.handleBulkReject)) // bulk.go
@@ -237,6 +243,8 @@ type ConferenceView struct {
 	Updated   time.Time                `json:"updated"`
 	Details   domain.ConferenceDetails `json:"details"`
 	Contact   domain.Contact           `json:"contact"`
+	// Scheduled are its pending plans, soonest first.
+	Scheduled []domain.Schedule `json:"scheduled"`
 }
 
 // handleConference shows any conference, as the log holds it, to editors.
@@ -249,7 +257,15 @@ func (m *Moderation) handleConference(w http.ResponseWriter, r *http.Request, _ 
 	httpapi.WriteVersion(w, c.Version)
 	w.Header().Set("Cache-Control", "private, no-store")
 	httpapi.Write(w, http.StatusOK, ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
-		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact})
+		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact, Scheduled: scheduled(c)})
+}
+
+// scheduled is c's pending plans, never nil.
+func scheduled(c *domain.Conference) []domain.Schedule {
+	if s := c.Schedules.Pending(); s != nil {
+		return s
+	}
+	return []domain.Schedule{}
 }
 
 // QueueItem is one entry of the moderation queue, with the organiser's
@@ -260,6 +276,8 @@ type QueueItem struct {
 	Submitted time.Time                `json:"submitted"`
 	Details   domain.ConferenceDetails `json:"details"`
 	Contact   *domain.Contact          `json:"contact,omitempty"`
+	// Scheduled are its pending plans (an embargoed publication).
+	Scheduled []domain.Schedule `json:"scheduled,omitempty"`
 }
 
 // QueuePage is one page of the queue.
@@ -301,7 +319,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 			if c.Status != domain.StatusPending {
 				continue // decided since the read model saw it
 			}
-			item.Version, item.Details, item.Contact = c.Version, c.Details, &c.Contact
+			item.Version, item.Details, item.Contact, item.Scheduled = c.Version, c.Details, &c.Contact, c.Schedules.Pending()
 		}
 		page.Items = append(page.Items, item)
 	}
@@ -333,7 +351,27 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 			httpapi.WriteError(w, r, m.logger, err)
 			return
 		}
-		res, err := m.Decide(r.Context(), r.PathValue("id"), d, c.Reason, c.IfMatch, editor, c.Key)
+		// approve takes publish_at (an embargo), cancel and unpublish
+		// take at; reject happens now.
+		at, other := c.At, c.PublishAt
+		field := "publish_at"
+		if d == Approve {
+			at, other, field = c.PublishAt, c.At, "at"
+		}
+		if !other.IsZero() || (d == Reject && !at.IsZero()) {
+			if d == Reject && !at.IsZero() {
+				field = "at"
+			}
+			httpapi.WriteError(w, r, m.logger, &httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "Invalid command",
+				Fields: []domain.FieldError{{Field: field, Code: "unknown", Message: "is not a field of " + string(d) + " (approve takes publish_at, cancel and unpublish take at)"}}})
+			return
+		}
+		var res Result
+		if at.IsZero() {
+			res, err = m.Decide(r.Context(), r.PathValue("id"), d, c.Reason, c.IfMatch, editor, c.Key)
+		} else {
+			res, err = m.Plan(r.Context(), r.PathValue("id"), d, at, c.Reason, c.IfMatch, editor, c.Key)
+		}
 		m.answer(w, r, res, err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/eventlog/schedule"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/connlimit"
@@ -193,6 +194,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if cfg.Has(RoleEditors) {
 		log := s.eventLog()
 		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
+		mod.SetPlanner(schedule.NewPlanner(s.js))
+		// Plans that come due are the editors' to carry out: only they
+		// may append what a plan leads to (eventlog/schedule).
+		reactor := schedule.NewReactor(s.js, mod.Fire, s.log, schedule.NewMetrics(s.registry))
+		s.goWorker(wctx, "schedule reactor", reactor.Run)
 		mod.Register(mux)
 		s.registerDirectoryEditors(mux, log)
 	}
