@@ -57,6 +57,8 @@ func TestCluster(t *testing.T) {
 
 	t.Run("roles work under their own users", func(t *testing.T) { testRolesWork(t, c, r) })
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, c) })
+	t.Run("as of through the projectors", func(t *testing.T) { testAsOfAcrossRoles(t, c, r) })     // cluster_timetravel_test.go
+	t.Run("a plan across a leader kill", func(t *testing.T) { testPlanAcrossLeaderKill(t, c, r) }) // cluster_timetravel_test.go
 	t.Run("every role exports its catalogued metrics", func(t *testing.T) { testCatalogue(t, c, r) })
 	t.Run("prometheus scrapes every role", func(t *testing.T) { testPrometheus(t, r) })
 	t.Run("feeds serve the last model while no projector runs", func(t *testing.T) { testNoProjector(t, c, r) })

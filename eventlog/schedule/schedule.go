@@ -304,6 +304,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a plan's due message being stored (when the server fired it) to the reactor having handled it.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
 	}
+	for _, o := range []string{"handled", "retried", "bad_subject"} {
+		m.due.WithLabelValues(o)
+	}
 	if reg != nil {
 		reg.MustRegister(m.due, m.delay)
 	}

@@ -408,6 +408,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "asof", Name: "cache_bytes",
 			Help: "Bytes of compressed as-of snapshots and checkpoints this projector keeps."}),
 	}
+	for _, o := range []string{"cached", "replayed", "busy", "over_budget", "future", "unavailable", "error"} {
+		m.requests.WithLabelValues(o)
+		m.seconds.WithLabelValues(o)
+	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.seconds, m.events, m.cacheBytes)
 	}

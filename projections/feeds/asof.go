@@ -54,7 +54,7 @@ func ParseAsOf(values []string, now time.Time) (time.Time, error) {
 // at is the server that answers r, and its "now": this one and the
 // present, or, with ?as_of=, the one the AsOf gives for that instant.
 // When it cannot answer it writes the error itself and returns false.
-func (s *Server) at(w http.ResponseWriter, r *http.Request, kind string) (*Server, time.Time, bool) {
+func (s *Server) at(w http.ResponseWriter, r *http.Request) (*Server, time.Time, bool) {
 	values, ok := r.URL.Query()["as_of"]
 	now := time.Now()
 	if !ok {
@@ -75,11 +75,11 @@ func (s *Server) at(w http.ResponseWriter, r *http.Request, kind string) (*Serve
 			if e, ok := err.(*httpapi.Error); ok {
 				code = e.Status
 			}
-			s.metrics.asOf.WithLabelValues(kind, itoa(code)).Inc()
+			s.metrics.asOf.WithLabelValues(itoa(code)).Inc()
 			httpapi.WriteError(w, r, s.log, err)
 		}
 		return nil, time.Time{}, false
 	}
-	s.metrics.asOf.WithLabelValues(kind, "200").Inc()
+	s.metrics.asOf.WithLabelValues("200").Inc()
 	return srv, t, true
 }

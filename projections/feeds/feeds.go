@@ -405,7 +405,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		busy: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "search_busy_total",
 			Help: "Keyword searches (feeds and read API) answered 503 because they waited too long for a render turn."}),
 		asOf: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "as_of_requests_total",
-			Help: "Requests with ?as_of= (a feed, the conference API, the list of feeds), by feed kind and how the instant was resolved: 200, or the error status (400 bad instant, 503 busy or over budget, 501 not served here)."}, []string{"feed", "code"}),
+			Help: "Requests with ?as_of= (feeds, the conference API, the list of feeds), by how the instant was resolved: 200, or the error status (400 bad instant, 503 busy or over budget, 501 not served here)."}, []string{"code"}),
+	}
+	for _, code := range []string{"200", "400", "501", "503"} {
+		m.asOf.WithLabelValues(code)
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.render, m.freshness, m.broken, m.cacheBytes, m.evictions, m.busy, m.asOf)

@@ -163,7 +163,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			pages.ServeHTTP(w, r)
 			return
 		}
-		srv, now, answer := s.at(w, r, "conference")
+		srv, now, answer := s.at(w, r)
 		if !answer {
 			return
 		}
@@ -228,7 +228,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, s.log, err)
 		return
 	}
-	srv, now, ok := s.at(w, r, f.Kind())
+	srv, now, ok := s.at(w, r)
 	if !ok {
 		return
 	}
@@ -265,7 +265,7 @@ func (s *Server) handleFacet(facet string) http.HandlerFunc {
 			}
 			f.Sponsors = []string{v}
 		}
-		srv, now, ok := s.at(w, r, f.Kind())
+		srv, now, ok := s.at(w, r)
 		if !ok {
 			return
 		}
@@ -358,7 +358,7 @@ func Webcal(u string) string {
 // (GET /api/v1/moderation/conferences/{id}): feed servers hold no editor
 // credential.
 func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
-	srv, _, answer := s.at(w, r, "api")
+	srv, _, answer := s.at(w, r)
 	if !answer {
 		return
 	}
@@ -404,7 +404,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f = f.canonical()
-	srv, now, ok := s.at(w, r, "api")
+	srv, now, ok := s.at(w, r)
 	if !ok {
 		return
 	}
@@ -485,7 +485,7 @@ type FeedIndex struct {
 
 // handleFeeds lists the feeds with both forms of their address.
 func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
-	srv, _, ok := s.at(w, r, "api")
+	srv, _, ok := s.at(w, r)
 	if !ok {
 		return
 	}
