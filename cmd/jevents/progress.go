@@ -59,7 +59,7 @@ func (p *progress) report(label string, done, total uint64) {
 	}
 	eta := "?"
 	if rate > 0 && total >= done {
-		eta = (time.Duration(float64(total-done)/rate*float64(time.Second))).Round(time.Second).String()
+		eta = (time.Duration(float64(total-done) / rate * float64(time.Second))).Round(time.Second).String()
 	}
 	pct := 100.0
 	if total > 0 {
