@@ -21,20 +21,26 @@ test: test-deps check test-flood
 test-flood:
 	$(GO) test -tags flood -count=1 -timeout 10m -run TestFlood -v ./cmd/jevents/
 
-# The cluster test alone: a 3-node NATS cluster and every role as its own
-# process, permissions, Prometheus, failover (README: Running on a cluster).
+# The cluster tests alone: a 3-node NATS cluster with TLS and nkeys, every
+# role as its own process, permissions, Caddy in front (HTTP and Chromium
+# through it), the NATS exporter, Prometheus and the dashboard's queries,
+# failover; and the password configuration compose runs (README: Running
+# on a cluster).
 test-cluster: test-deps
 	$(GO) test -race -count=1 -run TestCluster -v ./cmd/jevents/
 
-# Installs, when missing, the programs the interop, browser and Prometheus
-# tests drive: independent iCalendar parsers, Chromium, Prometheus.
+# Installs, when missing, the programs the interop, browser, Prometheus and
+# cluster tests drive: independent iCalendar parsers, Chromium, Prometheus,
+# Caddy, the NATS CLI.
 test-deps:
 	./scripts/install-test-deps.sh
 
-# Static checks: formatting, vet, and the dependency rule (producers and
-# projections never import each other; the domain imports nothing of ours).
+# Static checks: formatting, vet, and the dependency rules of the README's
+# Folders section (scripts/check-deps.sh), with the checker's own test: it
+# must refuse each of a set of bad imports on a copy of the module.
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	./scripts/check-deps.sh
+	./scripts/check-deps-test.sh

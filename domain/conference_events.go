@@ -86,6 +86,9 @@ type Conference struct {
 // editor published it, and it is still published or was cancelled after.
 func (c *Conference) Public() bool { return c.Status.Public() && !c.Published.IsZero() }
 
+// AggregateKind implements State.
+func (*Conference) AggregateKind() string { return AggregateConference }
+
 // Apply folds one event of this conference into the state. Only a
 // submission opens a conference, and only once: anything else stored out
 // of that order (which no producer appends) moves the version on and

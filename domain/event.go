@@ -24,6 +24,29 @@ const (
 	AggregateResource   = "resource"
 )
 
+// State is the state of one aggregate, folded from its events in stream
+// order: *Conference and *Resource.
+type State interface {
+	// AggregateKind is the aggregate's kind (AggregateConference, …).
+	AggregateKind() string
+	// Apply folds the aggregate's next event into the state.
+	Apply(Record)
+}
+
+// Fold folds an aggregate's events, oldest first, into a fresh state: the
+// one way every reader of the log (producers deciding, the history)
+// rebuilds an aggregate.
+func Fold[S any, P interface {
+	*S
+	State
+}](recs []Record) *S {
+	s := new(S)
+	for _, r := range recs {
+		P(s).Apply(r)
+	}
+	return s
+}
+
 // Event is the payload of one stored event. Each payload type declares its
 // versioned type name, which never changes once events of it are stored.
 type Event interface {

@@ -69,6 +69,9 @@ type Resource struct {
 	Updated     time.Time
 }
 
+// AggregateKind implements State.
+func (*Resource) AggregateKind() string { return AggregateResource }
+
 // Apply folds one event of this resource into the state.
 func (r *Resource) Apply(rec Record) {
 	r.Version = rec.Seq

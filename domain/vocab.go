@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,6 +51,30 @@ func LookupTopic(s string) (Topic, bool) {
 	}
 	t, ok := topicByLabel[k]
 	return t, ok
+}
+
+// validateTopics checks the topics of a conference or a resource: at least
+// one, at most MaxTopics, each from the vocabulary (by slug or label). It
+// returns their slugs without repeats, in the order given, or nil for none.
+func validateTopics(in []string, errs *ValidationError) []string {
+	if len(in) == 0 {
+		errs.Add("topics", "required", "must name at least one topic")
+	}
+	if len(in) > MaxTopics {
+		errs.Add("topics", "too_many", "must name at most %d topics", MaxTopics)
+	}
+	var out []string
+	for i, s := range in {
+		t, ok := LookupTopic(s)
+		if !ok {
+			errs.Add(fmt.Sprintf("topics[%d]", i), "unknown", "is not a topic of the calendar")
+			continue
+		}
+		if !slices.Contains(out, t.Slug) {
+			out = append(out, t.Slug)
+		}
+	}
+	return out
 }
 
 // TopicLabel is the label of a slug, or the slug itself when unknown.

@@ -1,10 +1,13 @@
-// Package eventlog owns the JetStream stream that is the source of truth of
-// Justice Events: its configuration, appends with optimistic concurrency and
-// de-duplication, and reading an aggregate's events back.
+// Package eventlog is where the events of Justice Events are written and
+// read: the JetStream stream that is the source of truth (its
+// configuration), appends with optimistic concurrency and de-duplication,
+// atomic batches of creations, and loading an aggregate's events back and
+// folding them into its state.
 //
 // It imports the domain package and nats.go, and knows nothing of HTTP or of
-// read models. Producers use it to decide and append; the history API uses it
-// to read. Projections never use it: they consume the stream themselves.
+// read models. Producers use it to decide and append; the history API
+// (eventlog/history) uses it to read. Projections never use it: the engine
+// (projections/engine) consumes the stream itself.
 package eventlog
 
 import (
@@ -350,17 +353,21 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	return out, nil
 }
 
-// LoadConference folds a conference's events into its state.
-func (l *Log) LoadConference(ctx context.Context, id string) (*domain.Conference, []domain.Record, error) {
-	recs, err := l.Load(ctx, domain.AggregateConference, id)
+// Fold loads the events of one aggregate of state S (domain.Conference,
+// domain.Resource) and folds them into its state: the one "load and fold"
+// of every aggregate. It answers as Load does: domain.ErrNotFound for an
+// aggregate with no events.
+//
+//	c, recs, err := eventlog.Fold[domain.Conference](ctx, log, id)
+func Fold[S any, P interface {
+	*S
+	domain.State
+}](ctx context.Context, l *Log, id string) (*S, []domain.Record, error) {
+	recs, err := l.Load(ctx, P(new(S)).AggregateKind(), id)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &domain.Conference{}
-	for _, r := range recs {
-		c.Apply(r)
-	}
-	return c, recs, nil
+	return domain.Fold[S, P](recs), recs, nil
 }
 
 // Metrics are the event log's Prometheus series.

@@ -3,8 +3,9 @@
 // function that maps errors to a status and an application/problem+json body
 // (RFC 9457).
 //
-// It imports the domain package for its sentinel errors and ValidationError,
-// and internal/auth to tell editors' requests (EditorOnly).
+// Producers and the read APIs of projections use it. It imports the domain
+// package for its sentinel errors and ValidationError, and internal/auth to
+// tell editors' requests (EditorOnly); nothing else of ours.
 package httpapi
 
 import (

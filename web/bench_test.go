@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/projections/calendar"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkHome(b *testing.B) {
 	cal := benchCalendar(10_000)
 	s := newSite(&testing.T{}, seeded(), cal)
 	mux := http.NewServeMux()
-	s.web.Register(mux)
+	httpapi.Handle(mux, s.web.Routes())
 	changed := cal[calendar.Key("c00001")]
 	for _, bc := range []struct {
 		name, query string

@@ -236,19 +236,7 @@ func (h homeQuery) match(l *listed) bool {
 // pageQuery is the query string of the selection at another offset.
 func (h homeQuery) pageQuery(start int) string {
 	q := url.Values{}
-	f := h.filter
-	for _, t := range f.Topics {
-		q.Add("topic", t)
-	}
-	for _, r := range f.Regions {
-		q.Add("region", r)
-	}
-	for _, sp := range f.Sponsors {
-		q.Add("sponsor", sp)
-	}
-	if len(f.Words) > 0 {
-		q.Set("q", strings.Join(f.Words, " "))
-	}
+	h.filter.AddQuery(q) // the feeds' own encoding of a filter
 	if h.from != "" {
 		q.Set("from", h.from)
 	}
@@ -471,7 +459,7 @@ type conferenceData struct {
 	URLText      string // the website's address, shortened for reading
 }
 
-// ConferencePage answers GET /conferences/{id} (feeds.Server.Register hands
+// ConferencePage answers GET /conferences/{id} (feeds.Server.Routes hands
 // it the names that are not .ics files): one published conference with
 // every public field. Pending, rejected and unknown conferences are 404.
 func (s *Server) ConferencePage() http.Handler {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/calendar"
@@ -29,8 +32,10 @@ type Moderator interface {
 	// Conference is the current state of a conference, with the
 	// organiser's contact.
 	Conference(ctx context.Context, id string) (*domain.Conference, error)
-	Decide(ctx context.Context, id string, d moderation.Decision, reason string, ifMatch uint64, editor, key string) (moderation.Result, error)
-	Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (moderation.Result, error)
+	// History is the conference's history, oldest first.
+	History(ctx context.Context, id string) ([]moderation.HistoryEntry, error)
+	Decide(ctx context.Context, cmd moderation.Command, d moderation.Decision, reason string) (moderation.Result, error)
+	Edit(ctx context.Context, cmd moderation.Command, patch []byte) (moderation.Result, error)
 	// Select and RejectMany are the bulk rejection (bulk.go).
 	Select(ctx context.Context, req moderation.BulkRequest) ([]string, int, error)
 	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
@@ -50,29 +55,34 @@ const (
 	queueOverhead = 3200 // the markup and forms of one item around its text
 )
 
-// RegisterModeration adds /moderation (the editors role): sign-in with an
+// ModerationRoutes are /moderation (the editors role): sign-in with an
 // editor token, the queue, and a page per conference to approve, reject,
 // cancel and edit it.
 //
 // throttle counts wrong tokens per client (the same count as the API's
 // bearer tokens); nil counts nothing.
-func (s *Server) RegisterModeration(mux *http.ServeMux, mod Moderator, editors *auth.Editors, throttle *auth.Throttle) {
+func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle *auth.Throttle) []httpapi.Route {
 	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
 	}
-	mux.HandleFunc("GET /moderation", m.editorOnly(m.handleQueue))
-	mux.HandleFunc("POST /moderation/sign-in", m.handleSignIn)
-	mux.HandleFunc("POST /moderation/sign-out", m.editorOnly(m.handleSignOut))
-	mux.HandleFunc("GET /moderation/find", m.editorOnly(m.handleFind))
-	mux.HandleFunc("GET /moderation/conferences/{id}", m.editorOnly(m.handleConference))
-	mux.HandleFunc("GET /moderation/conferences/{id}/edit", m.editorOnly(m.handleEditForm))
-	mux.HandleFunc("POST /moderation/conferences/{id}/edit", m.editorOnly(m.handleEdit))
-	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
-		mux.HandleFunc("POST /moderation/conferences/{id}/"+string(d), m.editorOnly(m.handleDecision(d)))
+	editorsOnly := func(pattern string, h func(http.ResponseWriter, *http.Request, auth.Session)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: m.editorOnly(h), Editors: true}
 	}
-	mux.HandleFunc("POST /moderation/reject", m.editorOnly(m.handleBulkReject)) // bulk.go
+	routes := []httpapi.Route{
+		editorsOnly("GET /moderation", m.handleQueue),
+		{Pattern: "POST /moderation/sign-in", Handler: http.HandlerFunc(m.handleSignIn)},
+		editorsOnly("POST /moderation/sign-out", m.handleSignOut),
+		editorsOnly("GET /moderation/find", m.handleFind),
+		editorsOnly("GET /moderation/conferences/{id}", m.handleConference),
+		editorsOnly("GET /moderation/conferences/{id}/edit", m.handleEditForm),
+		editorsOnly("POST /moderation/conferences/{id}/edit", m.handleEdit),
+	}
+	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
+		routes = append(routes, editorsOnly("POST /moderation/conferences/{id}/"+string(d), m.handleDecision(d)))
+	}
+	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject)) // bulk.go
 }
 
 type modPages struct {
@@ -352,18 +362,21 @@ func (m *modPages) handleFind(w http.ResponseWriter, r *http.Request, _ auth.Ses
 
 type moderateData struct {
 	editorBase
-	V            conferenceView
-	Status       domain.Status
-	Description  []string
-	Format       string
-	Timezone     string
-	Version      uint64
-	Contact      domain.Contact
-	Mailto       template.URL
-	Submitted    string
-	Updated      string
-	Public       string
-	History      string
+	V           conferenceView
+	Status      domain.Status
+	Description []string
+	Format      string
+	Timezone    string
+	Version     uint64
+	Contact     domain.Contact
+	Mailto      template.URL
+	Submitted   string
+	Updated     string
+	Public      string
+	History     string
+	// Changes are the conference's history, newest first, each with a
+	// link to what the public saw just after it (?as_of=).
+	Changes      []historyView
 	CanDecide    bool // approve and reject: pending
 	CanCancel    bool
 	CanEdit      bool
@@ -405,12 +418,46 @@ func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status i
 	if c.Status.Public() {
 		d.Public, d.History = "/conferences/"+c.ID, "/api/v1/conferences/"+c.ID+"/history"
 	}
+	d.Changes = m.history(r, c.ID)
 	d.CanDecide = c.Status == domain.StatusPending
 	d.CanCancel = c.Status == domain.StatusApproved
 	d.CanEdit = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
 	d.Duplicates = m.s.duplicates(c.Details, m.mod.Queue(), c.ID)
 	d.Idem = newKey()
 	m.s.page(w, r, status, "moderation", "moderate", layoutData{Title: c.Details.Title + " (" + string(c.Status) + ")", Section: "moderation", Body: d})
+}
+
+// historyView is one entry of a conference's history on its moderation
+// page.
+type historyView struct {
+	When, Type, Actor, Reason string
+	// AsOf and AsOfICS show the conference as the public saw it just
+	// after the entry (the read API and the conference's feed with
+	// ?as_of=, answered by the projectors from the log's prefix); empty
+	// while it was not public.
+	AsOf, AsOfICS string
+}
+
+// history is the conference's history, newest first, with links to the
+// public's view at each entry. A failure to read it leaves it out.
+func (m *modPages) history(r *http.Request, id string) []historyView {
+	h, err := m.mod.History(r.Context(), id)
+	if err != nil {
+		m.s.log.Warn("moderation page: history", slog.String("id", id), slog.Any("err", err))
+		return nil
+	}
+	out := make([]historyView, 0, len(h))
+	for _, e := range h {
+		v := historyView{When: e.Time.UTC().Format("January 2, 2006, 15:04:05 UTC"), Type: strings.TrimSuffix(e.Type, ".v1"), Actor: e.Actor,
+			Reason: cmp.Or(e.Reason, e.Note)}
+		if e.Public {
+			q := "?as_of=" + url.QueryEscape(e.Time.UTC().Format(time.RFC3339Nano))
+			v.AsOf, v.AsOfICS = "/api/v1/conferences/"+url.PathEscape(id)+q, "/conferences/"+url.PathEscape(id)+".ics"+q
+		}
+		out = append(out, v)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 func (m *modPages) handleConference(w http.ResponseWriter, r *http.Request, sess auth.Session) {
@@ -443,7 +490,8 @@ func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWri
 			return
 		}
 		reason := r.PostForm.Get("reason")
-		res, err := m.mod.Decide(r.Context(), id, dec, reason, version, sess.Editor, "web:"+string(dec)+":"+idemOf(r))
+		res, err := m.mod.Decide(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor,
+			Key: "web:" + string(dec) + ":" + idemOf(r)}, dec, reason)
 		var (
 			ve  *domain.VersionError
 			te  *domain.TransitionError
@@ -573,7 +621,7 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you edited. Reload the page and try again.")
 		return
 	}
-	res, err := m.mod.Edit(r.Context(), id, f.patch(), version, sess.Editor, "web:edit:"+idemOf(r))
+	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch())
 	var (
 		ve  *domain.VersionError
 		te  *domain.TransitionError

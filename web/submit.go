@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
@@ -26,15 +27,17 @@ type Submitter interface {
 // that fill in every field fill it in.
 const honeypotField = "leave_empty"
 
-// RegisterSubmit adds /submit, "Add your conference" (the intake role).
-func (s *Server) RegisterSubmit(mux *http.ServeMux, sub Submitter) {
+// SubmitRoutes are /submit, "Add your conference" (the intake role).
+func (s *Server) SubmitRoutes(sub Submitter) []httpapi.Route {
 	s.metrics.requests.WithLabelValues("submit", "200")
 	for _, reason := range []string{"rate_limited", "csrf", "honeypot"} {
 		s.metrics.formRejects.WithLabelValues("submit", reason)
 	}
-	mux.HandleFunc("GET /submit", s.handleSubmitForm)
-	mux.HandleFunc("POST /submit", func(w http.ResponseWriter, r *http.Request) { s.handleSubmit(w, r, sub) })
-	mux.HandleFunc("GET /submit/done/{id}", s.handleSubmitted)
+	return []httpapi.Route{
+		{Pattern: "GET /submit", Handler: http.HandlerFunc(s.handleSubmitForm)},
+		{Pattern: "POST /submit", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handleSubmit(w, r, sub) })},
+		{Pattern: "GET /submit/done/{id}", Handler: http.HandlerFunc(s.handleSubmitted)},
+	}
 }
 
 type submitData struct {

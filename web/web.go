@@ -14,7 +14,7 @@
 //   - GET /: upcoming conferences, filtered by topic, state, sponsor, date
 //     range and keyword (OR within a facet, AND across, as the feeds do),
 //     paged, with a box to subscribe to the same selection;
-//   - GET /conferences/{id}: one published conference (feeds.Server.Register
+//   - GET /conferences/{id}: one published conference (feeds.Server.Routes
 //     hands these to ConferencePage);
 //   - GET /resources, /resources/topics/{topic}, /resources/{id}: the
 //     directory, as the published page groups it, with each topic's and
@@ -35,7 +35,8 @@
 // It reads the read models through the small interfaces it declares
 // (Directory, Conferences) and writes through the producers' methods
 // (Submitter, Moderator); it is an adapter, so it may import producers and
-// projections, and nothing imports it but cmd and cmd/jevents/service.
+// projections (never the event log: it appends through the producers), and
+// nothing imports it but the composition root, cmd/jevents/service.
 package web
 
 import (
@@ -57,6 +58,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/httpcache"
 	"github.com/justiceevents/jevents/projections/calendar"
@@ -203,26 +205,27 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 	return s, nil
 }
 
-// Register adds the read pages' routes to mux: the calendar's home page,
-// the directory's pages and the stylesheet (the feeds role). The pages of
+// Routes are the read pages' routes: the calendar's home page, the
+// directory's pages and the stylesheet (the feeds role). The pages of
 // single conferences come through ConferencePage.
-func (s *Server) Register(mux *http.ServeMux) {
+func (s *Server) Routes() []httpapi.Route {
 	for _, page := range []string{"home", "conference", "resources", "topic", "resource"} {
 		s.metrics.requests.WithLabelValues(page, "200") // exported from the start
 	}
-	mux.HandleFunc("GET /{$}", s.handleHome)
-	mux.HandleFunc("GET /resources", s.handleIndex)
-	mux.HandleFunc("GET /resources/topics/{topic}", s.handleTopic)
-	mux.HandleFunc("GET /resources/{id}", s.handleResource)
-	s.RegisterAssets(mux)
+	return append([]httpapi.Route{
+		{Pattern: "GET /{$}", Handler: http.HandlerFunc(s.handleHome)},
+		{Pattern: "GET /resources", Handler: http.HandlerFunc(s.handleIndex)},
+		{Pattern: "GET /resources/topics/{topic}", Handler: http.HandlerFunc(s.handleTopic)},
+		{Pattern: "GET /resources/{id}", Handler: http.HandlerFunc(s.handleResource)},
+	}, s.AssetRoutes()...)
 }
 
-// RegisterAssets adds the stylesheet alone, for a process that serves
+// AssetRoutes are the stylesheet's route alone, for a process that serves
 // forms but not the read pages.
-func (s *Server) RegisterAssets(mux *http.ServeMux) {
-	mux.HandleFunc("GET /assets/site.css", func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) AssetRoutes() []httpapi.Route {
+	return []httpapi.Route{{Pattern: "GET /assets/site.css", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpcache.Serve(w, r, s.css)
-	})
+	})}}
 }
 
 // DirectoryChanged drops the rendered pages; its signature is the
@@ -274,19 +277,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, page, key string,
 	}
 	h := w.Header()
 	pageHeaders(h)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if status != http.StatusOK {
 		h.Set("Content-Type", e.ContentType)
 		h.Set("Cache-Control", e.CacheControl)
 		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
-		rec.WriteHeader(status)
+		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
-			_, _ = rec.Write(e.Body)
+			_, _ = w.Write(e.Body)
 		}
 	} else {
-		httpcache.Serve(rec, r, e)
+		status = httpcache.Serve(w, r, e)
 	}
-	s.metrics.requests.WithLabelValues(page, strconv.Itoa(rec.status)).Inc()
+	s.metrics.requests.WithLabelValues(page, strconv.Itoa(status)).Inc()
 }
 
 // layoutData is what the layout template reads.
@@ -389,16 +391,6 @@ func paragraphs(s string) []string {
 		}
 	}
 	return out
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // Metrics are the pages' Prometheus series.

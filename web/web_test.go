@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/producers/resources"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
@@ -88,8 +89,8 @@ func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	ws.Register(mux)
-	fs.Register(mux, ws.ConferencePage())
+	httpapi.Handle(mux, ws.Routes())
+	httpapi.Handle(mux, fs.Routes(ws.ConferencePage()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &site{t: t, srv: srv, web: ws, index: index, dir: dir, cal: cal}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/embednats"
@@ -77,12 +76,20 @@ var (
 		max: 0}
 	resourceSpec = spec{name: "resource", args: "add|edit|retire|restore", summary: "change the resource directory (editors)",
 		example: "jevents resource edit ovc --url https://ovc.ojp.gov/", min: 1, max: -1}
+	versionSpec = spec{name: "version", summary: "print the version, VCS revision and Go version of this binary",
+		example: "jevents version\njevents --version", max: 0}
+	healthcheckSpec = spec{name: "healthcheck", summary: "ask the jevents serve beside it whether it is ready (containers' health check)",
+		about: "Exit status 0 when the operators' listener (--metrics-listen) answers /readyz with 200, 1 otherwise;\n" +
+			"--live asks /healthz (alive and connected to NATS) instead.",
+		example: "jevents healthcheck                             # /readyz on 127.0.0.1:9180, or JEVENTS_METRICS_LISTEN\n" +
+			"jevents healthcheck --live --metrics-listen 127.0.0.1:9181",
+		max: 0}
 	helpSpec = spec{name: "help", args: "[COMMAND]", summary: "show the commands, or one command's help",
 		example: "jevents help reject\njevents help resource edit", max: 2}
 )
 
 var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, unpublishSpec, callOffSpec, rebuildSpec, setupSpec,
-	exportSpec, verifySpec, importSpec, resourceSpec, seedSpec, helpSpec}
+	exportSpec, verifySpec, importSpec, resourceSpec, seedSpec, healthcheckSpec, versionSpec, helpSpec}
 
 func usage() string {
 	var b strings.Builder
@@ -110,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(args) > 0 && isHelpFlag(args[0]):
 		fmt.Fprint(stdout, usage())
 		return exitOK
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-version"):
+		cmd, args = "version", args[1:]
 	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
@@ -143,6 +152,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = resourceCmd(ctx, args, stdout) // resources.go
 	case "seed":
 		err = seed(ctx, args, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, args, stdout) // healthcheck.go
+	case "version":
+		err = printVersion(args, stdout) // version.go
 	case "help":
 		err = help(args, stdout)
 	default:
@@ -230,17 +243,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		cfg                                        service.Config
 		roles, logFormat, logLevel, trustedProxies string
+		def                                        = service.Defaults() // the one source of the defaults
 	)
 	f.checkedVar(&roles, "role", "all", "roles to play: all, or a comma-separated subset of intake, editors, projector, feeds",
 		func(s string) error { _, err := service.ParseRoles(s); return err })
 	f.env("role", "JEVENTS_ROLE")
-	f.StringVar(&cfg.DataDir, "data", "./data", "data directory of the embedded mode: NATS store, its credentials ("+embednats.SeedFile+", mode 0600), the generated editor token; one process per directory")
+	f.StringVar(&cfg.DataDir, "data", def.DataDir, "data directory of the embedded mode: NATS store, its credentials ("+embednats.SeedFile+", mode 0600), the generated editor token; one process per directory")
 	f.env("data", "JEVENTS_DATA")
-	f.checkedVar(&cfg.NATSListen, "nats-listen", "127.0.0.1:4222", "client address of the embedded NATS server (only <data>/"+embednats.SeedFile+"'s holder may connect); port 0 picks a free one, - for none",
+	f.checkedVar(&cfg.NATSListen, "nats-listen", def.NATSListen, "client address of the embedded NATS server (only <data>/"+embednats.SeedFile+"'s holder may connect); port 0 picks a free one, - for none",
 		embednats.CheckListen)
 	f.env("nats-listen", "JEVENTS_NATS_LISTEN")
 	natsFlags(f, &cfg.NATSAuth, &cfg.NATS, "NATS server URLs of a cluster, comma-separated; default: embed a server in --data")
-	f.checkedVar(&cfg.HTTP, "http", "127.0.0.1:8080", "HTTP listen address", service.CheckHTTPAddr)
+	f.checkedVar(&cfg.HTTP, "http", def.HTTP, "HTTP listen address", service.CheckHTTPAddr)
 	f.env("http", "JEVENTS_HTTP")
 	f.checkedVar(&cfg.PublicURL, "public-url", "", "URL people reach the service at; default http://<--http>",
 		func(s string) error {
@@ -252,11 +266,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.env("public-url", "JEVENTS_PUBLIC_URL")
 	f.IntVar(&cfg.Replicas, "replicas", 0, "replicas of the stream and buckets; default 1 embedded, 3 on a cluster")
 	f.env("replicas", "JEVENTS_REPLICAS")
-	f.Int64Var(&cfg.LogMaxBytes, "log-max-bytes", 1<<30, "byte budget of the event stream")
+	f.Int64Var(&cfg.LogMaxBytes, "log-max-bytes", def.LogMaxBytes, "byte budget of the event stream")
 	f.env("log-max-bytes", "JEVENTS_LOG_MAX_BYTES")
-	f.DurationVar(&cfg.FeedWindow, "feed-window", 90*24*time.Hour, "how long ended and cancelled conferences stay in feeds")
+	f.DurationVar(&cfg.FeedWindow, "feed-window", def.FeedWindow, "how long ended and cancelled conferences stay in feeds")
 	f.env("feed-window", "JEVENTS_FEED_WINDOW")
-	f.DurationVar(&cfg.FeedRefresh, "feed-refresh", 6*time.Hour, "refresh interval suggested to calendar apps")
+	f.DurationVar(&cfg.FeedRefresh, "feed-refresh", def.FeedRefresh, "refresh interval suggested to calendar apps")
 	f.env("feed-refresh", "JEVENTS_FEED_REFRESH")
 	f.StringVar(&cfg.EditorTokensFile, "editor-tokens-file", "", "file of editor tokens, one name:token per line (tokens of at least 128 bits of entropy)")
 	f.env("editor-tokens-file", "JEVENTS_EDITOR_TOKENS_FILE")
@@ -265,7 +279,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",
 		func(s string) error { _, err := service.ParseTrustedProxies(s); return err })
 	f.env("trusted-proxies", "JEVENTS_TRUSTED_PROXIES")
-	abuseFlags(f, &cfg) // limits.go
+	abuseFlags(f, &cfg, def) // limits.go
 	f.checkedVar(&logFormat, "log-format", "text", "log format: text or json", checkLogFormat)
 	f.env("log-format", "JEVENTS_LOG_FORMAT")
 	f.checkedVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error", checkLogLevel)
@@ -276,8 +290,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.EditorToken = os.Getenv("JEVENTS_EDITOR_TOKEN")
 	cfg.TrustedProxies, _ = service.ParseTrustedProxies(trustedProxies) // checked when set
 	cfg.Roles, _ = service.ParseRoles(roles)
+	bi := readBuildInfo()
+	cfg.Collectors = append(cfg.Collectors, bi.collector())
 	if err := cfg.Validate(); err != nil {
 		return inputError{err}
 	}
-	return service.Run(ctx, cfg, newLogger(stderr, logFormat, logLevel))
+	log := newLogger(stderr, logFormat, logLevel)
+	log.Info("jevents", slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("go", bi.GoVersion))
+	return service.Run(ctx, cfg, log)
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/auth"
 )
 
@@ -32,7 +33,7 @@ type client struct {
 }
 
 func clientFlags(f *cmdFlags, c *client) {
-	f.StringVar(&c.base, "server", "http://127.0.0.1:8080", "URL of a running server")
+	f.StringVar(&c.base, "server", "http://"+service.Defaults().HTTP, "URL of a running server")
 	f.env("server", "JEVENTS_SERVER")
 }
 
@@ -45,7 +46,7 @@ func editorClient(f *cmdFlags) (*client, func() error) {
 	var data string
 	f.StringVar(&c.token, "token", "", "editor token; default: the one jevents serve generated into <data>/editor-token")
 	f.env("token", "JEVENTS_EDITOR_TOKEN")
-	f.StringVar(&data, "data", "./data", "data directory holding a generated editor-token, read when no token is given")
+	f.StringVar(&data, "data", service.Defaults().DataDir, "data directory holding a generated editor-token, read when no token is given")
 	f.env("data", "JEVENTS_DATA")
 	return c, func() error {
 		if c.token != "" {

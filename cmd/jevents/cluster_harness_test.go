@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 )
 
 // natsServerMain is nats-server's own main, run by the test binary when
@@ -45,25 +47,36 @@ func natsServerMain(args []string) {
 }
 
 // natsUsers are the users of deploy/nats/accounts.conf and the environment
-// variables their passwords come from.
+// variables their passwords come from (with TLS and nkeys,
+// accounts-nkey.conf: NATS_<USER>_NKEY, the route keeps its password).
 var natsUsers = map[string]string{
 	"admin":     "NATS_ADMIN_PASSWORD",
 	"intake":    "NATS_INTAKE_PASSWORD",
 	"editors":   "NATS_EDITORS_PASSWORD",
 	"projector": "NATS_PROJECTOR_PASSWORD",
 	"feeds":     "NATS_FEEDS_PASSWORD",
+	"monitor":   "NATS_MONITOR_PASSWORD",
 	"sys":       "NATS_SYS_PASSWORD",
 	"route":     "NATS_ROUTE_PASSWORD",
 }
 
 // testCluster is a three-node JetStream cluster on loopback: three
 // processes running deploy/nats/nats-server.conf (and so accounts.conf)
-// as they are, with random passwords and free ports in the environment.
+// as they are, with random passwords and free ports in the environment;
+// or, secure, deploy/nats/nats-server-tls.conf with certificates and nkeys
+// the test makes (TLS on client and route connections).
 type testCluster struct {
 	tb    testing.TB
 	conf  string
 	pass  map[string]string // user → password
 	nodes []*natsNode
+
+	// With TLS and nkeys: the CA's certificate (PEM file) and each user's
+	// seed file.
+	secure bool
+	caFile string
+	seeds  map[string]string // user → seed file
+	dir    string
 
 	mu     sync.Mutex
 	procs  []*proc                 // jevents processes, for logs on failure
@@ -113,16 +126,39 @@ func repoPath(tb testing.TB, rel string) string {
 	return p
 }
 
-// startCluster starts three nodes and waits until JetStream has a meta
-// leader.
+// startCluster starts three nodes of deploy/nats/nats-server.conf
+// (passwords, no TLS: the configuration docker-compose.yml runs) and waits
+// until JetStream has a meta leader.
 func startCluster(tb testing.TB) *testCluster {
 	tb.Helper()
-	c := &testCluster{tb: tb, conf: repoPath(tb, "deploy/nats/nats-server.conf"), pass: map[string]string{},
-		exited: map[*proc]chan struct{}{}}
+	return newCluster(tb, false)
+}
+
+// startSecureCluster starts three nodes of deploy/nats/nats-server-tls.conf:
+// TLS on client and route connections with certificates of a CA the test
+// makes, and an nkey for every user.
+func startSecureCluster(tb testing.TB) *testCluster {
+	tb.Helper()
+	return newCluster(tb, true)
+}
+
+func newCluster(tb testing.TB, secure bool) *testCluster {
+	tb.Helper()
+	conf := "deploy/nats/nats-server.conf"
+	if secure {
+		conf = "deploy/nats/nats-server-tls.conf"
+	}
+	c := &testCluster{tb: tb, conf: repoPath(tb, conf), pass: map[string]string{},
+		exited: map[*proc]chan struct{}{}, secure: secure, seeds: map[string]string{}}
 	for u := range natsUsers {
 		c.pass[u] = randomSecret(tb)
 	}
 	dir := tb.TempDir()
+	c.dir = dir
+	var secureEnv []string
+	if secure {
+		secureEnv = c.makeCredentials(tb, dir)
+	}
 	for i := 1; i <= 3; i++ {
 		c.nodes = append(c.nodes, &natsNode{name: fmt.Sprintf("nats-%d", i),
 			client: freePortNum(tb), monitor: freePortNum(tb), routePort: freePortNum(tb)})
@@ -144,6 +180,7 @@ func startCluster(tb testing.TB) *testCluster {
 		for u, v := range natsUsers {
 			n.env = append(n.env, v+"="+c.pass[u])
 		}
+		n.env = append(n.env, secureEnv...)
 		c.startNode(n)
 	}
 	tb.Cleanup(func() {
@@ -231,20 +268,91 @@ func (c *testCluster) node(name string) *natsNode {
 	return nil
 }
 
+// makeCredentials writes the CA, one certificate for the nodes (for
+// 127.0.0.1 and localhost, server and client use: a node is its peers'
+// client on routes) and an nkey seed file per user into dir, and returns
+// the nodes' environment for them.
+func (c *testCluster) makeCredentials(tb testing.TB, dir string) []string {
+	tb.Helper()
+	ca, caKey := newCA(tb)
+	c.caFile = filepath.Join(dir, "ca.pem")
+	writePEM(tb, c.caFile, "CERTIFICATE", ca.Raw)
+	issueCert(tb, ca, caKey, dir, "node", []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")},
+		x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	env := []string{
+		"NATS_TLS_CERT=" + filepath.Join(dir, "node.pem"),
+		"NATS_TLS_KEY=" + filepath.Join(dir, "node-key.pem"),
+		"NATS_TLS_CA=" + c.caFile,
+	}
+	for u := range natsUsers {
+		if u == "route" {
+			continue
+		}
+		pub, seedFile := newNKey(tb, dir, u)
+		c.seeds[u] = seedFile
+		env = append(env, "NATS_"+strings.ToUpper(u)+"_NKEY="+pub)
+	}
+	return env
+}
+
+// newNKey makes a user nkey and writes its seed to dir/NAME.nk (0600), as
+// an operator gives one to each process; it returns the public key.
+func newNKey(tb testing.TB, dir, name string) (string, string) {
+	tb.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	file := filepath.Join(dir, name+".nk")
+	if err := os.WriteFile(file, append(seed, '\n'), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return pub, file
+}
+
 // urls are the client URLs of all nodes, as the processes get them.
 func (c *testCluster) urls() string {
 	var u []string
 	for _, n := range c.nodes {
-		u = append(u, n.url())
+		if c.secure {
+			u = append(u, fmt.Sprintf("tls://127.0.0.1:%d", n.client))
+		} else {
+			u = append(u, n.url())
+		}
 	}
 	return strings.Join(u, ",")
+}
+
+// auth are the connection options of a deploy user: its password, or its
+// nkey and the CA that signed the servers' certificates.
+func (c *testCluster) auth(tb testing.TB, user string) []nats.Option {
+	tb.Helper()
+	if !c.secure {
+		return []nats.Option{nats.UserInfo(user, c.pass[user])}
+	}
+	o, err := nats.NkeyOptionFromSeed(c.seeds[user])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []nats.Option{o, nats.RootCAs(c.caFile)}
+}
+
+// cliAuth are the command-line flags of a deploy user, as README shows
+// them for each mode.
+func (c *testCluster) cliAuth(user string) []string {
+	if !c.secure {
+		return []string{"--nats-user", user, "--nats-password", c.pass[user]}
+	}
+	return []string{"--nats-nkey", c.seeds[user], "--nats-tls-ca", c.caFile}
 }
 
 // connect opens a connection as one of the deploy users, with that role's
 // inbox prefix.
 func (c *testCluster) connect(tb testing.TB, user string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	tb.Helper()
-	opts = append([]nats.Option{nats.UserInfo(user, c.pass[user]), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}, opts...)
+	opts = append(append(c.auth(tb, user), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)), opts...)
 	if user != "admin" && user != "sys" {
 		opts = append(opts, nats.CustomInboxPrefix("_INBOX."+user))
 	}
@@ -262,7 +370,7 @@ func (c *testCluster) connect(tb testing.TB, user string, opts ...nats.Option) (
 // setup runs `jevents setup` as the admin user.
 func (c *testCluster) setup(tb testing.TB) {
 	tb.Helper()
-	code, out, errs := runCLI("setup", "--nats", c.urls(), "--nats-user", "admin", "--nats-password", c.pass["admin"], "--replicas", "3")
+	code, out, errs := runCLI(append([]string{"setup", "--nats", c.urls(), "--replicas", "3"}, c.cliAuth("admin")...)...)
 	if code != 0 {
 		tb.Fatalf("jevents setup: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -282,16 +390,33 @@ func (c *testCluster) startRole(tb testing.TB, role string, extra ...string) *pr
 // whichever subtest starts it.
 func (c *testCluster) launchRole(tb testing.TB, role string, extra ...string) *proc {
 	tb.Helper()
+	return c.launchRoleAs(tb, role, c.seeds[role], extra...)
+}
+
+// launchRoleAs is launchRole with the given nkey seed file (secure mode).
+func (c *testCluster) launchRoleAs(tb testing.TB, role, seed string, extra ...string) *proc {
+	tb.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePortNum(tb))
 	ops := fmt.Sprintf("127.0.0.1:%d", freePortNum(tb))
+	// Behind the proxy of deploy/caddy, which connects from loopback.
 	args := append([]string{"serve", "--role", role, "--nats", c.urls(),
-		"--nats-user", role, "--nats-inbox-prefix", "_INBOX." + role,
+		"--nats-inbox-prefix", "_INBOX." + role, "--trusted-proxies", "127.0.0.1",
 		"--http", addr, "--data", c.tb.TempDir(), "--public-url", "https://events.test"}, testServeArgs(ops)...)
+	env := append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token)
+	if c.secure {
+		// The seed's path and the CA in the environment, as a container
+		// would get them.
+		env = append(env, "JEVENTS_NATS_NKEY="+seed, "JEVENTS_NATS_TLS_CA="+c.caFile)
+	} else {
+		// The password in the environment, as docker-compose.yml passes
+		// it: not in the process's arguments, which anyone on the host
+		// can read.
+		args = append(args, "--nats-user", role)
+		env = append(env, "JEVENTS_NATS_PASSWORD="+c.pass[role])
+	}
 	args = append(args, extra...)
 	cmd := exec.Command(os.Args[0], args...)
-	// The password in the environment, as docker-compose.yml passes it: not
-	// in the process's arguments, which anyone on the host can read.
-	cmd.Env = append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token, "JEVENTS_NATS_PASSWORD="+c.pass[role])
+	cmd.Env = env
 	logs := &lockedWriter{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

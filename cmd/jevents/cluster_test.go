@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,14 +35,17 @@ type roles struct {
 
 // TestCluster runs Justice Events as it runs in production, on one machine:
 // a three-node JetStream cluster of real nats-server processes (loopback,
-// sync_interval: always, the accounts of deploy/nats), the stream and
-// buckets at R3 made by `jevents setup` as admin, and every role as its own
-// `jevents serve` process connected as its own least-privileged user: an
-// intake, an editors process, two projectors and a feed server.
+// sync_interval: always, deploy/nats/nats-server-tls.conf: TLS on client
+// and route connections, an nkey for every user), the stream and buckets at
+// R3 made by `jevents setup` as admin, every role as its own `jevents
+// serve` process connected as its own least-privileged user (an intake, an
+// editors process, two projectors and a feed server), Caddy in front of
+// them with deploy/caddy/Caddyfile, and the NATS exporter of
+// deploy/nats-exporter.
 //
 //	go test -run TestCluster -v ./cmd/jevents/
 func TestCluster(t *testing.T) {
-	c := startCluster(t)
+	c := startSecureCluster(t)
 	c.setup(t)
 	r := &roles{}
 	// Start everything at once, then wait: the roles find the stream and
@@ -55,14 +60,24 @@ func TestCluster(t *testing.T) {
 		c.waitReady(t, p, 90*time.Second)
 	}
 
+	// One website: deploy/caddy/Caddyfile in front of the roles; the NATS
+	// servers' exporter (deploy/nats-exporter).
+	px := startProxy(t, []*proc{r.intake}, []*proc{r.editors}, []*proc{r.feeds})
+	exporter := natsExporter(t, c)
+
 	t.Run("roles work under their own users", func(t *testing.T) { testRolesWork(t, c, r) })
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, c) })
 	t.Run("as of through the projectors", func(t *testing.T) { testAsOfAcrossRoles(t, c, r) })     // cluster_timetravel_test.go
 	t.Run("a plan across a leader kill", func(t *testing.T) { testPlanAcrossLeaderKill(t, c, r) }) // cluster_timetravel_test.go
+	t.Run("one website through the proxy", func(t *testing.T) { testOneWebsite(t, r, px) })
+	t.Run("a browser through the proxy over TLS", func(t *testing.T) { testBrowserThroughProxy(t, px) })
+	t.Run("projectors' consumers are named", func(t *testing.T) { testConsumerNames(t, c) })
+	t.Run("README's commands for TLS and nkeys", func(t *testing.T) { runReadmeCommands(t, c, "tls") })
 	t.Run("every role exports its catalogued metrics", func(t *testing.T) { testCatalogue(t, c, r) })
-	t.Run("prometheus scrapes every role", func(t *testing.T) { testPrometheus(t, r) })
+	t.Run("prometheus scrapes every role and the NATS servers", func(t *testing.T) { testPrometheus(t, r, exporter) })
 	t.Run("feeds serve the last model while no projector runs", func(t *testing.T) { testNoProjector(t, c, r) })
 	t.Run("leader and active projector killed under load", func(t *testing.T) { testFailover(t, c, r) })
+	t.Run("an R3 backup restores onto one server", func(t *testing.T) { testBackupR3(t, c, r) }) // backup_test.go
 }
 
 // httpc is the client of the tests: generous timeout, because a request
@@ -300,14 +315,65 @@ func testPermissions(t *testing.T, c *testCluster) {
 			t.Error(err)
 		}
 	})
-	t.Run("no anonymous access", func(t *testing.T) {
-		if nc, err := nats.Connect(c.urls(), nats.NoReconnect()); err == nil {
-			nc.Close()
-			t.Fatal("connected without credentials")
+	t.Run("no anonymous access, no wrong credentials", func(t *testing.T) {
+		refused := func(what string, opts ...nats.Option) {
+			t.Helper()
+			nc, err := nats.Connect(c.urls(), append(opts, nats.NoReconnect())...)
+			if err == nil {
+				nc.Close()
+				t.Errorf("connected %s", what)
+			}
 		}
-		if nc, err := nats.Connect(c.urls(), nats.UserInfo("intake", "wrong"), nats.NoReconnect()); err == nil {
-			nc.Close()
-			t.Fatal("connected with a wrong password")
+		ca := nats.RootCAs(c.caFile)
+		refused("without credentials", ca)
+		refused("with a user and password", ca, nats.UserInfo("intake", c.pass["intake"]))
+		_, foreign := newNKey(t, t.TempDir(), "stranger")
+		o, err := nats.NkeyOptionFromSeed(foreign)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused("with an nkey the servers do not know", ca, o)
+		// The right nkey, but without the CA: the servers' certificates
+		// are not trusted, so the client never gets to authenticate.
+		o, _ = nats.NkeyOptionFromSeed(c.seeds["intake"])
+		refused("without checking the servers' certificates against the CA", o)
+		// A feed server given an nkey the servers do not know is refused:
+		// it never becomes ready, and says why.
+		_, stranger := newNKey(t, t.TempDir(), "stranger-feeds")
+		p := c.launchRoleAs(t, "feeds", stranger)
+		waitFor(t, 20*time.Second, "the refusal in the log of a feed server with a wrong nkey", func() error {
+			if !strings.Contains(strings.ToLower(p.logs.String()), "authorization violation") {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		if resp, err := httpc.Get(p.ops + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Error("a feed server with a wrong nkey is ready")
+			}
+		}
+		c.stop(t, p, syscall.SIGKILL)
+
+		// Every node requires TLS of its clients, and mutual TLS on its
+		// routes (the cluster formed, so the nodes' certificates passed).
+		for _, n := range c.nodes {
+			resp, err := httpc.Get(fmt.Sprintf("http://127.0.0.1:%d/varz", n.monitor))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v struct {
+				TLSRequired bool `json:"tls_required"`
+				Cluster     struct {
+					TLSRequired bool `json:"tls_required"`
+					TLSVerify   bool `json:"tls_verify"`
+				} `json:"cluster"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+			if err != nil || !v.TLSRequired || !v.Cluster.TLSRequired || !v.Cluster.TLSVerify {
+				t.Errorf("%s: client TLS required %v, routes TLS required %v, verified %v (%v)", n.name, v.TLSRequired, v.Cluster.TLSRequired, v.Cluster.TLSVerify, err)
+			}
 		}
 	})
 
@@ -329,9 +395,15 @@ func scrape(t testing.TB, ops string) (map[string]string, []string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	return parseMetrics(resp.Body)
+}
+
+// parseMetrics reads Prometheus's text format into family name → type and
+// the samples' lines.
+func parseMetrics(r io.Reader) (map[string]string, []string) {
 	types := map[string]string{}
 	var samples []string
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -743,4 +815,52 @@ func testFailover(t *testing.T, c *testCluster, r *roles) {
 		nAccepted, attempts.Load(), failures.Load(), nApproved)
 	t.Logf("first accepted submission %v after the kills; standby projector active %v after", first.Round(time.Millisecond), tookOver.Round(time.Millisecond))
 	t.Logf("feed answers %v (%d during the outage), %d failed", statuses, feedDuring.Load(), feedFailed.Load())
+}
+
+// testConsumerNames: each active projector reads the log through an ordered
+// consumer named after it, so `nats consumer report JEVENTS` tells an
+// operator which projector reads and how far it has got (deploy/README.md).
+func testConsumerNames(t *testing.T, c *testCluster) {
+	_, js := c.connect(t, "admin")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	found := map[string]bool{}
+	stream, err := js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := stream.ConsumerNames(ctx)
+	for n := range names.Name() {
+		for _, proj := range []string{"calendar", "directory", "review"} {
+			if strings.HasPrefix(n, "jevents-projector-"+proj+"-") {
+				cons, err := stream.Consumer(ctx, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if md := cons.CachedInfo().Config.Metadata; md["jevents_projection"] != proj || md["jevents_instance"] == "" {
+					t.Errorf("consumer %s: metadata %v", n, md)
+				}
+				found[proj] = true
+			}
+		}
+	}
+	if err := names.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 3 {
+		t.Errorf("named projector consumers for %v, want calendar, directory and review", found)
+	}
+	// As deploy/README.md shows it: the NATS CLI's consumer report names
+	// them.
+	bin, err := exec.LookPath("nats")
+	if err != nil {
+		t.Fatal("the NATS CLI is not installed: run scripts/install-test-deps.sh (make test does)")
+	}
+	home := t.TempDir()
+	cmd := exec.Command(bin, "consumer", "report", domain.StreamName, "--server", c.urls(), "--nkey", c.seeds["admin"], "--tlsca", c.caFile)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "jevents-projector-calendar-") {
+		t.Errorf("nats consumer report: %v\n%s", err, out)
+	}
 }

@@ -43,8 +43,25 @@ type composeService struct {
 	Volumes     []string          `yaml:"volumes"`
 	Ports       []string          `yaml:"ports"`
 	Healthcheck struct {
-		Test []string `yaml:"test"`
+		Test    []string `yaml:"test"`
+		Disable bool     `yaml:"disable"`
 	} `yaml:"healthcheck"`
+	DependsOn any `yaml:"depends_on"`
+	Networks  any `yaml:"networks"`
+}
+
+// dockerfileEnv is the ENV of deploy/Dockerfile's final image.
+func dockerfileEnv(t *testing.T) map[string]string {
+	t.Helper()
+	df, err := os.ReadFile(repoPath(t, "deploy/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(JEVENTS_[A-Z_]+)=(\S+)`).FindAllStringSubmatch(string(df), -1) {
+		env[m[1]] = m[2]
+	}
+	return env
 }
 
 // interpolation is compose's ${VAR:-default} and ${VAR}, taken with the
@@ -199,6 +216,9 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 		}
 	}
 	count := map[string]int{}
+	imageEnv := dockerfileEnv(t)
+	publicPorts := map[string]string{} // service → its --http port
+	trusted := map[string][]string{}   // JEVENTS_TRUSTED_PROXIES → services
 	for name, s := range c.Services {
 		if s.Image != "jevents:local" {
 			continue
@@ -250,18 +270,37 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 				!slices.Equal(u.Permissions.Subscribe.Allow, []string{"_INBOX." + user + ".>"})) {
 				t.Errorf("deploy/nats: user %s may not subscribe to exactly its inbox", user)
 			}
-			host, _, err := net.SplitHostPort(fl["http"])
-			if err != nil || host != "0.0.0.0" {
-				t.Errorf("%s: --http %q must listen on all interfaces of the container", name, fl["http"])
+			// A flag given wins over the image's environment.
+			effective := func(flag, variable string) string {
+				if v, ok := fl[flag]; ok {
+					return v
+				}
+				return imageEnv[variable]
 			}
-			// Prometheus scrapes the operators' listener (/metrics is not
-			// on the public one).
-			host, port, err := net.SplitHostPort(fl["metrics-listen"])
+			httpAddr := effective("http", "JEVENTS_HTTP")
+			host, httpPort, err := net.SplitHostPort(httpAddr)
 			if err != nil || host != "0.0.0.0" {
-				t.Errorf("%s: --metrics-listen %q must listen on all interfaces of the container", name, fl["metrics-listen"])
+				t.Errorf("%s: --http %q must listen on all interfaces of the container", name, httpAddr)
+			}
+			publicPorts[name] = httpPort
+			// Prometheus scrapes the operators' listener (/metrics is not
+			// on the public one), and the health check asks it.
+			ops := effective("metrics-listen", "JEVENTS_METRICS_LISTEN")
+			host, port, err := net.SplitHostPort(ops)
+			if err != nil || host != "0.0.0.0" {
+				t.Errorf("%s: --metrics-listen %q must listen on all interfaces of the container", name, ops)
 			}
 			if job := promTargets[name+":"+port]; job != "jevents-"+role {
 				t.Errorf("%s: Prometheus does not scrape %s:%s as job jevents-%s (job %q)", name, name, port, role, job)
+			}
+			if hc := s.Healthcheck.Test; !slices.Equal(hc, []string{"CMD", "/jevents", "healthcheck"}) || s.Healthcheck.Disable {
+				t.Errorf("%s: health check %v, want `jevents healthcheck`", name, hc)
+			}
+			if len(s.Ports) > 0 {
+				t.Errorf("%s publishes %v: only the proxy, Prometheus and Grafana are published", name, s.Ports)
+			}
+			if role != "projector" {
+				trusted[s.Environment["JEVENTS_TRUSTED_PROXIES"]] = append(trusted[s.Environment["JEVENTS_TRUSTED_PROXIES"]], name)
 			}
 		} else {
 			count["setup"]++
@@ -290,31 +329,79 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 		t.Errorf("jevents services: %v, want %v", count, want)
 	}
 
-	// The exporters read the nodes' monitoring ports; Prometheus scrapes
-	// each exporter.
-	exporters := 0
-	for name, s := range c.Services {
-		if !strings.Contains(s.Image, "prometheus-nats-exporter") {
-			continue
-		}
-		exporters++
-		u, err := url.Parse(s.Command[len(s.Command)-1])
+	// The NATS exporter: built from deploy/nats-exporter, it reads all
+	// three nodes as the sys and monitor users, with their passwords;
+	// Prometheus scrapes it as job nats.
+	exp, ok := c.Services["nats-exporter"]
+	if !ok {
+		t.Fatal("no service nats-exporter")
+	}
+	if b, _ := exp.Build.(map[string]any); b == nil || b["dockerfile"] != "deploy/nats-exporter/Dockerfile" {
+		t.Errorf("nats-exporter is not built from deploy/nats-exporter/Dockerfile: %v", exp.Build)
+	}
+	var expNodes []string
+	for _, raw := range strings.Split(exp.Environment["NATS_URL"], ",") {
+		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, ok := nodes[u.Hostname()]; !ok || strconv.Itoa(n.monitor) != u.Port() {
-			t.Errorf("%s reads %s, not a node's monitoring port", name, u)
+		if n, ok := nodes[u.Hostname()]; !ok || strconv.Itoa(n.client) != u.Port() {
+			t.Errorf("nats-exporter: NATS_URL %s is not a node's client port", raw)
 		}
-		if !slices.Contains(s.Command, "-jsz=all") {
-			t.Errorf("%s: without -jsz=all there are no stream metrics", name)
-		}
-		if promTargets[name+":7777"] != "nats" {
-			t.Errorf("Prometheus does not scrape %s:7777 as job nats", name)
+		expNodes = append(expNodes, u.Hostname())
+	}
+	if len(expNodes) != 3 {
+		t.Errorf("nats-exporter reads %v, want the three nodes", expNodes)
+	}
+	sys := c.Services["nats-1"].Environment["NATS_SYS_PASSWORD"]
+	if exp.Environment["NATS_SYS_PASSWORD"] != sys || users["monitor"] == nil || exp.Environment["NATS_MONITOR_PASSWORD"] != users["monitor"].Password {
+		t.Error("nats-exporter's passwords are not the sys and monitor users' of deploy/nats")
+	}
+	if promTargets["nats-exporter:7777"] != "nats" {
+		t.Error("Prometheus does not scrape nats-exporter:7777 as job nats")
+	}
+	ck, err := os.ReadFile(repoPath(t, "deploy/nats-exporter/checks.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range nodes {
+		if !bytes.Contains(ck, []byte("name: "+name+"\n")) {
+			t.Errorf("deploy/nats-exporter/checks.yml does not check %s", name)
 		}
 	}
-	if exporters != 3 {
-		t.Errorf("%d NATS exporters, want one per node", exporters)
+
+	// The proxy: deploy/caddy/Caddyfile, in front of every intake,
+	// editors and feeds service on its public port, the only one published
+	// besides Prometheus and Grafana; the roles trust its fixed address.
+	px, ok := c.Services["proxy"]
+	if !ok {
+		t.Fatal("no service proxy")
 	}
+	if !slices.Contains(px.Volumes, "./deploy/caddy:/etc/caddy:ro") || !slices.Contains(px.Command, "/etc/caddy/Caddyfile") {
+		t.Errorf("proxy does not run deploy/caddy/Caddyfile: %v %v", px.Volumes, px.Command)
+	}
+	upstreams := map[string]string{"intake": "JEVENTS_INTAKE_UPSTREAMS", "editors": "JEVENTS_EDITORS_UPSTREAMS", "feeds": "JEVENTS_FEEDS_UPSTREAMS"}
+	for name, port := range publicPorts {
+		role := strings.TrimRight(name, "-0123456789")
+		if role == "projector" {
+			continue
+		}
+		if !slices.Contains(strings.Fields(px.Environment[upstreams[role]]), name+":"+port) {
+			t.Errorf("the proxy does not send %s requests to %s:%s (%s=%q)", role, name, port, upstreams[role], px.Environment[upstreams[role]])
+		}
+	}
+	nets, _ := px.Networks.(map[string]any)
+	jn, _ := nets["jevents"].(map[string]any)
+	proxyIP, _ := jn["ipv4_address"].(string)
+	if len(trusted) != 1 || trusted[proxyIP] == nil {
+		t.Errorf("the roles' JEVENTS_TRUSTED_PROXIES %v, want the proxy's address %q", trusted, proxyIP)
+	}
+	for name, s := range c.Services {
+		if len(s.Ports) > 0 && name != "proxy" && name != "prometheus" && name != "grafana" {
+			t.Errorf("%s publishes %v", name, s.Ports)
+		}
+	}
+
 	for tg := range promTargets {
 		host, _, _ := net.SplitHostPort(tg)
 		if _, ok := c.Services[host]; !ok {
@@ -418,6 +505,32 @@ func TestDeployNamesCataloguedMetrics(t *testing.T) {
 			t.Error("a dashboard panel has an empty query")
 		}
 	}
+	// The dashboard names no data source of its own: every panel and query
+	// uses the variable, and it has job and instance variables.
+	b, err := os.ReadFile(repoPath(t, "deploy/grafana/dashboards/jevents.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`"uid":\s*"([^"]*)"`).FindAllStringSubmatch(string(b), -1) {
+		if m[1] != "${datasource}" && m[1] != "jevents" {
+			t.Errorf("the dashboard names the data source uid %q; use ${datasource}", m[1])
+		}
+	}
+	var d struct {
+		Templating struct {
+			List []struct{ Name, Type string } `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if vars["datasource"] != "datasource" || vars["job"] != "query" || vars["instance"] != "query" {
+		t.Errorf("dashboard variables %v, want datasource, job and instance", vars)
+	}
 }
 
 // dashboardExprs are the PromQL queries of the Grafana dashboard.
@@ -476,7 +589,10 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "jevents")
 	// The Dockerfile's flags, as the shell would split them.
-	args := append([]string{"build"}, shellFields(string(build[1]))[3:]...) // after CGO_ENABLED=0 go build
+	// The version argument as `docker build --build-arg
+	// JEVENTS_VERSION=v9.9.9-test` gives it.
+	line := strings.ReplaceAll(string(build[1]), "${JEVENTS_VERSION}", "v9.9.9-test")
+	args := append([]string{"build"}, shellFields(line)[3:]...) // after CGO_ENABLED=0 go build
 	args = append(args, "-o", out, string(build[2]))
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -499,11 +615,17 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Fatalf("the binary links %v", libs)
 	}
-	// It runs, with no more than itself.
-	v := exec.Command(out, "help")
+	// It runs, with no more than itself, and names the version given at
+	// build time.
+	v := exec.Command(out, "version")
 	v.Env = []string{}
-	if b, err := v.CombinedOutput(); err != nil || !bytes.Contains(b, []byte("jevents serve")) && !bytes.Contains(b, []byte("serve")) {
-		t.Fatalf("the static binary does not run: %v\n%s", err, b)
+	if b, err := v.CombinedOutput(); err != nil || !bytes.HasPrefix(b, []byte("jevents v9.9.9-test (revision ")) {
+		t.Fatalf("the static binary does not run or name its version: %v\n%s", err, b)
+	}
+	for _, want := range []string{"ENV JEVENTS_DATA=/data", "JEVENTS_METRICS_LISTEN=0.0.0.0:9180", `HEALTHCHECK `, `CMD ["/jevents", "healthcheck"]`} {
+		if !bytes.Contains(df, []byte(want)) {
+			t.Errorf("deploy/Dockerfile: no %q", want)
+		}
 	}
 }
 

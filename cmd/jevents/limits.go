@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/admission"
 )
@@ -10,7 +8,7 @@ import (
 // abuseFlags are serve's limits on what the public may do: the intake
 // gate (README: Limits), the public listener's connections, the operators'
 // listener and the feed cache. A negative count turns a limit off.
-func abuseFlags(f *cmdFlags, cfg *service.Config) {
+func abuseFlags(f *cmdFlags, cfg *service.Config, def service.Config) {
 	in := &cfg.Intake
 	f.DurationVar(&in.Window, "intake-window", admission.DefaultWindow, "period the intake limits count over, 1m to 24h")
 	f.env("intake-window", "JEVENTS_INTAKE_WINDOW")
@@ -24,15 +22,15 @@ func abuseFlags(f *cmdFlags, cfg *service.Config) {
 	f.env("intake-quota-bytes", "JEVENTS_INTAKE_QUOTA_BYTES")
 	f.Int64Var(&in.Reserve, "log-reserve-bytes", 0, "bytes of the log's budget only editors' commands may use; 0: a tenth of the budget")
 	f.env("log-reserve-bytes", "JEVENTS_LOG_RESERVE_BYTES")
-	f.IntVar(&cfg.Conns.Max, "max-conns", 4096, "connections the public listener holds at once, at most half the open-file limit; -1: no limit")
+	f.IntVar(&cfg.Conns.Max, "max-conns", def.Conns.Max, "connections the public listener holds at once, at most half the open-file limit; -1: no limit")
 	f.env("max-conns", "JEVENTS_MAX_CONNS")
-	f.IntVar(&cfg.Conns.PerAddress, "max-conns-per-address", 128, "connections from one client address, trusted proxies excepted; -1: no limit")
+	f.IntVar(&cfg.Conns.PerAddress, "max-conns-per-address", def.Conns.PerAddress, "connections from one client address, trusted proxies excepted; -1: no limit")
 	f.env("max-conns-per-address", "JEVENTS_MAX_CONNS_PER_ADDRESS")
-	f.DurationVar(&cfg.Conns.IdleTimeout, "idle-timeout", 60*time.Second, "how long a keep-alive connection may wait for its next request")
+	f.DurationVar(&cfg.Conns.IdleTimeout, "idle-timeout", def.Conns.IdleTimeout, "how long a keep-alive connection may wait for its next request")
 	f.env("idle-timeout", "JEVENTS_IDLE_TIMEOUT")
-	f.DurationVar(&cfg.Conns.BusyIdleTimeout, "busy-idle-timeout", 5*time.Second, "the idle and first-request timeout once half a connection limit is reached")
+	f.DurationVar(&cfg.Conns.BusyIdleTimeout, "busy-idle-timeout", def.Conns.BusyIdleTimeout, "the idle and first-request timeout once half a connection limit is reached")
 	f.env("busy-idle-timeout", "JEVENTS_BUSY_IDLE_TIMEOUT")
-	f.checkedVar(&cfg.MetricsListen, "metrics-listen", "127.0.0.1:9180", "operators' listener for /metrics, /healthz and /readyz, apart from --http; - for none",
+	f.checkedVar(&cfg.MetricsListen, "metrics-listen", def.MetricsListen, "operators' listener for /metrics, /healthz and /readyz, apart from --http; - for none",
 		func(s string) error {
 			if s == "-" {
 				return nil
@@ -40,10 +38,10 @@ func abuseFlags(f *cmdFlags, cfg *service.Config) {
 			return service.CheckHTTPAddr(s)
 		})
 	f.env("metrics-listen", "JEVENTS_METRICS_LISTEN")
-	f.Int64Var(&cfg.FeedCacheBytes, "feed-cache-bytes", 256<<20, "memory for prepared feeds and read-API answers on feed servers")
+	f.Int64Var(&cfg.FeedCacheBytes, "feed-cache-bytes", def.FeedCacheBytes, "memory for prepared feeds and read-API answers on feed servers")
 	f.env("feed-cache-bytes", "JEVENTS_FEED_CACHE_BYTES")
-	f.Int64Var(&cfg.AsOfCacheBytes, "as-of-cache-bytes", 128<<20, "memory for answering ?as_of= on feed servers: the read models as of past instants and their feeds")
+	f.Int64Var(&cfg.AsOfCacheBytes, "as-of-cache-bytes", def.AsOfCacheBytes, "memory for answering ?as_of= on feed servers: the read models as of past instants and their feeds")
 	f.env("as-of-cache-bytes", "JEVENTS_AS_OF_CACHE_BYTES")
-	f.Uint64Var(&cfg.AsOfMaxEvents, "as-of-max-events", 5_000_000, "events one ?as_of= request may have a projector replay (past it: 503)")
+	f.Uint64Var(&cfg.AsOfMaxEvents, "as-of-max-events", def.AsOfMaxEvents, "events one ?as_of= request may have a projector replay (past it: 503)")
 	f.env("as-of-max-events", "JEVENTS_AS_OF_MAX_EVENTS")
 }

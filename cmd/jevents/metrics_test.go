@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -192,18 +193,30 @@ func promQuery(base, q string) ([]struct {
 
 // testPrometheus: a real Prometheus (Debian's package), configured with the
 // jobs of deploy/prometheus/prometheus.yml pointed at this cluster's
-// processes and with deploy/prometheus/alerts.yml, scrapes every role; its
-// HTTP API returns each role's metrics and evaluates every alert rule
-// without error. (The nats job is left out: prometheus-nats-exporter is
-// not installable here; docker-compose.yml runs it.)
-func testPrometheus(t *testing.T, r *roles) {
+// processes and its NATS exporter, and with deploy/prometheus/alerts.yml,
+// scrapes every role and the NATS servers; its HTTP API returns each role's
+// metrics, every query of the Grafana dashboard returns data, and every
+// alert rule evaluates without error.
+func testPrometheus(t *testing.T, r *roles, natsExporter string) {
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
 		t.Fatal("prometheus is not installed: run scripts/install-test-deps.sh (make test does)")
 	}
-	targets := map[string][]*proc{
-		"jevents-intake": {r.intake}, "jevents-editors": {r.editors},
-		"jevents-projector": r.projectors, "jevents-feeds": {r.feeds},
+	addrs := func(ps ...*proc) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, strings.TrimPrefix(p.ops, "http://"))
+		}
+		return out
+	}
+	targets := map[string][]string{
+		"jevents-intake": addrs(r.intake), "jevents-editors": addrs(r.editors),
+		"jevents-projector": addrs(r.projectors...), "jevents-feeds": addrs(r.feeds),
+		"nats": {natsExporter},
+	}
+	nTargets := 0
+	for _, a := range targets {
+		nTargets += len(a)
 	}
 	deploy := readPromConfig(t)
 	cfg := promConfig{
@@ -211,8 +224,9 @@ func testPrometheus(t *testing.T, r *roles) {
 		RuleFiles: []string{repoPath(t, "deploy/prometheus/alerts.yml")},
 	}
 	for _, j := range deploy.ScrapeConfigs {
-		procs, ok := targets[j.JobName]
+		tgs, ok := targets[j.JobName]
 		if !ok {
+			t.Errorf("deploy/prometheus/prometheus.yml has a job %s the test does not know", j.JobName)
 			continue
 		}
 		delete(targets, j.JobName)
@@ -220,9 +234,7 @@ func testPrometheus(t *testing.T, r *roles) {
 		job.StaticConfigs = make([]struct {
 			Targets []string `yaml:"targets"`
 		}, 1)
-		for _, p := range procs {
-			job.StaticConfigs[0].Targets = append(job.StaticConfigs[0].Targets, strings.TrimPrefix(p.ops, "http://"))
-		}
+		job.StaticConfigs[0].Targets = tgs
 		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, job)
 	}
 	if len(targets) > 0 {
@@ -267,8 +279,8 @@ func testPrometheus(t *testing.T, r *roles) {
 		if err != nil {
 			return err
 		}
-		if len(res) != 5 {
-			return fmt.Errorf("%d of 5 targets up", len(res))
+		if len(res) != nTargets {
+			return fmt.Errorf("%d of %d targets up", len(res), nTargets)
 		}
 		return nil
 	})
@@ -296,12 +308,18 @@ func testPrometheus(t *testing.T, r *roles) {
 			return nil
 		})
 	}
-	// Every query of the Grafana dashboard is valid PromQL that Prometheus
-	// evaluates against the real series.
+	// Every query of the Grafana dashboard returns data, with every job
+	// and instance selected (the variables' "All").
+	vars := strings.NewReplacer(`"$job"`, `".*"`, `"$instance"`, `".*"`)
 	for _, e := range dashboardExprs(t) {
-		if _, err := promQuery(base, e); err != nil {
-			t.Errorf("dashboard query: %v", err)
-		}
+		q := vars.Replace(e)
+		waitFor(t, 30*time.Second, "dashboard query "+q, func() error {
+			res, err := promQuery(base, q)
+			if err == nil && len(res) == 0 {
+				err = errors.New("no data")
+			}
+			return err
+		})
 	}
 	// Every alert rule evaluates without error against real series, and
 	// none fires on a healthy cluster.

@@ -21,11 +21,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// TestDocumentedTLS: the client TLS block documented (commented out) in
-// deploy/nats/nats-server.conf works as documented once uncommented, with
-// verify: true (mutual TLS), and jevents connects through it with
-// --nats-tls-ca, --nats-tls-cert and --nats-tls-key; without a client
-// certificate it is refused.
+// TestDocumentedTLS: the mutual-TLS variant documented in
+// deploy/nats/nats-server-tls.conf (verify: true in the client block) works
+// as documented: jevents connects with its nkey and --nats-tls-ca,
+// --nats-tls-cert and --nats-tls-key; without a client certificate it is
+// refused. (TestCluster runs the file as it is, on three nodes.)
 func TestDocumentedTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca, caKey := newCA(t)
@@ -33,58 +33,57 @@ func TestDocumentedTLS(t *testing.T) {
 	issue(t, ca, caKey, dir, "server", true)
 	issue(t, ca, caKey, dir, "client", false)
 
-	conf, err := os.ReadFile(repoPath(t, "deploy/nats/nats-server.conf"))
+	conf, err := os.ReadFile(repoPath(t, "deploy/nats/nats-server-tls.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The top-level client block: "# tls {" at the start of a line, up to
-	// its "# }".
-	block := regexp.MustCompile(`(?ms)^# tls \{\n(.*?)^# \}\n`)
-	m := block.FindSubmatchIndex(conf)
-	if m == nil {
-		t.Fatal("deploy/nats/nats-server.conf documents no client tls block")
+	// The top-level client block, with verify: true.
+	client := regexp.MustCompile(`(?ms)^tls \{\n.*?^\}\n`)
+	block := client.Find(conf)
+	if block == nil || !strings.Contains(string(block), "verify: false") {
+		t.Fatal("deploy/nats/nats-server-tls.conf has no client tls block with verify: false")
 	}
-	var tls strings.Builder
-	tls.WriteString("tls {\n")
-	for _, line := range strings.Split(string(conf[m[2]:m[3]]), "\n") {
-		line = strings.TrimPrefix(line, "#")
-		line = strings.ReplaceAll(line, "/etc/nats/tls/", dir+"/")
-		line = strings.Replace(line, "verify:    false", "verify:    true", 1)
-		tls.WriteString(line + "\n")
-	}
-	tls.WriteString("}\n")
-	enabled := string(conf[:m[0]]) + tls.String() + string(conf[m[1]:])
+	enabled := client.ReplaceAllLiteralString(string(conf), strings.Replace(string(block), "verify: false", "verify: true", 1))
 	// One node without routes: a JetStream cluster of one would wait for
 	// peers, and client TLS is what is tested here.
 	enabled = regexp.MustCompile(`(?ms)^cluster \{\n.*?^\}\n`).ReplaceAllString(enabled, "")
 	if err := os.WriteFile(filepath.Join(dir, "nats-server.conf"), []byte(enabled), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := os.ReadFile(repoPath(t, "deploy/nats/accounts.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts.conf"), acc, 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"node.conf", "accounts-nkey.conf", "permissions.conf"} {
+		b, err := os.ReadFile(repoPath(t, "deploy/nats/"+f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// The node runs in this process.
-	port, route := freePortNum(t), freePortNum(t)
+	port := freePortNum(t)
 	env := map[string]string{
 		"NATS_SERVER_NAME": "tls-1", "NATS_HOST": "127.0.0.1",
 		"NATS_CLIENT_PORT": strconv.Itoa(port), "NATS_HTTP_PORT": strconv.Itoa(freePortNum(t)),
-		"NATS_CLUSTER_PORT": strconv.Itoa(route), "NATS_ROUTES": "[]",
 		"NATS_STORE_DIR": filepath.Join(dir, "store"),
+		"NATS_TLS_CERT":  filepath.Join(dir, "server.pem"), "NATS_TLS_KEY": filepath.Join(dir, "server-key.pem"),
+		"NATS_TLS_CA": filepath.Join(dir, "ca.pem"),
 	}
-	for _, v := range natsUsers {
-		env[v] = "pw" + strings.ToLower(v)
+	seeds := map[string]string{}
+	for u := range natsUsers {
+		if u == "route" {
+			continue
+		}
+		pub, seed := newNKey(t, dir, u)
+		env["NATS_"+strings.ToUpper(u)+"_NKEY"] = pub
+		seeds[u] = seed
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
 	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats-server.conf"))
 	if err != nil {
-		t.Fatalf("the documented tls block does not load: %v\n%s", err, tls.String())
+		t.Fatalf("the documented mutual TLS does not load: %v", err)
 	}
 	if opts.TLSConfig == nil || opts.TLSConfig.ClientAuth != tlspkg.RequireAndVerifyClientCert {
 		t.Fatal("tls block loaded without client verification")
@@ -101,7 +100,7 @@ func TestDocumentedTLS(t *testing.T) {
 	}
 
 	url := "tls://127.0.0.1:" + strconv.Itoa(port)
-	base := []string{"setup", "--nats", url, "--nats-user", "admin", "--nats-password", env["NATS_ADMIN_PASSWORD"],
+	base := []string{"setup", "--nats", url, "--nats-nkey", seeds["admin"],
 		"--nats-tls-ca", filepath.Join(dir, "ca.pem"), "--replicas", "1", "--timeout", "20s"}
 	code, out, errs := runCLI(append(base, "--nats-tls-cert", filepath.Join(dir, "client.pem"), "--nats-tls-key", filepath.Join(dir, "client-key.pem"))...)
 	if code != 0 || !strings.Contains(out, `"stream": "JEVENTS"`) {
@@ -115,7 +114,7 @@ func TestDocumentedTLS(t *testing.T) {
 	}
 }
 
-func newCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
+func newCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -137,8 +136,20 @@ func newCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
 	return ca, key
 }
 
-// issue writes NAME.pem and NAME-key.pem signed by the CA.
-func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, name string, isServer bool) {
+// issue writes NAME.pem and NAME-key.pem signed by the CA: a server's
+// certificate for 127.0.0.1, or a client's.
+func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, name string, isServer bool) {
+	t.Helper()
+	if isServer {
+		issueCert(t, ca, caKey, dir, name, nil, []net.IP{net.ParseIP("127.0.0.1")}, x509.ExtKeyUsageServerAuth)
+	} else {
+		issueCert(t, ca, caKey, dir, name, nil, nil, x509.ExtKeyUsageClientAuth)
+	}
+}
+
+// issueCert writes NAME.pem and NAME-key.pem signed by the CA, for the
+// given names and uses.
+func issueCert(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, name string, dns []string, ips []net.IP, usage ...x509.ExtKeyUsage) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -146,12 +157,8 @@ func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, nam
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if isServer {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage, DNSNames: dns, IPAddresses: ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
@@ -165,7 +172,7 @@ func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, nam
 	writePEM(t, filepath.Join(dir, name+"-key.pem"), "EC PRIVATE KEY", kb)
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte) {
+func writePEM(t testing.TB, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)

@@ -70,7 +70,7 @@ func writeExport(t *testing.T, js jetstream.JetStream, key ed25519.PrivateKey, o
 	return b.Bytes()
 }
 
-func keys(t *testing.T) (ed25519.PrivateKey, string) {
+func keys(t testing.TB) (ed25519.PrivateKey, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), export.KeyFile)
 	key, created, err := export.SigningKey(path)

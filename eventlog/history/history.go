@@ -13,8 +13,9 @@
 //   - to people without an editor token, editors appear as "editor" (not by
 //     name) and the notes editors leave with an approval are left out.
 //
-// It imports the domain package and internal packages (eventlog, auth,
-// httpapi, httpcache); never a producer nor a projection.
+// It reads the log through the eventlog package, and imports the domain,
+// httpapi and internal packages (auth, httpcache); never a producer nor a
+// projection.
 package history
 
 import (
@@ -84,10 +85,12 @@ func New(log *eventlog.Log, logger *slog.Logger) *Server {
 	return &Server{log: log, logger: logger}
 }
 
-// Register adds the history routes to mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/resources/{id}/history", s.handle(domain.AggregateResource))
-	mux.HandleFunc("GET /api/v1/conferences/{id}/history", s.handle(domain.AggregateConference))
+// Routes are the history routes: anyone's, editors see more (above).
+func (s *Server) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "GET /api/v1/resources/{id}/history", Handler: s.handle(domain.AggregateResource)},
+		{Pattern: "GET /api/v1/conferences/{id}/history", Handler: s.handle(domain.AggregateConference)},
+	}
 }
 
 // Default and largest page sizes.
@@ -216,11 +219,7 @@ func ResourceHistory(id string, recs []domain.Record, editor bool) History {
 // organiser's contact. visible is false when the caller may not see it:
 // a conference that is not public, to someone without an editor token.
 func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History, visible bool) {
-	var c domain.Conference
-	for _, rec := range recs {
-		c.Apply(rec)
-	}
-	if !editor && !c.Public() {
+	if c := domain.Fold[domain.Conference](recs); !editor && !c.Public() {
 		return History{}, false
 	}
 	h = History{Aggregate: domain.AggregateConference, ID: id, Entries: []Entry{}}

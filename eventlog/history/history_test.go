@@ -18,6 +18,7 @@ import (
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/eventlog/history"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
@@ -47,7 +48,7 @@ func start(t *testing.T) *fixture {
 	}
 	l := eventlog.New(js, nil)
 	mux := http.NewServeMux()
-	history.New(l, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
+	httpapi.Handle(mux, history.New(l, slog.New(slog.NewTextHandler(io.Discard, nil))).Routes())
 	srv := httptest.NewServer(editors.Identify(mux))
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, log: l, last: map[string]uint64{}, base: srv.URL}

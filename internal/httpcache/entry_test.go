@@ -101,3 +101,30 @@ func TestIfModifiedSince(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSaysWhatItAnswered: the status Serve returns is the one the
+// client got, so callers count answers without wrapping the writer.
+func TestServeSaysWhatItAnswered(t *testing.T) {
+	e := NewEntry([]byte("hello\n"), "text/plain", "public", time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC))
+	for _, tc := range []struct {
+		name, method, header, value string
+		want                        int
+	}{
+		{"plain GET", http.MethodGet, "", "", http.StatusOK},
+		{"HEAD", http.MethodHead, "", "", http.StatusOK},
+		{"matching ETag", http.MethodGet, "If-None-Match", e.ETag, http.StatusNotModified},
+		{"other ETag", http.MethodGet, "If-None-Match", `"other"`, http.StatusOK},
+		{"not modified since", http.MethodGet, "If-Modified-Since", "Sat, 02 Jan 2027 03:04:05 GMT", http.StatusNotModified},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "/x", nil)
+			if tc.header != "" {
+				r.Header.Set(tc.header, tc.value)
+			}
+			w := httptest.NewRecorder()
+			if got := Serve(w, r, e); got != tc.want || w.Code != tc.want {
+				t.Fatalf("Serve returned %d, answered %d, want %d", got, w.Code, tc.want)
+			}
+		})
+	}
+}

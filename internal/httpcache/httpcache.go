@@ -76,8 +76,9 @@ func (e *Entry) WithGzip() *Entry {
 func (e *Entry) gzipETag() string { return strings.TrimSuffix(e.ETag, `"`) + `-gz"` }
 
 // Serve answers r from e: 304 when the client's validators match, the gzip
-// form when the client accepts it, no body for HEAD.
-func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
+// form when the client accepts it, no body for HEAD. It returns the status
+// it answered (200 or 304), for the caller's metrics.
+func Serve(w http.ResponseWriter, r *http.Request, e *Entry) (status int) {
 	// Header keys are written in canonical form, without h.Set's
 	// canonicalization: this runs for every poll of every feed.
 	h := w.Header()
@@ -99,7 +100,7 @@ func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
 	h["X-Content-Type-Options"] = []string{"nosniff"}
 	if notModified(r, e) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return http.StatusNotModified
 	}
 	body := e.Body
 	if gz {
@@ -112,6 +113,7 @@ func Serve(w http.ResponseWriter, r *http.Request, e *Entry) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+	return http.StatusOK
 }
 
 // notModified implements RFC 9110 §13.1.2 and §13.1.3: If-None-Match wins

@@ -39,7 +39,7 @@ type Origin struct {
 }
 
 // SetGate makes every submission pass g, with the client of an HTTP
-// request found by clients. Call it before Register; without it nothing is
+// request found by clients. Call it before serving its Routes; without it nothing is
 // limited (tests of the producer alone).
 func (in *Intake) SetGate(g Admitter, clients *clientaddr.Resolver) {
 	in.gate, in.clients = g, clients

@@ -12,6 +12,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
@@ -41,7 +42,7 @@ func TestGateThatCannotCountIs503(t *testing.T) {
 	in := New(eventlog.New(js, nil), quiet, nil, nil)
 	in.SetGate(gate, nil)
 	mux := http.NewServeMux()
-	in.Register(mux)
+	httpapi.Handle(mux, in.Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 

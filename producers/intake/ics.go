@@ -291,7 +291,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		// Some or all exist: the log says which, and in what state.
 		var missing []int
 		for _, i := range todo {
-			c, _, err := in.log.LoadConference(ctx, items[i].id)
+			c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, items[i].id)
 			switch {
 			case errors.Is(err, domain.ErrNotFound):
 				missing = append(missing, i)

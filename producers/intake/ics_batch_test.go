@@ -16,6 +16,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
@@ -52,7 +53,7 @@ func newBudgetIntake(t *testing.T, maxBytes int64) (*httptest.Server, jetstream.
 	log := eventlog.New(js, nil)
 	in := New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	mux := http.NewServeMux()
-	in.Register(mux)
+	httpapi.Handle(mux, in.Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, js, log, in
@@ -107,7 +108,7 @@ func TestICSFileIsAllOrNothingOnAFullLog(t *testing.T) {
 		t.Fatalf("the file stored %d events, want %d", n, MaxICSEvents)
 	}
 	for i, it := range rec.Items {
-		c, recs, err := log.LoadConference(ctx, it.ID)
+		c, recs, err := eventlog.Fold[domain.Conference](ctx, log, it.ID)
 		if err != nil || len(recs) != 1 || it.Version != recs[0].Seq || it.Duplicate || c.Status != domain.StatusPending {
 			t.Fatalf("item %d: %+v; in the log %d events (%v)", i, it, len(recs), err)
 		}
@@ -158,7 +159,7 @@ func TestICSRetryCompletesAHalfStoredFile(t *testing.T) {
 		if it.ID != items[i].id || it.Duplicate != (i < 5) {
 			t.Fatalf("item %d: %+v", i, it)
 		}
-		if _, recs, err := log.LoadConference(ctx, it.ID); err != nil || len(recs) != 1 {
+		if _, recs, err := eventlog.Fold[domain.Conference](ctx, log, it.ID); err != nil || len(recs) != 1 {
 			t.Fatalf("item %d: %d events in the log (%v)", i, len(recs), err)
 		}
 	}
@@ -191,7 +192,7 @@ func TestICSUnavailableIsRetriable(t *testing.T) {
 	if err := json.Unmarshal(a.body, &rec); a.status != http.StatusAccepted || err != nil || len(rec.Items) != 3 {
 		t.Fatalf("retry: %d %s", a.status, a.body)
 	}
-	if _, recs, err := log.LoadConference(ctx, rec.Items[2].ID); err != nil || len(recs) != 1 {
+	if _, recs, err := eventlog.Fold[domain.Conference](ctx, log, rec.Items[2].ID); err != nil || len(recs) != 1 {
 		t.Fatalf("after the retry: %d events (%v)", len(recs), err)
 	}
 }

@@ -315,7 +315,7 @@ func newIntake(t *testing.T) (*httptest.Server, jetstream.JetStream, *eventlog.L
 	}
 	log := eventlog.New(js, nil)
 	mux := http.NewServeMux()
-	New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil).Register(mux)
+	httpapi.Handle(mux, New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil).Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, js, log
@@ -379,7 +379,7 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 		if it.Index != i || it.Status != domain.StatusPending || it.Duplicate || it.Links.Self != "/api/v1/conferences/"+it.ID {
 			t.Fatalf("item %d: %+v", i, it)
 		}
-		c, _, err := log.LoadConference(context.Background(), it.ID)
+		c, _, err := eventlog.Fold[domain.Conference](context.Background(), log, it.ID)
 		if err != nil || c.Status != domain.StatusPending || c.Contact.Email != "pat@example.org" {
 			t.Fatalf("item %d in the log: %+v %v", i, c, err)
 		}
@@ -390,7 +390,7 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 	if rec.Items[2].UID != "google-3@example.org" {
 		t.Fatalf("uid %q", rec.Items[2].UID)
 	}
-	c, _, _ := log.LoadConference(context.Background(), rec.Items[0].ID)
+	c, _, _ := eventlog.Fold[domain.Conference](context.Background(), log, rec.Items[0].ID)
 	if c.Details.Title != "Mid-Atlantic Pretrial Justice Forum" || c.Details.Timezone != "America/New_York" {
 		t.Fatalf("%+v", c.Details)
 	}

@@ -14,8 +14,8 @@
 // created once under a key derived from the request's, or the answer lists
 // every VEVENT that cannot be taken.
 //
-// It imports the domain package, ical (to read files), eventlog
-// and httpapi; never a projection.
+// It imports the domain package, ical (to read files), eventlog, httpapi
+// and internal packages (the intake gate, clientaddr); never a projection.
 package intake
 
 import (
@@ -171,7 +171,7 @@ func requestHash(in domain.SubmissionInput) string {
 // existing answers a retried submission from the log: the conference its
 // key names, if it was created by a request with this hash.
 func (in *Intake) existing(ctx context.Context, id, hash string) (Receipt, bool) {
-	c, _, err := in.log.LoadConference(ctx, id)
+	c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, id)
 	if err != nil || c.RequestHash != hash {
 		return Receipt{}, false
 	}
@@ -193,7 +193,7 @@ func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, s
 		return receipt(id, domain.StatusPending, a.Seq, false), nil
 	case err == nil || errors.As(err, &ve):
 		// The conference exists: the same request again, or a reused key.
-		c, _, lerr := in.log.LoadConference(ctx, id)
+		c, _, lerr := eventlog.Fold[domain.Conference](ctx, in.log, id)
 		if lerr != nil {
 			return Receipt{}, fmt.Errorf("intake: load %s after a duplicate key: %w", id, lerr)
 		}
@@ -216,9 +216,9 @@ func creation(sub domain.Submission, id, hash, source, actor string) (eventlog.C
 	return eventlog.Creation{Env: env, MsgID: "submit:" + id + ":" + hash[:16]}, err
 }
 
-// Register adds the intake routes to mux.
-func (in *Intake) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/conferences", in.handleSubmit)
+// Routes are the public's submission route (JSON and .ics).
+func (in *Intake) Routes() []httpapi.Route {
+	return []httpapi.Route{{Pattern: "POST /api/v1/conferences", Handler: http.HandlerFunc(in.handleSubmit)}}
 }
 
 func (in *Intake) handleSubmit(w http.ResponseWriter, r *http.Request) {

@@ -117,7 +117,7 @@ func (m *Moderation) RejectMany(ctx context.Context, ids []string, reason, edito
 	for range min(bulkWorkers, len(ids)) {
 		wg.Go(func() {
 			for id := range next {
-				res, err := m.Decide(ctx, id, Reject, reason, 0, editor, key)
+				res, err := m.Decide(ctx, Command{ID: id, Editor: editor, Key: key}, Reject, reason)
 				var te *domain.TransitionError
 				mu.Lock()
 				switch {

@@ -4,8 +4,8 @@
 // change came first (optimistic concurrency on the aggregate's subject).
 //
 // Every route requires an editor; the auth middleware in front of it says
-// who the editor is. It imports the domain package and internal packages;
-// never a projection: the queue it lists comes through the Queue interface.
+// who the editor is. It imports the domain package, eventlog, httpapi
+// and internal packages; never a projection: the queue it lists comes through the Queue interface.
 package moderation
 
 import (
@@ -108,11 +108,27 @@ const (
 // lands between loading the conference and appending.
 const maxAttempts = 3
 
-// Decide applies a decision. ifMatch, when not 0, is the version the editor
-// saw: if the conference changed since, the decision is refused with a
-// *domain.VersionError and nothing is appended. key makes a retry safe.
-func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason string, ifMatch uint64, editor, key string) (Result, error) {
-	return m.command(ctx, id, ifMatch, editor, commandID(id, key, string(d), []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
+// Command says which conference an editor's command is about and what
+// makes it safe: every decision and edit carries one.
+type Command struct {
+	// ID is the conference's.
+	ID string
+	// IfMatch, when not 0, is the version the editor saw: if the
+	// conference changed since, the command is refused with a
+	// *domain.VersionError and nothing is appended. Edits require it.
+	IfMatch uint64
+	// Editor is who gives the command: the event's actor.
+	Editor string
+	// Key is the client's Idempotency-Key: a retry of the same command
+	// with the same key appends nothing and answers what the first did.
+	// Empty: every command is new.
+	Key string
+}
+
+// Decide applies decision d, with its reason, to the conference of cmd.
+func (m *Moderation) Decide(ctx context.Context, cmd Command, d Decision, reason string) (Result, error) {
+	id := cmd.ID
+	return m.command(ctx, id, cmd.IfMatch, cmd.Editor, commandID(id, cmd.Key, string(d), []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
 		switch d {
 		case Approve:
 			return c.Approve(reason)
@@ -127,14 +143,16 @@ func (m *Moderation) Decide(ctx context.Context, id string, d Decision, reason s
 	})
 }
 
-// Edit applies a partial update: fields present in patch (a JSON object
-// with the submission's field names) replace the current ones, absent fields
-// stay. The result is validated like a submission. ifMatch is required.
-func (m *Moderation) Edit(ctx context.Context, id string, patch []byte, ifMatch uint64, editor, key string) (Result, error) {
-	if ifMatch == 0 {
+// Edit applies a partial update to the conference of cmd: fields present
+// in patch (a JSON object with the submission's field names) replace the
+// current ones, absent fields stay. The result is validated like a
+// submission. cmd.IfMatch is required.
+func (m *Moderation) Edit(ctx context.Context, cmd Command, patch []byte) (Result, error) {
+	if cmd.IfMatch == 0 {
 		return Result{}, domain.ErrPreconditionRequired
 	}
-	return m.command(ctx, id, ifMatch, editor, commandID(id, key, "edit", patch), func(c *domain.Conference) (domain.Event, error) {
+	id := cmd.ID
+	return m.command(ctx, id, cmd.IfMatch, cmd.Editor, commandID(id, cmd.Key, "edit", patch), func(c *domain.Conference) (domain.Event, error) {
 		in := c.Details.Input()
 		if err := httpapi.DecodeBytes(patch, &in); err != nil {
 			return nil, err
@@ -177,7 +195,7 @@ func commandID(id, key, name string, body []byte) string {
 func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, editor, eventID string,
 	decide func(*domain.Conference) (domain.Event, error)) (Result, error) {
 	for attempt := 1; ; attempt++ {
-		c, recs, err := m.log.LoadConference(ctx, id)
+		c, recs, err := eventlog.Fold[domain.Conference](ctx, m.log, id)
 		if err != nil {
 			return Result{}, err
 		}
@@ -221,16 +239,20 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 	}
 }
 
-// Register adds the editors' routes to mux.
-func (m *Moderation) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/moderation/queue", httpapi.EditorOnly(m.logger, m.handleQueue))
-	for _, d := range []Decision{Approve, Reject, Cancel, Unpublish} {
-		mux.Handle("POST /api/v1/conferences/{id}/"+string(d), httpapi.EditorOnly(m.logger, m.handleDecision(d)))
+// Routes are the editors' routes, every one for editors only.
+func (m *Moderation) Routes() []httpapi.Route {
+	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(m.logger, h), Editors: true}
 	}
-	mux.Handle("DELETE /api/v1/conferences/{id}/schedules/{schedule}", httpapi.EditorOnly(m.logger, m.handleCallOff)) // schedule.go
-	mux.Handle("PATCH /api/v1/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleEdit))
-	mux.Handle("GET /api/v1/moderation/conferences/{id}", httpapi.EditorOnly(m.logger, m.handleConference))
-	mux.Handle("POST /api/v1/moderation/reject", httpapi.EditorOnly(m.logger, m.handleBulkReject)) // bulk.go
+	routes := []httpapi.Route{editors("GET /api/v1/moderation/queue", m.handleQueue)}
+	for _, d := range []Decision{Approve, Reject, Cancel, Unpublish} {
+		routes = append(routes, editors("POST /api/v1/conferences/{id}/"+string(d), m.handleDecision(d)))
+	}
+	return append(routes,
+		editors("DELETE /api/v1/conferences/{id}/schedules/{schedule}", m.handleCallOff), // schedule.go
+		editors("PATCH /api/v1/conferences/{id}", m.handleEdit),
+		editors("GET /api/v1/moderation/conferences/{id}", m.handleConference),
+		editors("POST /api/v1/moderation/reject", m.handleBulkReject)) // bulk.go
 }
 
 // ConferenceView is a conference as editors see it: every status, and the
@@ -315,7 +337,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 	for _, p := range pending {
 		item := QueueItem{ID: p.ID, Version: p.Version, Submitted: p.Submitted,
 			Details: domain.ConferenceDetails{Title: p.Title, Start: p.Start, End: p.End}}
-		if c, _, err := m.log.LoadConference(r.Context(), p.ID); err == nil {
+		if c, _, err := eventlog.Fold[domain.Conference](r.Context(), m.log, p.ID); err == nil {
 			if c.Status != domain.StatusPending {
 				continue // decided since the read model saw it
 			}
@@ -337,7 +359,7 @@ func (m *Moderation) Cursor(ctx context.Context, id string) (time.Time, error) {
 	if at, ok := m.queue.Place(id); ok {
 		return at, nil
 	}
-	c, _, err := m.log.LoadConference(ctx, id)
+	c, _, err := eventlog.Fold[domain.Conference](ctx, m.log, id)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -367,10 +389,11 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 			return
 		}
 		var res Result
+		cmd := Command{ID: r.PathValue("id"), IfMatch: c.IfMatch, Editor: editor, Key: c.Key}
 		if at.IsZero() {
-			res, err = m.Decide(r.Context(), r.PathValue("id"), d, c.Reason, c.IfMatch, editor, c.Key)
+			res, err = m.Decide(r.Context(), cmd, d, c.Reason)
 		} else {
-			res, err = m.Plan(r.Context(), r.PathValue("id"), d, at, c.Reason, c.IfMatch, editor, c.Key)
+			res, err = m.Plan(r.Context(), cmd, d, at, c.Reason)
 		}
 		m.answer(w, r, res, err)
 	}
@@ -387,7 +410,7 @@ func (m *Moderation) handleEdit(w http.ResponseWriter, r *http.Request, editor s
 			Fields: []domain.FieldError{{Field: "contact", Code: "unknown", Message: "the organiser's contact cannot be edited"}}})
 		return
 	}
-	res, err := m.Edit(r.Context(), r.PathValue("id"), p.Body, p.IfMatch, editor, p.Key)
+	res, err := m.Edit(r.Context(), Command{ID: r.PathValue("id"), IfMatch: p.IfMatch, Editor: editor, Key: p.Key}, p.Body)
 	m.answer(w, r, res, err)
 }
 

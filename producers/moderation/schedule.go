@@ -52,14 +52,15 @@ const rightAway = time.Second
 // within a second is carried out now (Decide); a later one is planned,
 // replacing the conference's pending plan of the same action. ifMatch and
 // key as for Decide.
-func (m *Moderation) Plan(ctx context.Context, id string, d Decision, at time.Time, reason string, ifMatch uint64, editor, key string) (Result, error) {
+func (m *Moderation) Plan(ctx context.Context, cmd Command, d Decision, at time.Time, reason string) (Result, error) {
+	id, ifMatch, editor, key := cmd.ID, cmd.IfMatch, cmd.Editor, cmd.Key
 	action, ok := actionOf[d]
 	if !ok {
 		return Result{}, fmt.Errorf("moderation: %s cannot be planned", d)
 	}
 	now := time.Now()
 	if !at.After(now.Add(rightAway)) {
-		return m.Decide(ctx, id, d, reason, ifMatch, editor, key)
+		return m.Decide(ctx, cmd, d, reason)
 	}
 	if m.planner == nil {
 		return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Title: "Plans unavailable",
@@ -104,7 +105,8 @@ func (m *Moderation) Plan(ctx context.Context, id string, d Decision, at time.Ti
 }
 
 // CallOff ends a pending plan: it never fires.
-func (m *Moderation) CallOff(ctx context.Context, id, plan, reason string, ifMatch uint64, editor, key string) (Result, error) {
+func (m *Moderation) CallOff(ctx context.Context, cmd Command, plan, reason string) (Result, error) {
+	id, ifMatch, editor, key := cmd.ID, cmd.IfMatch, cmd.Editor, cmd.Key
 	res, err := m.command(ctx, id, ifMatch, editor, commandID(id, key, "call-off:"+plan, []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
 		return c.CallOff(plan, reason)
 	})
@@ -164,6 +166,6 @@ func (m *Moderation) handleCallOff(w http.ResponseWriter, r *http.Request, edito
 		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
-	res, err := m.CallOff(r.Context(), r.PathValue("id"), r.PathValue("schedule"), c.Reason, c.IfMatch, editor, c.Key)
+	res, err := m.CallOff(r.Context(), Command{ID: r.PathValue("id"), IfMatch: c.IfMatch, Editor: editor, Key: c.Key}, r.PathValue("schedule"), c.Reason)
 	m.answer(w, r, res, err)
 }

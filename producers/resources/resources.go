@@ -6,8 +6,8 @@
 // directory page kept in seeddata/, parsed and appended idempotently.
 //
 // Every route requires an editor; the auth middleware in front of it says
-// who the editor is. It imports the domain package and internal packages;
-// never a projection. Reading the directory is the directory projection's
+// who the editor is. It imports the domain package, eventlog, httpapi
+// and internal packages; never a projection. Reading the directory is the directory projection's
 // job (projections/directory).
 package resources
 
@@ -88,15 +88,7 @@ func result(r *domain.Resource, dup bool) Result {
 
 // Load folds a resource's events into its state.
 func (p *Producer) Load(ctx context.Context, id string) (*domain.Resource, []domain.Record, error) {
-	recs, err := p.log.Load(ctx, domain.AggregateResource, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &domain.Resource{}
-	for _, rec := range recs {
-		r.Apply(rec)
-	}
-	return r, recs, nil
+	return eventlog.Fold[domain.Resource](ctx, p.log, id)
 }
 
 // Add validates a new resource and appends it, create-once: its id is
@@ -354,12 +346,17 @@ func (p *Producer) Seed(ctx context.Context, page *SeedPage) (SeedResult, error)
 	return out, nil
 }
 
-// Register adds the editors' routes to mux.
-func (p *Producer) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/resources", httpapi.EditorOnly(p.logger, p.handleAdd))
-	mux.Handle("PATCH /api/v1/resources/{id}", httpapi.EditorOnly(p.logger, p.handleEdit))
-	mux.Handle("POST /api/v1/resources/{id}/retire", httpapi.EditorOnly(p.logger, p.handleState("retire")))
-	mux.Handle("POST /api/v1/resources/{id}/restore", httpapi.EditorOnly(p.logger, p.handleState("restore")))
+// Routes are the editors' directory commands, every one for editors only.
+func (p *Producer) Routes() []httpapi.Route {
+	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(p.logger, h), Editors: true}
+	}
+	return []httpapi.Route{
+		editors("POST /api/v1/resources", p.handleAdd),
+		editors("PATCH /api/v1/resources/{id}", p.handleEdit),
+		editors("POST /api/v1/resources/{id}/retire", p.handleState("retire")),
+		editors("POST /api/v1/resources/{id}/restore", p.handleState("restore")),
+	}
 }
 
 func (p *Producer) handleAdd(w http.ResponseWriter, r *http.Request, editor string) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/natstest"
 	"github.com/justiceevents/jevents/producers/resources"
@@ -47,7 +48,7 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	p.Register(mux)
+	httpapi.Handle(mux, p.Routes())
 	srv := httptest.NewServer(editors.Identify(mux))
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, js: js, p: p, base: srv.URL}

@@ -41,9 +41,12 @@ type Config struct {
 	CheckpointEvery uint64
 }
 
+// DefaultMaxEvents is Config.MaxEvents' default.
+const DefaultMaxEvents = 5_000_000
+
 func (c *Config) defaults() {
 	if c.MaxEvents == 0 {
-		c.MaxEvents = 5_000_000
+		c.MaxEvents = DefaultMaxEvents
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second

@@ -10,8 +10,8 @@
 //     in every feed and page (Index.SponsorName).
 //
 // Every value comes from the log (times included), so a rebuild gives the
-// same bytes. It imports the domain package and internal packages only;
-// never a producer nor another projection.
+// same bytes. It imports the domain package, projections/engine,
+// httpapi and internal packages; never a producer nor another projection.
 package directory
 
 import (

@@ -222,10 +222,12 @@ func NewServer(index *Index, log *slog.Logger, m *Metrics) *Server {
 	return &Server{index: index, log: log, metrics: m}
 }
 
-// Register adds the read routes to mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/resources", s.handleList)
-	mux.HandleFunc("GET /api/v1/resources/{id}", s.handleGet)
+// Routes are the directory's read API.
+func (s *Server) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "GET /api/v1/resources", Handler: http.HandlerFunc(s.handleList)},
+		{Pattern: "GET /api/v1/resources/{id}", Handler: http.HandlerFunc(s.handleGet)},
+	}
 }
 
 // cacheControl of the read API: short, as for the conference API.
@@ -269,19 +271,8 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, e *httpcache.Entry) {
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	httpcache.Serve(rec, r, e)
-	s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
+	status := httpcache.Serve(w, r, e)
+	s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 }
 
 // Metrics are the directory read API's Prometheus series.

@@ -154,7 +154,7 @@ func server(t *testing.T, src mapSource) (*httptest.Server, *directory.Index) {
 	t.Helper()
 	index := directory.NewIndex(src)
 	mux := http.NewServeMux()
-	directory.NewServer(index, quiet, nil).Register(mux)
+	httpapi.Handle(mux, directory.NewServer(index, quiet, nil).Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, index

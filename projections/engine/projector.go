@@ -327,10 +327,16 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		}
 	}
 
+	// An ordered consumer, named after what reads (consumerPrefix), so that
+	// `nats consumer report JEVENTS` shows each projector's: the checkpoint
+	// in the read model is the truth, not a durable consumer's state
+	// (deploy/README.md: "Operators' view of the projectors").
 	cons, err := p.js.OrderedConsumer(ctx, domain.StreamName, jetstream.OrderedConsumerConfig{
 		FilterSubjects: p.proj.Subjects(),
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    committed + 1,
+		NamePrefix:     consumerPrefix(untilCaughtUp, name, p.id),
+		Metadata:       map[string]string{"jevents_projection": name, "jevents_bucket": bucket, "jevents_instance": p.id},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("readmodel: %s consumer: %w", name, err)
@@ -476,6 +482,26 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 			p.markCaughtUp()
 		}
 	}
+}
+
+// consumerPrefix names a projector's ordered consumer on the log:
+// jevents-projector-<projection>-<instance>-<random> (jevents-rebuild-… for
+// a rebuild), with every character a consumer name may not hold replaced;
+// the consumer adds _1, _2, … as it is recreated. The random part keeps a
+// new consumer of the same projector (after a fence or a switch) from
+// taking the name of one the server has not removed yet.
+func consumerPrefix(rebuild bool, projection, instance string) string {
+	kind := "projector"
+	if rebuild {
+		kind = "rebuild"
+	}
+	b := fmt.Appendf(nil, "jevents-%s-%s-%s-%04x", kind, projection, instance, rand.Uint32()&0xffff)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
 }
 
 // delivered is one event as the consumer delivered and decoded it.

@@ -3,6 +3,7 @@ package feeds
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
@@ -75,7 +76,7 @@ func (s *Server) at(w http.ResponseWriter, r *http.Request) (*Server, time.Time,
 			if e, ok := err.(*httpapi.Error); ok {
 				code = e.Status
 			}
-			s.metrics.asOf.WithLabelValues(itoa(code)).Inc()
+			s.metrics.asOf.WithLabelValues(strconv.Itoa(code)).Inc()
 			httpapi.WriteError(w, r, s.log, err)
 		}
 		return nil, time.Time{}, false

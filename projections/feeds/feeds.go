@@ -16,7 +16,7 @@
 // (/conferences/{id}.ics) has no window.
 //
 // It imports the domain package, the calendar projection's record type,
-// ical and internal packages; never a producer.
+// ical, httpapi and internal packages; never a producer nor the event log.
 package feeds
 
 import (
@@ -61,6 +61,13 @@ type Config struct {
 	// the least recently requested are dropped first. Default 256 MiB.
 	CacheBytes int64
 }
+
+// Defaults of Config's zero fields (`jevents serve` shows them as its
+// flags' defaults).
+const (
+	DefaultRefresh    = 6 * time.Hour
+	DefaultCacheBytes = 256 << 20
+)
 
 // Server renders and serves feeds. Safe for concurrent use.
 type Server struct {
@@ -118,10 +125,10 @@ func New(cfg Config, src Source, log *slog.Logger, m *Metrics) *Server {
 		m = NewMetrics(nil)
 	}
 	if cfg.Refresh <= 0 {
-		cfg.Refresh = 6 * time.Hour
+		cfg.Refresh = DefaultRefresh
 	}
 	if cfg.CacheBytes <= 0 {
-		cfg.CacheBytes = 256 << 20
+		cfg.CacheBytes = DefaultCacheBytes
 	}
 	s := &Server{cfg: cfg, src: src, log: log, metrics: m, prepared: newPreparedSet(),
 		door: httpcache.NewDoorkeeper(doorkeeperKeys), heavy: make(chan struct{}, heavyRenders()),

@@ -150,14 +150,28 @@ func (f Filter) fileName() string {
 	return "justice-events-" + suffix + ".ics"
 }
 
-// Register adds the feed and read routes to mux. pages, when not nil,
-// answers /conferences/{id} for names that are not .ics files.
-func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
-	mux.HandleFunc("GET /calendar.ics", s.handleQuery)
-	mux.HandleFunc("GET /calendar/topics/{file}", s.handleFacet("topic"))
-	mux.HandleFunc("GET /calendar/regions/{file}", s.handleFacet("region"))
-	mux.HandleFunc("GET /calendar/sponsors/{file}", s.handleFacet("sponsor"))
-	mux.HandleFunc("GET /conferences/{file}", func(w http.ResponseWriter, r *http.Request) {
+// Routes are the feed and read routes. pages, when not nil, answers
+// /conferences/{id} for names that are not .ics files.
+func (s *Server) Routes(pages http.Handler) []httpapi.Route {
+	route := func(pattern string, h http.HandlerFunc) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: h}
+	}
+	return []httpapi.Route{
+		route("GET /calendar.ics", s.handleQuery),
+		route("GET /calendar/topics/{file}", s.handleFacet("topic")),
+		route("GET /calendar/regions/{file}", s.handleFacet("region")),
+		route("GET /calendar/sponsors/{file}", s.handleFacet("sponsor")),
+		route("GET /conferences/{file}", s.conferenceFile(pages)),
+		route("GET /api/v1/conferences/{id}", s.handleConference),
+		route("GET /api/v1/conferences", s.handleList),
+		route("GET /api/v1/feeds", s.handleFeeds),
+	}
+}
+
+// conferenceFile answers /conferences/{id}.ics, and hands other names to
+// pages.
+func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 		if !ok && pages != nil {
 			pages.ServeHTTP(w, r)
@@ -173,10 +187,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			return
 		}
 		srv.serveFeed(w, r, Filter{ID: id}, now)
-	})
-	mux.HandleFunc("GET /api/v1/conferences/{id}", s.handleConference)
-	mux.HandleFunc("GET /api/v1/conferences", s.handleList)
-	mux.HandleFunc("GET /api/v1/feeds", s.handleFeeds)
+	}
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, now time.Time) {
@@ -185,21 +196,19 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, now
 		s.fail(w, r, f.Kind(), err)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
 	w.Header()["Content-Disposition"] = sl.disposition
-	s.serveSlot(rec, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // serveSlot answers from a prepared answer, counting it.
-func (s *Server) serveSlot(rec *statusRecorder, r *http.Request, sl *slot, e *httpcache.Entry) {
-	httpcache.Serve(rec, r, e)
-	switch rec.status {
-	case 0, http.StatusOK:
+func (s *Server) serveSlot(w http.ResponseWriter, r *http.Request, sl *slot, e *httpcache.Entry) {
+	switch status := httpcache.Serve(w, r, e); status {
+	case http.StatusOK:
 		sl.served.Inc()
 	case http.StatusNotModified:
 		sl.notModified.Inc()
 	default:
-		s.metrics.requests.WithLabelValues(sl.kind, itoa(rec.status)).Inc()
+		s.metrics.requests.WithLabelValues(sl.kind, strconv.Itoa(status)).Inc()
 	}
 }
 
@@ -278,8 +287,27 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 	httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 }
 
+// AddQuery adds the filter's facets and words to q as ParseQuery reads
+// them (?topic=&region=&sponsor=&q=): the one place a filter becomes a
+// query string, for the feeds' addresses and the pages' links alike. The
+// ID of a single conference's feed is in its path, not in a query.
+func (f Filter) AddQuery(q url.Values) {
+	for _, t := range f.Topics {
+		q.Add("topic", t)
+	}
+	for _, reg := range f.Regions {
+		q.Add("region", reg)
+	}
+	for _, sp := range f.Sponsors {
+		q.Add("sponsor", sp)
+	}
+	if len(f.Words) > 0 {
+		q.Set("q", strings.Join(f.Words, " "))
+	}
+}
+
 // ParseQuery reads a filter from ?topic=&region=&sponsor=&q=, naming the
-// parameter at fault.
+// parameter at fault; Filter.AddQuery writes it.
 func ParseQuery(q map[string][]string) (Filter, error) {
 	var f Filter
 	var errs domain.ValidationError
@@ -368,11 +396,10 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := json.Marshal(srv.view(c))
-	rec := &statusRecorder{ResponseWriter: w}
 	// The view names sponsors as the directory does now, which c.Updated
 	// does not date: validated by its ETag alone.
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // ConferenceList is one page of published conferences, with the feed that
@@ -416,7 +443,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "api", err)
 		return
 	}
-	s.serveSlot(&statusRecorder{ResponseWriter: w}, r, sl, e)
+	s.serveSlot(w, r, sl, e)
 }
 
 // title names a feed in calendar apps.
@@ -490,9 +517,8 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := srv.feedIndex()
-	rec := &statusRecorder{ResponseWriter: w}
-	httpcache.Serve(rec, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", itoa(rec.status)).Inc()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
 }
 
 // feedIndex is the JSON of the feeds' list.
@@ -508,6 +534,16 @@ func (s *Server) feedIndex() []byte {
 	for _, reg := range domain.Regions {
 		out.Feeds = append(out.Feeds, info("region", reg.Code, Filter{Regions: []string{reg.Code}}))
 	}
+	for _, n := range s.sponsorNames() {
+		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
+	}
+	body, _ := json.Marshal(out)
+	return body
+}
+
+// sponsorNames are the sponsors of public conferences, one spelling per
+// name whatever its case (the first in sort order), sorted.
+func (s *Server) sponsorNames() []string {
 	sponsors := map[string]string{} // folded name → name as first seen in sort order
 	s.src.Range(func(_ string, c calendar.Conference) bool {
 		if c.Public() {
@@ -527,11 +563,7 @@ func (s *Server) feedIndex() []byte {
 	slices.SortFunc(names, func(a, b string) int {
 		return cmp.Or(strings.Compare(strings.ToLower(a), strings.ToLower(b)), strings.Compare(a, b))
 	})
-	for _, n := range names {
-		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
-	}
-	body, _ := json.Marshal(out)
-	return body
+	return names
 }
 
 // feedURL is the feed's own address, its SOURCE.
@@ -553,35 +585,7 @@ func (s *Server) feedURL(f Filter) string {
 	u := *s.cfg.PublicURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/calendar.ics"
 	q := u.Query()
-	for _, t := range f.Topics {
-		q.Add("topic", t)
-	}
-	for _, reg := range f.Regions {
-		q.Add("region", reg)
-	}
-	for _, sp := range f.Sponsors {
-		q.Add("sponsor", sp)
-	}
-	if len(f.Words) > 0 {
-		q.Set("q", strings.Join(f.Words, " "))
-	}
+	f.AddQuery(q)
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func itoa(code int) string {
-	if code == 0 {
-		code = http.StatusOK
-	}
-	return strconv.Itoa(code)
 }

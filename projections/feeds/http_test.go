@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/justiceevents/jevents/httpapi"
 )
 
 func serve(t *testing.T) (*httptest.Server, *Server) {
 	t.Helper()
 	s := newServer(t, newSource(sample(t)...))
 	mux := http.NewServeMux()
-	s.Register(mux, nil)
+	httpapi.Handle(mux, s.Routes(nil))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, s

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
 )
 
@@ -127,7 +128,7 @@ func BenchmarkCacheAccounting(b *testing.B) {
 func BenchmarkReadAPI(b *testing.B) {
 	s := newServer(b, newSource(conferences(b, 25_000)...))
 	mux := http.NewServeMux()
-	s.Register(mux, nil)
+	httpapi.Handle(mux, s.Routes(nil))
 	get := func(b *testing.B, path string) {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))

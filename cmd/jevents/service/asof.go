@@ -93,11 +93,14 @@ type asOfCall struct {
 	err  error
 }
 
+// DefaultAsOfCacheBytes is Config.AsOfCacheBytes' default (Defaults).
+const DefaultAsOfCacheBytes = 128 << 20
+
 // newAsOfServers returns the as-of answers of a feed server configured
 // with cfg, keeping at most budget bytes.
 func newAsOfServers(client *asof.Client, cfg feeds.Config, budget int64, log *slog.Logger) *asOfServers {
 	if budget <= 0 {
-		budget = 128 << 20
+		budget = DefaultAsOfCacheBytes
 	}
 	// Each as-of feed server keeps a few prepared feeds; most of the
 	// budget is the models.

@@ -1,8 +1,12 @@
 // Package service joins the pieces of Justice Events into one running
 // process: the NATS connection (or an embedded server), the event stream,
 // the producers, the projectors, the feed server and the HTTP server, for
-// whichever roles the process plays. cmd/jevents parses flags into a Config
-// and calls Run; tests boot the same Run on port 0 in a temporary directory.
+// whichever roles the process plays. It is the composition root, at the top
+// of the import graph: the one package that imports producers, projections
+// and pages together, and nothing but cmd/jevents imports it (tests aside).
+// readmodels.go is the one list of read models. cmd/jevents parses flags
+// into a Config and calls Run; tests boot the same Run on port 0 in a
+// temporary directory.
 package service
 
 import (
@@ -16,9 +20,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/projections/asof"
+	"github.com/justiceevents/jevents/projections/feeds"
 )
 
 // Role is one job a process can do; a process plays any subset.
@@ -118,6 +126,9 @@ type Config struct {
 	// AsOfMaxEvents bounds the events one as_of request may have a
 	// projector replay; 0: 5,000,000 (projections/asof).
 	AsOfMaxEvents uint64
+	// Collectors are registered on the process's registry beside its own
+	// metrics (cmd/jevents adds jevents_build_info).
+	Collectors []prometheus.Collector
 }
 
 // CheckHTTPAddr validates an HTTP listen address: host:port, where an
@@ -180,15 +191,48 @@ func (c Config) Embedded() bool { return c.NATS == "" }
 // Has reports whether the process plays role r.
 func (c Config) Has(r Role) bool { return slices.Contains(c.Roles, r) }
 
-// Validate checks the configuration and fills defaults.
+// Defaults is the one source of the defaults: `jevents serve` shows them
+// as its flags' defaults (and the other commands their --data and
+// --log-max-bytes), and Validate gives them to the zero fields of a
+// Config. Two fields differ on purpose: a Config has no default DataDir
+// (the embedded mode needs one chosen), and its zero MetricsListen is an
+// ephemeral port on loopback (tests and embedders), where the flag's is
+// 127.0.0.1:9180. The intake gate's defaults are admission's
+// (admission.Default*), filled by admission.Config.Validate.
+func Defaults() Config {
+	return Config{
+		Roles:           slices.Clone(AllRoles),
+		DataDir:         "./data",
+		NATSListen:      "127.0.0.1:4222",
+		HTTP:            "127.0.0.1:8080",
+		LogMaxBytes:     1 << 30,
+		FeedWindow:      90 * 24 * time.Hour,
+		FeedRefresh:     feeds.DefaultRefresh,
+		ShutdownTimeout: 15 * time.Second,
+		Conns:           ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
+		MetricsListen:   "127.0.0.1:9180",
+		FeedCacheBytes:  feeds.DefaultCacheBytes,
+		AsOfCacheBytes:  DefaultAsOfCacheBytes,
+		AsOfMaxEvents:   asof.DefaultMaxEvents,
+	}
+}
+
+// orDefault sets *v to def when it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Validate checks the configuration and fills defaults (Defaults).
 func (c *Config) Validate() error {
 	var errs []error
+	def := Defaults()
 	if len(c.Roles) == 0 {
-		c.Roles = slices.Clone(AllRoles)
+		c.Roles = def.Roles
 	}
-	if c.HTTP == "" {
-		c.HTTP = "127.0.0.1:8080"
-	}
+	orDefault(&c.HTTP, def.HTTP)
 	if err := CheckHTTPAddr(c.HTTP); err != nil {
 		errs = append(errs, fmt.Errorf("--http %w", err))
 	}
@@ -196,9 +240,7 @@ func (c *Config) Validate() error {
 		if c.DataDir == "" {
 			errs = append(errs, errors.New("--data is required with the embedded NATS server"))
 		}
-		if c.NATSListen == "" {
-			c.NATSListen = "127.0.0.1:4222"
-		}
+		orDefault(&c.NATSListen, def.NATSListen)
 		if err := embednats.CheckListen(c.NATSListen); err != nil {
 			errs = append(errs, fmt.Errorf("--nats-listen %w", err))
 		}
@@ -220,33 +262,29 @@ func (c *Config) Validate() error {
 	if err := CheckPublicURL(c.PublicURL); err != nil {
 		errs = append(errs, fmt.Errorf("--public-url %w", err))
 	}
-	if c.LogMaxBytes == 0 {
-		c.LogMaxBytes = 1 << 30
-	}
+	orDefault(&c.LogMaxBytes, def.LogMaxBytes)
 	if c.LogMaxBytes < 1<<20 {
 		errs = append(errs, errors.New("--log-max-bytes must be at least 1 MiB"))
 	}
-	if c.FeedWindow == 0 {
-		c.FeedWindow = 90 * 24 * time.Hour
-	}
-	if c.FeedRefresh == 0 {
-		c.FeedRefresh = 6 * time.Hour
-	}
+	orDefault(&c.FeedWindow, def.FeedWindow)
+	orDefault(&c.FeedRefresh, def.FeedRefresh)
 	c.FeedRefresh = c.FeedRefresh.Truncate(time.Second) // REFRESH-INTERVAL counts whole seconds
 	if c.FeedRefresh < 15*time.Minute || c.FeedRefresh > 7*24*time.Hour {
 		errs = append(errs, errors.New("--feed-refresh must be between 15m and 168h"))
 	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 15 * time.Second
-	}
+	orDefault(&c.ShutdownTimeout, def.ShutdownTimeout)
 	if err := c.Intake.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("--intake-window: %w", err))
 	}
-	if err := c.Conns.validate(); err != nil {
+	if err := c.Conns.validate(def.Conns); err != nil {
 		errs = append(errs, err)
 	}
-	if c.MetricsListen == "" {
-		c.MetricsListen = "127.0.0.1:0"
+	orDefault(&c.MetricsListen, "127.0.0.1:0") // not def's: see Defaults
+	orDefault(&c.FeedCacheBytes, def.FeedCacheBytes)
+	orDefault(&c.AsOfCacheBytes, def.AsOfCacheBytes)
+	orDefault(&c.AsOfMaxEvents, def.AsOfMaxEvents)
+	if c.AsOfCacheBytes < 8<<20 {
+		errs = append(errs, errors.New("--as-of-cache-bytes must be at least 8 MiB"))
 	}
 	if c.MetricsListen != "-" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

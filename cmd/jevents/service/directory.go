@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,15 +58,14 @@ func (d *directoryModel) linker() intake.SponsorLinker {
 
 // registerDirectoryEditors adds the editors' directory commands and the
 // history API (editors role: both read the log).
-func (s *Service) registerDirectoryEditors(mux *http.ServeMux, log *eventlog.Log) {
-	resources.New(log, s.log, resources.NewMetrics(s.registry)).Register(mux)
-	history.New(log, s.log).Register(mux)
+func (s *Service) registerDirectoryEditors(log *eventlog.Log) {
+	s.addRoutes(resources.New(log, s.log, resources.NewMetrics(s.registry)).Routes(), history.New(log, s.log).Routes())
 }
 
 // registerDirectoryAPI adds the directory's read API (feeds role), and
 // makes the feeds name linked sponsors as the directory does now. Its
 // pages are the web package's (web.go).
-func (s *Service) registerDirectoryAPI(mux *http.ServeMux, fs *feeds.Server, d *directoryModel) {
+func (s *Service) registerDirectoryAPI(fs *feeds.Server, d *directoryModel) {
 	fs.SetSponsorNames(d.index)
 	d.replica.OnChange(func(_ string, old directory.Resource, hadOld bool, r directory.Resource) {
 		if directory.Renamed(old, hadOld, r) {
@@ -75,7 +73,7 @@ func (s *Service) registerDirectoryAPI(mux *http.ServeMux, fs *feeds.Server, d *
 		}
 	})
 	d.replica.OnReset(fs.SponsorsRenamed)
-	directory.NewServer(d.index, s.log, directory.NewMetrics(s.registry)).Register(mux)
+	s.addRoutes(directory.NewServer(d.index, s.log, directory.NewMetrics(s.registry)).Routes())
 }
 
 // seedDirectory appends the published directory page's entries the first

@@ -3,6 +3,7 @@ package service
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,16 +24,28 @@ func (s *Service) httpMetrics(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
+		route := routeLabel(r.Pattern)
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
 		requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
 		duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
+}
+
+// routeLabel is the route label of a pattern: the pattern as registered,
+// without the ServeMux's markers, so that it reads as a path does ("GET /"
+// for the home page's "GET /{$}"; "GET /{path}" for "GET /{path...}"), and
+// "unmatched" for no pattern (docs/metrics.md).
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return "unmatched"
+	}
+	if strings.Contains(pattern, "{") {
+		pattern = strings.ReplaceAll(pattern, "{$}", "")
+		pattern = strings.ReplaceAll(pattern, "...}", "}")
+	}
+	return pattern
 }
 
 // statusWriter remembers the status code of an answer.

@@ -25,24 +25,13 @@ type ConnLimits struct {
 	IdleTimeout, BusyIdleTimeout time.Duration
 }
 
-const (
-	defaultMaxConns        = 4096
-	defaultMaxConnsPerAddr = 128
-)
-
-func (c *ConnLimits) validate() error {
-	if c.Max == 0 {
-		c.Max = defaultMaxConns
-	}
-	if c.PerAddress == 0 {
-		c.PerAddress = defaultMaxConnsPerAddr
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 60 * time.Second
-	}
-	if c.BusyIdleTimeout == 0 {
-		c.BusyIdleTimeout = 5 * time.Second
-	}
+// validate fills the zero fields from def (Defaults().Conns) and checks
+// the timeouts.
+func (c *ConnLimits) validate(def ConnLimits) error {
+	orDefault(&c.Max, def.Max)
+	orDefault(&c.PerAddress, def.PerAddress)
+	orDefault(&c.IdleTimeout, def.IdleTimeout)
+	orDefault(&c.BusyIdleTimeout, def.BusyIdleTimeout)
 	if c.IdleTimeout < time.Second || c.BusyIdleTimeout < 100*time.Millisecond || c.BusyIdleTimeout > c.IdleTimeout {
 		return errors.New("--idle-timeout must be at least 1s and --busy-idle-timeout between 100ms and --idle-timeout")
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/eventlog/schedule"
+	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/connlimit"
@@ -57,6 +58,8 @@ type Service struct {
 	opsListener net.Listener
 
 	ready    []readiness
+	routes   []httpapi.Route            // the public listener's table: routes.go
+	mux      *http.ServeMux             // the table registered
 	replicas map[string]engine.Follower // by read model: readmodels.go
 	presence *engine.Presence           // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
@@ -128,6 +131,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.clients = clientaddr.New(cfg.TrustedProxies)
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registry.MustRegister(cfg.Collectors...)
 	s.newHealthChecks() // health.go
 	s.registerNATSMetrics()
 
@@ -154,7 +158,6 @@ func (s *Service) Start(ctx context.Context) error {
 		s.startAsOfReplayer(wctx)                     // asof.go: ?as_of= for the feed servers
 	}
 
-	mux := http.NewServeMux()
 	// The replicas of the read models the roles played hold (readmodels.go);
 	// the calendar's holds public conferences only: a pending flood never
 	// reaches a server's memory (queue.go).
@@ -189,7 +192,7 @@ func (s *Service) Start(ctx context.Context) error {
 		log := s.eventLog()
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
 		s.gateIntake(wctx, in) // operators.go
-		in.Register(mux)
+		s.addRoutes(in.Routes())
 	}
 	if cfg.Has(RoleEditors) {
 		log := s.eventLog()
@@ -199,8 +202,8 @@ func (s *Service) Start(ctx context.Context) error {
 		// may append what a plan leads to (eventlog/schedule).
 		reactor := schedule.NewReactor(s.js, mod.Fire, s.log, schedule.NewMetrics(s.registry))
 		s.goWorker(wctx, "schedule reactor", reactor.Run)
-		mod.Register(mux)
-		s.registerDirectoryEditors(mux, log)
+		s.addRoutes(mod.Routes())
+		s.registerDirectoryEditors(log)
 	}
 	if cfg.Has(RoleFeeds) {
 		pub, _ := url.Parse(cfg.PublicURL)
@@ -210,19 +213,26 @@ func (s *Service) Start(ctx context.Context) error {
 		s.feeds = fs
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
-		s.registerDirectoryAPI(mux, fs, dir)
+		s.registerDirectoryAPI(fs, dir)
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.
-	if err := s.registerPages(mux, replica, dir, editors, throttle, in, mod, fs); err != nil {
+	if err := s.registerPages(replica, dir, editors, throttle, in, mod, fs); err != nil {
 		return err
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes
 
 	// /metrics is the operators' listener's only (operators.go).
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("GET /readyz", s.handleReady)
+	s.addRoutes([]httpapi.Route{
+		{Pattern: "GET /healthz", Handler: http.HandlerFunc(s.handleHealth)},
+		{Pattern: "GET /readyz", Handler: http.HandlerFunc(s.handleReady)},
+	})
 	s.startPresence(wctx)
+	// The one place the public listener's routes are registered: the
+	// table of the roles played (routes.go).
+	mux := http.NewServeMux()
+	httpapi.Handle(mux, s.routes)
+	s.mux = mux
 	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
 	h = deadline(h)         // health.go
 	if editors != nil {
@@ -273,6 +283,18 @@ func (s *Service) connect(ctx context.Context) error {
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			s.log.Warn("nats error", slog.Any("err", err))
+		}),
+		// Why a connection attempt failed (a refused nkey or password, a
+		// certificate not trusted), and why the client gave up: without
+		// these a process with wrong credentials says only "connection
+		// closed".
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("nats connection attempt failed", slog.Any("err", err))
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if err := nc.LastError(); err != nil {
+				s.log.Error("nats connection closed for good: restart the process once the cause is fixed", slog.Any("err", err))
+			}
 		}),
 	}
 	url := cfg.NATS
@@ -511,6 +533,7 @@ type RebuildResult = engine.Rebuilt
 
 // Rebuild replays the log into a fresh generation of every read model
 // (readmodels.go) and switches each to it while the service keeps serving.
-func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) ([]RebuildResult, error) {
-	return readModels.models().Rebuild(ctx, js, engine.BucketConfig{Replicas: replicas}, log, nil)
+// opts may report its progress (engine.WithProgress).
+func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger, opts ...engine.RebuildOption) ([]RebuildResult, error) {
+	return readModels.models().Rebuild(ctx, js, engine.BucketConfig{Replicas: replicas}, log, nil, opts...)
 }

@@ -2,7 +2,6 @@ package service
 
 import (
 	"fmt"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -31,7 +30,7 @@ import (
 // registerPages builds the pages for the roles played (the arguments of
 // the roles not played are nil) and registers their routes, with the
 // feeds' routes, which hand /conferences/{id} to a page.
-func (s *Service) registerPages(mux *http.ServeMux, cal *engine.Replica[calendar.Conference], d *directoryModel,
+func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *directoryModel,
 	editors *auth.Editors, throttle *auth.Throttle, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
 	if cal == nil || d == nil {
 		return nil
@@ -58,16 +57,15 @@ func (s *Service) registerPages(mux *http.ServeMux, cal *engine.Replica[calendar
 	cal.OnChange(ws.ConferenceChanged)
 	cal.OnReset(ws.Reset)
 	if fs != nil {
-		ws.Register(mux)
-		fs.Register(mux, ws.ConferencePage())
+		s.addRoutes(ws.Routes(), fs.Routes(ws.ConferencePage()))
 	} else {
-		ws.RegisterAssets(mux)
+		s.addRoutes(ws.AssetRoutes())
 	}
 	if in != nil {
-		ws.RegisterSubmit(mux, in)
+		s.addRoutes(ws.SubmitRoutes(in))
 	}
 	if mod != nil && editors != nil {
-		ws.RegisterModeration(mux, mod, editors, throttle)
+		s.addRoutes(ws.ModerationRoutes(mod, editors, throttle))
 	}
 	return nil
 }

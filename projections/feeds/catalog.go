@@ -1,0 +1,47 @@
+package feeds
+
+import (
+	"slices"
+
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/projections/calendar"
+)
+
+// CatalogEntry is one feed the server offers, with its address.
+type CatalogEntry struct {
+	Filter Filter
+	URL    string
+}
+
+// Catalog lists every feed the server offers: the whole calendar, each
+// topic's and region's, each sponsor's that /api/v1/feeds lists, and each
+// public conference's. Whoever compares two versions of the calendar
+// (`jevents rebuild --dry-run`) asks both for the same catalog.
+func (s *Server) Catalog() []CatalogEntry {
+	out := []CatalogEntry{{Filter{}, s.feedURL(Filter{})}}
+	for _, t := range domain.Topics {
+		f := Filter{Topics: []string{t.Slug}}
+		out = append(out, CatalogEntry{f, s.feedURL(f)})
+	}
+	for _, reg := range domain.Regions {
+		f := Filter{Regions: []string{reg.Code}}
+		out = append(out, CatalogEntry{f, s.feedURL(f)})
+	}
+	for _, n := range s.sponsorNames() {
+		f := Filter{Sponsors: []string{n}}
+		out = append(out, CatalogEntry{f, s.feedURL(f)})
+	}
+	var ids []string
+	s.src.Range(func(_ string, c calendar.Conference) bool {
+		if c.Public() {
+			ids = append(ids, c.ID)
+		}
+		return true
+	})
+	slices.Sort(ids)
+	for _, id := range ids {
+		f := Filter{ID: id}
+		out = append(out, CatalogEntry{f, s.feedURL(f)})
+	}
+	return out
+}
