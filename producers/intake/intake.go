@@ -194,6 +194,13 @@ func (in *Intake) create(ctx context.Context, sub domain.Submission, id, hash, s
 	case err == nil || errors.As(err, &ve):
 		// The conference exists: the same request again, or a reused key.
 		c, _, lerr := eventlog.Fold[domain.Conference](ctx, in.log, id)
+		if errors.Is(lerr, domain.ErrNotFound) {
+			// The log refused a second creation but cannot show the
+			// first one yet: a server that is still recovering its
+			// stream after a restart. That is not "no such conference":
+			// the client retries with the same key and is answered.
+			return Receipt{}, fmt.Errorf("intake: %s exists by its key but cannot be read back yet: %w", id, domain.ErrUnavailable)
+		}
 		if lerr != nil {
 			return Receipt{}, fmt.Errorf("intake: load %s after a duplicate key: %w", id, lerr)
 		}

@@ -95,7 +95,7 @@ func TestRouteTable(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	for _, r := range routes {
 		if !bytes.Contains(metrics, []byte(`jevents_http_requests_total{code="`)) ||
-			!bytes.Contains(metrics, []byte(`route="`+r.Pattern+`"`)) {
+			!bytes.Contains(metrics, []byte(`route="`+routeLabel(r.Pattern)+`"`)) {
 			t.Errorf("%s: no request was answered by this pattern", r.Pattern)
 		}
 	}
