@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +19,8 @@ const (
 	MaxSponsors          = 20
 	MaxTopics            = 8
 	MaxReasonLength      = 2000
+	MaxCostLength        = 200 // "free", or the fees: "$350; students $100"
+	MaxCreditsLength     = 200 // continuing-education credits: "6 CLE credits; 6.5 CEUs"
 	// MaxDuration is the longest a conference may last.
 	MaxDuration = 31 * 24 * time.Hour
 	// MaxPast and MaxFuture bound the start of a submitted conference
@@ -77,17 +78,74 @@ type Contact struct {
 // All-day conferences store dates and an inclusive last day (as people type
 // them); timed ones store local date-times and their IANA zone.
 type ConferenceDetails struct {
-	Title       string    `json:"title"`
-	Description string    `json:"description,omitempty"`
-	AllDay      bool      `json:"all_day"`
-	Start       string    `json:"start"`
-	End         string    `json:"end"`
-	Timezone    string    `json:"timezone,omitempty"`
-	Format      Format    `json:"format"`
-	Location    Location  `json:"location"`
-	URL         string    `json:"url,omitempty"`
-	Sponsors    []Sponsor `json:"sponsors,omitempty"`
-	Topics      []string  `json:"topics"`
+	Title string `json:"title"`
+	// Type is the kind of event (ConferenceTypes' slugs); "" when the
+	// organiser did not say (every conference of the first schema).
+	Type         string       `json:"type,omitempty"`
+	Description  string       `json:"description,omitempty"`
+	AllDay       bool         `json:"all_day"`
+	Start        string       `json:"start"`
+	End          string       `json:"end"`
+	Timezone     string       `json:"timezone,omitempty"`
+	Format       Format       `json:"format"`
+	Location     Location     `json:"location"`
+	URL          string       `json:"url,omitempty"`
+	Registration Registration `json:"registration,omitzero"`
+	// Cost is CostFree, or what it costs in a few words; "" not stated.
+	Cost string `json:"cost,omitempty"`
+	// Credits are the continuing-education credits it gives, in a few
+	// words; "" none stated.
+	Credits  string    `json:"credits,omitempty"`
+	Sponsors []Sponsor `json:"sponsors,omitempty"`
+	Topics   []string  `json:"topics"`
+}
+
+// CostFree is the cost of a conference that costs nothing.
+const CostFree = "free"
+
+// Registration is where and until when people register.
+type Registration struct {
+	URL string `json:"url"`
+	// Deadline is the last day to register (YYYY-MM-DD), on or before the
+	// conference's last day; "" none stated.
+	Deadline string `json:"deadline,omitempty"`
+}
+
+// TypeLabel is the event type as people read it; "" when not stated.
+func (d ConferenceDetails) TypeLabel() string {
+	if t, ok := LookupConferenceType(d.Type); ok {
+		return t.Label
+	}
+	return d.Type
+}
+
+// CostText is the cost as people read it: "Free", or the text given.
+func (d ConferenceDetails) CostText() string {
+	if d.Cost == CostFree {
+		return "Free"
+	}
+	return d.Cost
+}
+
+// DeadlineText is the registration deadline as people read it: "June 1,
+// 2027"; "" when none is stated.
+func (r Registration) DeadlineText() string {
+	t, err := time.Parse(DateLayout, r.Deadline)
+	if err != nil {
+		return r.Deadline
+	}
+	return t.Format("January 2, 2006")
+}
+
+// Text is the registration in plain text: its address, and the deadline.
+func (r Registration) Text() string {
+	switch {
+	case r.URL == "":
+		return ""
+	case r.Deadline == "":
+		return r.URL
+	}
+	return r.URL + " (by " + r.DeadlineText() + ")"
 }
 
 // StartDate is the first day (all-day) in UTC midnight terms, or the start
@@ -161,7 +219,22 @@ type SubmissionInput struct {
 	URL         string         `json:"url"`
 	Sponsors    []string       `json:"sponsors"`
 	Topics      []string       `json:"topics"`
-	Contact     *Contact       `json:"contact,omitempty"`
+	// Type is an event type's slug or label: conference, training, …;
+	// optional.
+	Type string `json:"type"`
+	// Cost is "free", or what it costs in a few words; optional.
+	Cost         string             `json:"cost"`
+	Registration *RegistrationInput `json:"registration,omitempty"`
+	// Credits are continuing-education credits, in a few words; optional.
+	Credits string   `json:"credits"`
+	Contact *Contact `json:"contact,omitempty"`
+}
+
+// RegistrationInput is where to register, as typed: an http(s) address
+// and an optional last day (YYYY-MM-DD).
+type RegistrationInput struct {
+	URL      string `json:"url"`
+	Deadline string `json:"deadline"`
 }
 
 // LocationInput is the location as typed. Online conferences may omit it.
@@ -323,7 +396,73 @@ func validateDetails(in SubmissionInput, now time.Time, errs *ValidationError) C
 	}
 
 	d.Topics = validateTopics(in.Topics, errs) // vocab.go
+
+	validateExtras(in, &d, errs)
 	return d
+}
+
+// validateExtras checks what the legacy calendar records beside the
+// dates and places: the event type, the cost, the registration and the
+// continuing-education credits, all optional. A registration deadline
+// falls on or before the conference's last day (when its dates are valid).
+func validateExtras(in SubmissionInput, d *ConferenceDetails, errs *ValidationError) {
+	if s := strings.TrimSpace(in.Type); s != "" {
+		if t, ok := LookupConferenceType(s); ok {
+			d.Type = t.Slug
+		} else {
+			slugs := make([]string, len(ConferenceTypes))
+			for i, t := range ConferenceTypes {
+				slugs[i] = t.Slug
+			}
+			errs.Add("type", "unknown", "must be one of %s", strings.Join(slugs, ", "))
+		}
+	}
+	d.Cost = CleanLine(in.Cost)
+	if strings.EqualFold(d.Cost, CostFree) {
+		d.Cost = CostFree
+	}
+	checkLength(errs, "cost", d.Cost, MaxCostLength)
+	d.Credits = CleanLine(in.Credits)
+	checkLength(errs, "credits", d.Credits, MaxCreditsLength)
+
+	if in.Registration == nil {
+		return
+	}
+	u, deadline := strings.TrimSpace(in.Registration.URL), strings.TrimSpace(in.Registration.Deadline)
+	switch {
+	case u == "" && deadline == "":
+		return
+	case u == "":
+		errs.Add("registration.url", "required", "is required with a registration deadline: where people register")
+	default:
+		if v, msg := ParseWebURL(u); msg != "" {
+			errs.Add("registration.url", "invalid", "%s", msg)
+		} else {
+			d.Registration.URL = v
+		}
+	}
+	if deadline == "" {
+		return
+	}
+	day, err := time.Parse(DateLayout, deadline)
+	if err != nil {
+		errs.Add("registration.deadline", "invalid", "must be a date such as 2027-06-01")
+		return
+	}
+	if last := datePart(d.End); last != "" && day.Format(DateLayout) > last {
+		errs.Add("registration.deadline", "out_of_range", "must be on or before the conference's last day, %s", last)
+		return
+	}
+	d.Registration.Deadline = day.Format(DateLayout)
+}
+
+// datePart is the date of a stored start or end (2027-06-12T09:00:00 is
+// 2027-06-12); "" when it holds none.
+func datePart(s string) string {
+	if len(s) < len(DateLayout) {
+		return ""
+	}
+	return s[:len(DateLayout)]
 }
 
 // validateWhen checks start, end, all_day and timezone together.
@@ -450,24 +589,4 @@ func loadZone(name string) (*time.Location, error) {
 
 func isAlpha2(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
-}
-
-// Input turns details back into the input form, so that an edit can be
-// applied on top of the current values and validated with the same rules.
-func (d ConferenceDetails) Input() SubmissionInput {
-	allDay := d.AllDay
-	in := SubmissionInput{
-		Title: d.Title, Description: d.Description, Start: d.Start, End: d.End,
-		AllDay: &allDay, Timezone: d.Timezone, Format: string(d.Format), URL: d.URL,
-		Location: &LocationInput{Venue: d.Location.Venue, City: d.Location.City, Region: d.Location.Region, Country: d.Location.Country},
-		Topics:   slices.Clone(d.Topics),
-	}
-	for _, s := range d.Sponsors {
-		if s.ID != "" {
-			in.Sponsors = append(in.Sponsors, s.ID)
-		} else {
-			in.Sponsors = append(in.Sponsors, s.Name)
-		}
-	}
-	return in
 }

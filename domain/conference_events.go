@@ -1,16 +1,17 @@
 package domain
 
 import (
-	"reflect"
-	"strings"
 	"time"
 )
 
 // Conference event type names. They are stored in every event and never
-// change; a new payload shape gets a new version (…v2) beside the old one.
+// change; a new payload shape gets a new version beside the old one, and
+// the old one is upcast when read (conference_v1.go).
 const (
-	TypeConferenceSubmitted = "conference.submitted.v1"
-	TypeConferenceUpdated   = "conference.updated.v1"
+	// Version 2 added the event type, cost, registration and credits to
+	// the details.
+	TypeConferenceSubmitted = "conference.submitted.v2"
+	TypeConferenceUpdated   = "conference.updated.v2"
 	TypeConferenceApproved  = "conference.approved.v1"
 	TypeConferenceRejected  = "conference.rejected.v1"
 	TypeConferenceCancelled = "conference.cancelled.v1"
@@ -175,23 +176,6 @@ func (c *Conference) Update(d ConferenceDetails) (Event, error) {
 		return nil, nil
 	}
 	return ConferenceUpdated{Details: d, Changed: changed}, nil
-}
-
-// ChangedFields lists the JSON names of the fields that differ.
-func ChangedFields(a, b ConferenceDetails) []string {
-	var out []string
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	t := va.Type()
-	for i := 0; i < t.NumField(); i++ {
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
-			name := t.Field(i).Tag.Get("json")
-			if j := strings.IndexByte(name, ','); j >= 0 {
-				name = name[:j]
-			}
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // cleanReason normalises the free text an editor gives with a decision.

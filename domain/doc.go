@@ -5,7 +5,9 @@
 // It owns
 //   - event type names, versioned and never derived from Go type names
 //     (conference.submitted.v1, …), and the JSON envelope every event is
-//     stored in;
+//     stored in; a new payload shape is a new version, and older versions
+//     are upcast to the current payload when read (event.go), never
+//     rewritten;
 //   - stream and subject names: one subject per aggregate with the event's
 //     short name as last token (events.conference.<id>.submitted);
 //   - the conference aggregate: its states, its transitions and the

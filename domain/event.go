@@ -56,6 +56,12 @@ type Event interface {
 
 // Envelope is how every event is stored: JSON with the payload under data.
 // Schema is the payload version, also the last part of Type.
+//
+// Events are never rewritten: a new payload shape is a new version of its
+// type (conference.submitted.v2 beside .v1), and older versions stay
+// registered with an upcaster that turns their payload into the current
+// one when it is read (upcast). Readers see one shape per kind of event;
+// Record.Type and Schema still say what is stored.
 type Envelope struct {
 	ID          string          `json:"id"`
 	Type        string          `json:"type"`
@@ -68,7 +74,8 @@ type Envelope struct {
 }
 
 // Record is one event read back from the log: its stream sequence, its
-// envelope and the decoded payload.
+// envelope and the decoded payload, in the current version of its type
+// (an older version is upcast; Type and Schema say what is stored).
 type Record struct {
 	Seq uint64
 	Envelope
@@ -85,13 +92,16 @@ type typeInfo struct {
 	aggregate string
 	short     string // subject token
 	schema    int
-	decode    func([]byte) (Event, error)
+	// older: an earlier version of a type, read through an upcaster and
+	// never written.
+	older  bool
+	decode func([]byte) (Event, error)
 	// decodeAll reads envelope and payload in one pass.
 	decodeAll func([]byte) (Envelope, Event, error)
 }
 
 // typedEnvelope is Envelope with its payload decoded as E.
-type typedEnvelope[E Event] struct {
+type typedEnvelope[E any] struct {
 	ID          string    `json:"id"`
 	Type        string    `json:"type"`
 	Schema      int       `json:"schema"`
@@ -107,6 +117,19 @@ var registry = map[string]typeInfo{}
 // register adds an event type to the registry; called from init of the files
 // that define payloads. The type name is "<aggregate>.<short>.v<schema>".
 func register[E Event](name string) {
+	registerAs(name, false, func(e E) Event { return e })
+}
+
+// upcast registers an older version of an event type: payloads stored
+// under name are decoded as Old and turned into the current payload by up
+// when they are read. Old is a frozen copy of the payload as that version
+// stored it, so that later changes of the current types never change how
+// old events read. Nothing writes an older version.
+func upcast[Old any](name string, up func(Old) Event) {
+	registerAs(name, true, up)
+}
+
+func registerAs[P any](name string, older bool, up func(P) Event) {
 	parts := strings.Split(name, ".")
 	if len(parts) != 3 || !strings.HasPrefix(parts[2], "v") {
 		panic("domain: bad event type name " + name)
@@ -115,24 +138,28 @@ func register[E Event](name string) {
 	if _, err := fmt.Sscanf(parts[2], "v%d", &schema); err != nil {
 		panic("domain: bad event type version " + name)
 	}
+	if _, dup := registry[name]; dup {
+		panic("domain: event type registered twice: " + name)
+	}
 	registry[name] = typeInfo{
 		aggregate: parts[0],
 		short:     parts[1],
 		schema:    schema,
+		older:     older,
 		decode: func(b []byte) (Event, error) {
-			var e E
-			if err := json.Unmarshal(b, &e); err != nil {
+			var p P
+			if err := json.Unmarshal(b, &p); err != nil {
 				return nil, err
 			}
-			return e, nil
+			return up(p), nil
 		},
 		decodeAll: func(b []byte) (Envelope, Event, error) {
-			var t typedEnvelope[E]
+			var t typedEnvelope[P]
 			if err := json.Unmarshal(b, &t); err != nil {
 				return Envelope{}, nil, err
 			}
 			return Envelope{ID: t.ID, Type: t.Type, Schema: t.Schema, Aggregate: t.Aggregate,
-				AggregateID: t.AggregateID, Time: t.Time, Actor: t.Actor}, t.Data, nil
+				AggregateID: t.AggregateID, Time: t.Time, Actor: t.Actor}, up(t.Data), nil
 		},
 	}
 }
@@ -141,7 +168,7 @@ func register[E Event](name string) {
 // time and actor.
 func NewEnvelope(eventID, aggregateID, actor string, at time.Time, e Event) (Envelope, error) {
 	info, ok := registry[e.EventType()]
-	if !ok {
+	if !ok || info.older {
 		return Envelope{}, fmt.Errorf("domain: unregistered event type %q", e.EventType())
 	}
 	data, err := json.Marshal(e)

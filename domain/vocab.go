@@ -150,3 +150,49 @@ func ParseFormat(s string) (Format, bool) {
 	}
 	return "", false
 }
+
+// Text says how people attend, in plain text: "in person", "online",
+// "hybrid (in person and online)".
+func (f Format) Text() string {
+	switch f {
+	case FormatInPerson:
+		return "in person"
+	case FormatOnline:
+		return "online"
+	case FormatHybrid:
+		return "hybrid (in person and online)"
+	}
+	return string(f)
+}
+
+// ConferenceType is what kind of event a conference is, as the legacy
+// NCJRS calendar records it and people filter on it. Slug is stored in
+// events and used in URLs (/calendar/types/training.ics); Label is what
+// people read.
+type ConferenceType struct {
+	Slug  string `json:"slug"`
+	Label string `json:"label"`
+}
+
+// ConferenceTypes is the vocabulary of event types, in display order.
+// Slugs never change once events use them; labels may.
+var ConferenceTypes = []ConferenceType{
+	{"conference", "Conference"},
+	{"training", "Training"},
+	{"webinar", "Webinar"},
+	{"meeting", "Meeting"},
+	{"awareness-event", "Awareness event"},
+	{"hearing", "Hearing or listening session"},
+}
+
+// LookupConferenceType finds an event type by slug or label,
+// case-insensitively.
+func LookupConferenceType(s string) (ConferenceType, bool) {
+	k := strings.ToLower(strings.TrimSpace(s))
+	for _, t := range ConferenceTypes {
+		if k == t.Slug || k == strings.ToLower(t.Label) {
+			return t, true
+		}
+	}
+	return ConferenceType{}, false
+}

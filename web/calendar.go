@@ -203,8 +203,12 @@ func parseHomeQuery(q url.Values, now time.Time) homeQuery {
 func (h homeQuery) key() string {
 	f := h.filter
 	var b strings.Builder
-	for _, facet := range [][]string{f.Topics, f.Regions, f.Sponsors, f.Words} {
-		v := slices.Clone(facet)
+	lists := make([][]string, 0, len(domain.Facets)+2)
+	for _, facet := range domain.Facets {
+		lists = append(lists, f.Terms[facet.Param])
+	}
+	for _, list := range append(lists, f.Sponsors, f.Words) {
+		v := slices.Clone(list)
 		slices.Sort(v)
 		for _, x := range slices.Compact(v) {
 			b.WriteString(strconv.Quote(x))
@@ -258,11 +262,17 @@ type option struct {
 	Checked      bool
 }
 
+// facetView is one facet's group of boxes in the filter form.
+type facetView struct {
+	Param, Label string
+	Class        string // site.css lays both classes out as a grid
+	Options      []option
+	Open         bool // a box is ticked, or a value is wrong
+	Errors       []string
+}
+
 type homeData struct {
-	Topics       []option
-	TopicsOpen   bool
-	Regions      []option
-	RegionsOpen  bool
+	Facets       []facetView
 	Sponsors     []string // the sponsor inputs' values (at least one)
 	SponsorHints []string
 	Q, From, To  string
@@ -317,21 +327,24 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 	if len(d.Sponsors) == 0 {
 		d.Sponsors = []string{""}
 	}
-	d.Filtered = len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) > 0 || h.from != "" || h.to != ""
-	for _, t := range domain.Topics {
-		o := option{Value: t.Slug, Label: t.Label, Checked: slices.Contains(f.Topics, t.Slug)}
-		d.TopicsOpen = d.TopicsOpen || o.Checked
-		d.Topics = append(d.Topics, o)
-	}
-	for _, reg := range domain.Regions {
-		o := option{Value: reg.Code, Label: reg.Name, Checked: slices.Contains(f.Regions, reg.Code)}
-		d.RegionsOpen = d.RegionsOpen || o.Checked
-		d.Regions = append(d.Regions, o)
+	d.Filtered = !f.IsZero() || h.from != "" || h.to != ""
+	for _, facet := range domain.Facets {
+		v := facetView{Param: facet.Param, Label: facet.Label, Class: "topics", Errors: h.errs[facet.Param]}
+		if facet.Param == "region" {
+			v.Class = "states"
+		}
+		for _, t := range facet.Terms {
+			o := option{Value: t.Value, Label: t.Label, Checked: slices.Contains(f.Terms[facet.Param], t.Value)}
+			v.Open = v.Open || o.Checked
+			v.Options = append(v.Options, o)
+		}
+		v.Open = v.Open || len(v.Errors) > 0
+		d.Facets = append(d.Facets, v)
 	}
 	d.Subscribe = subscribeData{Heading: "Subscribe to the calendar",
 		Text:         "Calendar apps keep a subscription up to date as conferences are added, changed or cancelled.",
 		subscribeBox: boxFor(s.feedURL(f))}
-	if len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) > 0 {
+	if !f.IsZero() {
 		d.Subscribe.Heading = "Subscribe to this selection"
 		d.Subscribe.Text = "The feed holds the conferences of your topics, states, sponsors and keywords, upcoming and recently ended (the dates narrow this page only). Calendar apps keep it up to date as conferences are added, changed or cancelled."
 	}

@@ -137,8 +137,11 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// conferenceView is a published conference on a page.
+// conferenceView is a conference on a page: what the pages format for
+// people, and D, its fields as stored, for templates that show a field as
+// it is (html/template escapes it).
 type conferenceView struct {
+	D         domain.ConferenceDetails
 	ID        string
 	Title     string
 	When      string
@@ -155,6 +158,11 @@ type sponsorView struct {
 	Name string
 }
 
+// costed are the fields cost counts one by one; any other field a
+// template shows counts as its text, twice (a label and a link or an
+// attribute may repeat it), and the markup around it.
+var costed = []string{"title", "description", "all_day", "start", "end", "timezone", "format", "location", "url", "sponsors", "topics"}
+
 func (c conferenceView) cost() int {
 	n := conferenceOverhead + 3*escapedLen(c.ID) + 2*escapedLen(c.Title) + len(c.When) + len(c.Datetime) + escapedLen(c.Where) + escapedLen(c.URL)
 	for _, sp := range c.Sponsors {
@@ -162,6 +170,11 @@ func (c conferenceView) cost() int {
 	}
 	for _, t := range c.Topics {
 		n += 50 + len(t.Slug) + escapedLen(t.Label)
+	}
+	for _, f := range domain.ConferenceFields {
+		if v := f.Text(c.D); v != "" && !slices.Contains(costed, f.Name) {
+			n += 80 + 2*escapedLen(v)
+		}
 	}
 	return n
 }
@@ -183,7 +196,7 @@ func conferenceViews(snap *directory.Snapshot, list []calendar.Conference, budge
 
 func newConference(snap *directory.Snapshot, c calendar.Conference) conferenceView {
 	d := c.Details
-	v := conferenceView{ID: c.ID, Title: d.Title, URL: d.URL, Cancelled: c.Status == domain.StatusCancelled, Where: where(d),
+	v := conferenceView{D: d, ID: c.ID, Title: d.Title, URL: d.URL, Cancelled: c.Status == domain.StatusCancelled, Where: where(d),
 		Topics: topicViews(d.Topics)}
 	v.When, v.Datetime = when(d)
 	for _, sp := range d.Sponsors {

@@ -1,13 +1,14 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/justiceevents/jevents/domain"
 )
@@ -16,239 +17,108 @@ import (
 // of four UTF-8 bytes each, percent-encoded, and the rest.
 const maxFormBytes = 256 << 10
 
-// conferenceForm is the conference form as typed: the organiser's
-// submission, or an editor's edit (without the contact). Values are kept as
-// typed, so a form shown again with its errors holds what was typed.
+// conferenceForm is the conference form as typed, by control name: the
+// organiser's submission, or an editor's edit (without the contact). Values
+// are kept as typed, so a form shown again with its errors holds what was
+// typed. Which controls there are, their labels and limits, and how they
+// map to the API's fields are the domain's (domain.ConferenceFields);
+// the templates place the controls (form.html), and this file adds only
+// the choices of the facets (domain.Facets) and the suggested time zones.
 type conferenceForm struct {
-	Title, Description string
-	AllDay             string // "yes" (dates only) or "no" (start and end times)
-	StartDate          string
-	StartTime          string
-	EndDate            string
-	EndTime            string
-	Timezone           string
-	Format             string
-	Venue, City        string
-	Region, Country    string
-	URL                string
-	Sponsors           string // one per line
-	Topics             []string
-	ContactName        string
-	ContactEmail       string
+	v url.Values
 }
 
-// readForm reads the conference fields of a parsed form.
-func readForm(r *http.Request) conferenceForm {
-	v := r.PostForm
-	return conferenceForm{
-		Title: v.Get("title"), Description: v.Get("description"),
-		AllDay:    v.Get("all_day"),
-		StartDate: v.Get("start_date"), StartTime: v.Get("start_time"),
-		EndDate: v.Get("end_date"), EndTime: v.Get("end_time"),
-		Timezone: v.Get("timezone"), Format: v.Get("format"),
-		Venue: v.Get("venue"), City: v.Get("city"), Region: v.Get("region"), Country: v.Get("country"),
-		URL: v.Get("url"), Sponsors: v.Get("sponsors"), Topics: v["topics"],
-		ContactName: v.Get("contact_name"), ContactEmail: v.Get("contact_email"),
-	}
-}
+// Get is the value of a control ("" when absent), for the templates.
+func (f conferenceForm) Get(name string) string { return f.v.Get(name) }
 
-// clamp cuts what a form shows again to each field's limit, so that a page
-// showing a form with its errors stays under MaxPageBytes whatever was
-// posted; the messages say what was too long.
-func (f conferenceForm) clamp() conferenceForm {
-	c := func(s string, n int) string {
-		if utf8.RuneCountInString(s) <= n {
-			return s
-		}
-		return string([]rune(s)[:n])
-	}
-	f.Title = c(f.Title, domain.MaxTitleLength)
-	f.Description = c(f.Description, domain.MaxDescriptionLength)
-	f.AllDay, f.Format = c(f.AllDay, 16), c(f.Format, 32)
-	f.StartDate, f.StartTime, f.EndDate, f.EndTime = c(f.StartDate, 32), c(f.StartTime, 32), c(f.EndDate, 32), c(f.EndTime, 32)
-	f.Timezone, f.Country = c(f.Timezone, 64), c(f.Country, 64)
-	f.Venue, f.City, f.Region = c(f.Venue, domain.MaxNameLength), c(f.City, domain.MaxNameLength), c(f.Region, domain.MaxNameLength)
-	f.URL = c(f.URL, domain.MaxURLLength)
-	f.ContactName, f.ContactEmail = c(f.ContactName, domain.MaxNameLength), c(f.ContactEmail, 254)
-	lines := f.sponsorLines()
-	if len(lines) > domain.MaxSponsors {
-		lines = lines[:domain.MaxSponsors]
-	}
-	for i, l := range lines {
-		lines[i] = c(l, domain.MaxNameLength)
-	}
-	f.Sponsors = strings.Join(lines, "\n")
-	if len(f.Topics) > len(domain.Topics) {
-		f.Topics = f.Topics[:len(domain.Topics)]
-	}
-	return f
-}
-
-// sponsorLines are the sponsors typed, one per non-blank line.
-func (f conferenceForm) sponsorLines() []string {
-	var out []string
-	for _, l := range strings.Split(strings.ReplaceAll(f.Sponsors, "\r\n", "\n"), "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
+// readForm reads the conference controls of a parsed form.
+func readForm(r *http.Request, withContact bool) conferenceForm {
+	v := url.Values{}
+	for _, c := range domain.FormControls(withContact) {
+		if vs, ok := r.PostForm[c.Name]; ok {
+			v[c.Name] = vs
 		}
 	}
-	return out
+	return conferenceForm{v}
 }
 
-// when maps the date and time fields to the API's start and end: dates
-// for an all-day conference; local date-times for a timed one, whose end
-// date defaults to its start date.
-func (f conferenceForm) when() (allDay *bool, start, end string) {
-	sd, st := strings.TrimSpace(f.StartDate), strings.TrimSpace(f.StartTime)
-	ed, et := strings.TrimSpace(f.EndDate), strings.TrimSpace(f.EndTime)
-	switch f.AllDay {
-	case "yes":
-		return new(true), sd, ed
-	case "no":
-		if ed == "" && et != "" {
-			ed = sd
-		}
-		return new(false), joinDateTime(sd, st), joinDateTime(ed, et)
-	}
-	return nil, sd, ed
-}
-
-func joinDateTime(d, t string) string {
-	if d == "" || t == "" {
-		return d + t
-	}
-	return d + "T" + t
+// clamp cuts what a form shows again to each control's limit, so that a
+// page showing a form with its errors stays under MaxPageBytes whatever
+// was posted; the messages say what was too long.
+func (f conferenceForm) clamp(withContact bool) conferenceForm {
+	return conferenceForm{domain.ClampForm(f.v, withContact)}
 }
 
 // input is the submission the form describes, for the same validation as
-// the API's.
-func (f conferenceForm) input(withContact bool) domain.SubmissionInput {
-	allDay, start, end := f.when()
-	in := domain.SubmissionInput{
-		Title: f.Title, Description: f.Description, Start: start, End: end, AllDay: allDay,
-		Timezone: f.Timezone, Format: f.Format, URL: f.URL,
-		Location: &domain.LocationInput{Venue: f.Venue, City: f.City, Region: f.Region, Country: f.Country},
-		Sponsors: f.sponsorLines(), Topics: f.Topics,
-	}
-	if in.Sponsors == nil {
-		in.Sponsors = []string{}
-	}
-	if in.Topics == nil {
-		in.Topics = []string{}
-	}
-	if withContact {
-		in.Contact = &domain.Contact{Name: f.ContactName, Email: f.ContactEmail}
-	}
-	return in
+// the API's; shown are the controls the form has.
+func (f conferenceForm) input(shown domain.Shown, withContact bool) domain.SubmissionInput {
+	return domain.InputFromForm(f.v, withContact, shown)
 }
 
-// patch is an editor's edit as moderation.Edit takes it: every public
-// field, so the details become what the form shows.
-func (f conferenceForm) patch() []byte {
-	in := f.input(false)
-	b, _ := json.Marshal(struct {
-		Title       string                `json:"title"`
-		Description string                `json:"description"`
-		Start       string                `json:"start"`
-		End         string                `json:"end"`
-		AllDay      *bool                 `json:"all_day,omitempty"`
-		Timezone    string                `json:"timezone"`
-		Location    *domain.LocationInput `json:"location"`
-		Format      string                `json:"format"`
-		URL         string                `json:"url"`
-		Sponsors    []string              `json:"sponsors"`
-		Topics      []string              `json:"topics"`
-	}{in.Title, in.Description, in.Start, in.End, in.AllDay, in.Timezone, in.Location, in.Format, in.URL, in.Sponsors, in.Topics})
-	return b
+// patch is an editor's edit as moderation.Edit takes it: every field the
+// form shows, so the details become what the form shows; a field the form
+// does not show is not in it, and the edit keeps it.
+func (f conferenceForm) patch(shown domain.Shown) []byte { return domain.FormPatch(f.v, shown) }
+
+// formControls are the controls the conference form's template has (a
+// name="…" of the conference-fields template): the fields whose controls
+// it has are read from a post; the others are left out, so that an
+// editor's edit keeps a field the form does not show.
+func formControls(t *template.Template) domain.Shown {
+	names := map[string]bool{}
+	if ft := t.Lookup("conference-fields"); ft != nil && ft.Tree != nil {
+		for _, m := range controlName.FindAllStringSubmatch(ft.Tree.Root.String(), -1) {
+			names[m[1]] = true
+		}
+	}
+	return func(c string) bool { return names[c] }
 }
+
+var controlName = regexp.MustCompile(`name="([a-z_]+)"`)
 
 // formOf fills the form from a conference's details, with its sponsors
 // under the names shown.
 func formOf(d domain.ConferenceDetails, sponsorName func(domain.Sponsor) string) conferenceForm {
-	f := conferenceForm{Title: d.Title, Description: d.Description, Timezone: d.Timezone, Format: string(d.Format),
-		Venue: d.Location.Venue, City: d.Location.City, Region: d.Location.Region, Country: d.Location.Country,
-		URL: d.URL, Topics: slices.Clone(d.Topics)}
-	if d.AllDay {
-		f.AllDay, f.StartDate, f.EndDate = "yes", d.Start, d.End
-	} else {
-		f.AllDay = "no"
-		f.StartDate, f.StartTime = splitLocal(d.Start)
-		f.EndDate, f.EndTime = splitLocal(d.End)
-	}
-	names := make([]string, len(d.Sponsors))
+	d.Sponsors = slices.Clone(d.Sponsors)
 	for i, sp := range d.Sponsors {
-		names[i] = sponsorName(sp)
+		d.Sponsors[i].Name = sponsorName(sp)
 	}
-	f.Sponsors = strings.Join(names, "\n")
-	return f
+	return conferenceForm{domain.FormOf(d)}
 }
 
-// splitLocal splits 2027-06-12T09:00:00 into 2027-06-12 and 09:00.
-func splitLocal(s string) (string, string) {
-	d, t, _ := strings.Cut(s, "T")
-	if len(t) == 8 && strings.HasSuffix(t, ":00") {
-		t = t[:5]
-	}
-	return d, t
-}
-
-// differences lists the fields where two forms differ, by label.
+// differences lists the controls where two editors' forms differ, by
+// label.
 func differences(a, b conferenceForm) []string {
 	var out []string
-	add := func(label string, x, y string) {
-		if strings.TrimSpace(strings.ReplaceAll(x, "\r\n", "\n")) != strings.TrimSpace(strings.ReplaceAll(y, "\r\n", "\n")) {
-			out = append(out, label)
+	for _, c := range domain.FormControls(false) {
+		if domain.FormValue(a.v, c, "\n") != domain.FormValue(b.v, c, "\n") {
+			out = append(out, c.Label)
 		}
 	}
-	add("Title", a.Title, b.Title)
-	add("Description", a.Description, b.Description)
-	add("All-day or timed", a.AllDay, b.AllDay)
-	add("Start date", a.StartDate, b.StartDate)
-	add("Start time", a.StartTime, b.StartTime)
-	add("End date", a.EndDate, b.EndDate)
-	add("End time", a.EndTime, b.EndTime)
-	add("Time zone", a.Timezone, b.Timezone)
-	add("Format", a.Format, b.Format)
-	add("Venue", a.Venue, b.Venue)
-	add("City", a.City, b.City)
-	add("State", a.Region, b.Region)
-	add("Country", a.Country, b.Country)
-	add("Website", a.URL, b.URL)
-	add("Sponsors", strings.Join(a.sponsorLines(), "\n"), strings.Join(b.sponsorLines(), "\n"))
-	ta, tb := slices.Clone(a.Topics), slices.Clone(b.Topics)
-	slices.Sort(ta)
-	slices.Sort(tb)
-	add("Topics", strings.Join(ta, ","), strings.Join(tb, ","))
 	return out
 }
 
-// fieldOf maps a validation error's JSON path to the form field it is
-// shown next to, and says which sponsor line a sponsors[i] error is about.
-func fieldOf(path string) (field, prefix string) {
-	switch {
-	case path == "title", path == "description", path == "timezone", path == "format", path == "url", path == "topics":
-		return path, ""
-	case path == "start":
-		return "start_date", ""
-	case path == "end":
-		return "end_date", ""
-	case path == "all_day":
-		return "all_day", ""
-	case strings.HasPrefix(path, "location."):
-		return strings.TrimPrefix(path, "location."), ""
-	case path == "contact.name":
-		return "contact_name", ""
-	case path == "contact.email", path == "contact":
-		return "contact_email", ""
-	case path == "sponsors":
-		return "sponsors", ""
-	case strings.HasPrefix(path, "sponsors["):
-		i, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "sponsors["), "]"))
-		return "sponsors", fmt.Sprintf("Line %d: ", i+1)
-	case strings.HasPrefix(path, "topics["):
-		return "topics", ""
+// typed gives each control's value by its label, as an editor typed it
+// (shown when an edit met a conflict).
+func (f conferenceForm) typed() map[string]string {
+	m := map[string]string{}
+	for _, c := range domain.FormControls(false) {
+		m[c.Label] = domain.FormValue(f.v, c, "; ")
 	}
-	return "", ""
+	return m
+}
+
+// fieldOf maps a validation error's JSON path to the control it is shown
+// next to, and says which line of a text area it is about.
+func fieldOf(path string) (field, prefix string) {
+	c, line, ok := domain.ControlOf(path, true)
+	if !ok {
+		return "", ""
+	}
+	if line >= 0 {
+		return c.Name, fmt.Sprintf("Line %d: ", line+1)
+	}
+	return c.Name, ""
 }
 
 // fieldErrors are the messages shown next to each field, by field name.
@@ -258,14 +128,6 @@ type fieldErrors map[string][]string
 // linking to its field.
 type summaryItem struct {
 	Field, Label, Message string
-}
-
-// fieldLabels name the fields in the error summary.
-var fieldLabels = map[string]string{
-	"title": "Title", "description": "Description", "all_day": "All-day or timed",
-	"start_date": "Start", "end_date": "End", "timezone": "Time zone", "format": "Format",
-	"venue": "Venue", "city": "City", "region": "State", "country": "Country", "url": "Website",
-	"sponsors": "Sponsors", "topics": "Topics", "contact_name": "Your name", "contact_email": "Your e-mail",
 }
 
 // validationErrors turns a ValidationError into messages next to the
@@ -307,13 +169,11 @@ func validationErrors(ve *domain.ValidationError) (fieldErrors, []summaryItem) {
 		}
 		errs["sponsors"] = append(errs["sponsors"], label+": "+strings.TrimSuffix(strings.SplitN(msg, " (got", 2)[0], ".")+".")
 	}
-	order := []string{"title", "description", "all_day", "start_date", "end_date", "timezone", "format",
-		"venue", "city", "region", "country", "url", "sponsors", "topics", "contact_name", "contact_email", "reason"}
 	var sum []summaryItem
-	for _, field := range order {
-		if msgs := errs[field]; len(msgs) > 0 {
+	for _, c := range domain.FormControls(true) {
+		if msgs := errs[c.Name]; len(msgs) > 0 {
 			msg, _ := cut(msgs[0], 100)
-			sum = append(sum, summaryItem{Field: field, Label: fieldLabels[field], Message: msg})
+			sum = append(sum, summaryItem{Field: c.Name, Label: c.Label, Message: msg})
 		}
 	}
 	return errs, sum
@@ -337,7 +197,9 @@ type fieldsView struct {
 	F       conferenceForm
 	Errors  fieldErrors
 	Contact bool // the organiser's contact fields (submissions only)
-	Topics  []option
+	// Choices are the terms of each facet the form offers as choices
+	// (domain.Facet.Control), by the facet's parameter: "topic".
+	Choices map[string][]option
 	Zones   []string
 }
 
@@ -350,15 +212,20 @@ var commonZones = []string{
 }
 
 func newFieldsView(f conferenceForm, errs fieldErrors, contact bool) fieldsView {
-	v := fieldsView{F: f.clamp(), Errors: errs, Contact: contact, Zones: commonZones}
-	for _, t := range domain.Topics {
-		checked := false
-		for _, x := range f.Topics {
-			if lt, ok := domain.LookupTopic(x); ok && lt.Slug == t.Slug {
-				checked = true
+	v := fieldsView{F: f.clamp(contact), Errors: errs, Contact: contact, Zones: commonZones, Choices: map[string][]option{}}
+	for _, facet := range domain.Facets {
+		if facet.Control == "" {
+			continue
+		}
+		chosen := map[string]bool{}
+		for _, x := range f.v[facet.Control] {
+			if t, ok := facet.Lookup(x); ok {
+				chosen[t.Value] = true
 			}
 		}
-		v.Topics = append(v.Topics, option{Value: t.Slug, Label: t.Label, Checked: checked})
+		for _, t := range facet.Terms {
+			v.Choices[facet.Param] = append(v.Choices[facet.Param], option{Value: t.Value, Label: t.Label, Checked: chosen[t.Value]})
+		}
 	}
 	return v
 }

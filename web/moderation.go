@@ -438,6 +438,17 @@ type historyView struct {
 	AsOf, AsOfICS string
 }
 
+// eventName is an event type without its schema version:
+// conference.submitted for conference.submitted.v2.
+func eventName(typ string) string {
+	if i := strings.LastIndex(typ, ".v"); i > 0 {
+		if _, err := strconv.Atoi(typ[i+2:]); err == nil {
+			return typ[:i]
+		}
+	}
+	return typ
+}
+
 // history is the conference's history, newest first, with links to the
 // public's view at each entry. A failure to read it leaves it out.
 func (m *modPages) history(r *http.Request, id string) []historyView {
@@ -448,7 +459,7 @@ func (m *modPages) history(r *http.Request, id string) []historyView {
 	}
 	out := make([]historyView, 0, len(h))
 	for _, e := range h {
-		v := historyView{When: e.Time.UTC().Format("January 2, 2006, 15:04:05 UTC"), Type: strings.TrimSuffix(e.Type, ".v1"), Actor: e.Actor,
+		v := historyView{When: e.Time.UTC().Format("January 2, 2006, 15:04:05 UTC"), Type: eventName(e.Type), Actor: e.Actor,
 			Reason: cmp.Or(e.Reason, e.Note)}
 		if e.Public {
 			q := "?as_of=" + url.QueryEscape(e.Time.UTC().Format(time.RFC3339Nano))
@@ -615,13 +626,13 @@ func (m *modPages) handleEditForm(w http.ResponseWriter, r *http.Request, sess a
 
 func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.Session) {
 	id := r.PathValue("id")
-	f := readForm(r)
+	f := readForm(r, false)
 	version, err := strconv.ParseUint(r.PostForm.Get("version"), 10, 64)
 	if err != nil || version == 0 {
 		m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "Nothing was changed", "The form did not say which version of the conference you edited. Reload the page and try again.")
 		return
 	}
-	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch())
+	res, err := m.mod.Edit(r.Context(), moderation.Command{ID: id, IfMatch: version, Editor: sess.Editor, Key: "web:edit:" + idemOf(r)}, f.patch(m.s.shown))
 	var (
 		ve  *domain.VersionError
 		te  *domain.TransitionError
@@ -658,7 +669,7 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 		}
 		d := editData{Fields: newFieldsView(current, nil, false),
 			Conflict: fmt.Sprintf("Someone else changed this conference first: you edited version %d, and it is now version %d. Your changes were not saved. The form below shows the current version; make your changes again.", version, c.Version)}
-		yours, budget := fieldMap(f.clamp()), yoursBudget
+		yours, budget := f.clamp(false).typed(), yoursBudget
 		for _, label := range changed {
 			v, _ := cut(yours[label], 200)
 			if budget -= escapedLen(v); budget < 0 {
@@ -682,15 +693,4 @@ func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.
 	m.s.log.Error("moderation page: edit failed", slog.String("id", id), slog.Any("err", err))
 	m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Nothing was changed",
 		"The edit could not be saved just now. Go back and try again in a moment.")
-}
-
-// fieldMap gives each field's typed value by its label (differences).
-func fieldMap(f conferenceForm) map[string]string {
-	return map[string]string{
-		"Title": f.Title, "Description": f.Description, "All-day or timed": f.AllDay,
-		"Start date": f.StartDate, "Start time": f.StartTime, "End date": f.EndDate, "End time": f.EndTime,
-		"Time zone": f.Timezone, "Format": f.Format, "Venue": f.Venue, "City": f.City, "State": f.Region,
-		"Country": f.Country, "Website": f.URL, "Sponsors": strings.Join(f.sponsorLines(), "; "),
-		"Topics": strings.Join(f.Topics, ", "),
-	}
 }

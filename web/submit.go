@@ -69,7 +69,7 @@ func (s *Server) submitPage(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 func (s *Server) handleSubmitForm(w http.ResponseWriter, r *http.Request) {
-	s.submitPage(w, r, http.StatusOK, submitData{Fields: newFieldsView(conferenceForm{AllDay: "yes", Format: "in_person"}, nil, true)})
+	s.submitPage(w, r, http.StatusOK, submitData{Fields: newFieldsView(conferenceForm{url.Values{"all_day": {"yes"}, "format": {"in_person"}}}, nil, true)})
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submitter) {
@@ -86,7 +86,7 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submit
 			"The form was too large or garbled. Please go back and try again.")
 		return
 	}
-	f := readForm(r)
+	f := readForm(r, true)
 	d := submitData{Fields: newFieldsView(f, nil, true), Idem: r.PostForm.Get("idem")}
 	if !intake.ValidKey(d.Idem) || len(d.Idem) > 64 {
 		d.Idem = ""
@@ -103,7 +103,7 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, sub Submit
 		s.submitPage(w, r, http.StatusBadRequest, d)
 		return
 	}
-	in := f.input(true)
+	in := f.input(s.shown, true)
 	valid, err := domain.ValidateSubmission(in, time.Now())
 	var ve *domain.ValidationError
 	if errors.As(err, &ve) {

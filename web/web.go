@@ -58,6 +58,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/clientaddr"
 	"github.com/justiceevents/jevents/internal/httpcache"
@@ -142,6 +143,7 @@ type Server struct {
 	metrics *Metrics
 
 	tmpl    map[string]*template.Template
+	shown   domain.Shown // the controls of the conference form (forms.go)
 	css     *httpcache.Entry
 	cssPath string
 
@@ -199,6 +201,7 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 		}
 		s.tmpl[name] = t
 	}
+	s.shown = formControls(s.tmpl["submit"])
 	sum := sha256.Sum256(siteCSS)
 	s.cssPath = "/assets/site.css?v=" + hex.EncodeToString(sum[:6])
 	s.css = httpcache.NewEntry(siteCSS, "text/css; charset=utf-8", "public, max-age=31536000, immutable", time.Time{})

@@ -173,6 +173,7 @@ var readmeExpectations = []readmeExpectation{
 	{regexp.MustCompile(`^TOKEN=\$\(cat data/editor-token\)$`), func(string) error { return nil }, false},
 	{regexp.MustCompile(`^curl .*-H "Authorization: Bearer \$TOKEN" .*/api/v1/conferences/<id>/approve$`), jsonField("status", "approved"), false},
 	{regexp.MustCompile(`^curl -s http://127\.0\.0\.1:8080/calendar\.ics$`), contains("BEGIN:VCALENDAR", "SUMMARY:National Conference on Human Trafficking"), true},
+	{regexp.MustCompile(`^curl -s http://127\.0\.0\.1:8080/calendar/types/training\.ics$`), contains("SUMMARY:National Conference on Human Trafficking", "CATEGORIES:Training,"), true},
 	{regexp.MustCompile(`^go run ./cmd/jevents submit examples/conference\.json$`), jsonField("status", "pending"), false},
 	{regexp.MustCompile(`^go run ./cmd/jevents approve <id>$`), jsonField("status", "approved"), false},
 	{regexp.MustCompile(`^go run ./cmd/jevents cancel <id> --reason "venue closed"$`), jsonField("status", "cancelled"), false},

@@ -243,11 +243,11 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 			// ev.Contact is private and never leaves the log here.
 			next = domain.StatusPending
 			e.Changes = append(e.Changes, statusChange("", string(next)))
-			e.Changes = append(e.Changes, diff(nil, ev.Details, nil)...)
+			e.Changes = append(e.Changes, conferenceDiff(nil, ev.Details, nil)...)
 			e.Source = ev.Source
 			prev = ev.Details
 		case domain.ConferenceUpdated:
-			e.Changes = diff(prev, ev.Details, ev.Changed)
+			e.Changes = conferenceDiff(&prev, ev.Details, ev.Changed)
 			prev = ev.Details
 		case domain.ConferenceApproved:
 			next = domain.StatusApproved
@@ -291,7 +291,7 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 			}
 		}
 		if next != status {
-			if rec.Type != domain.TypeConferenceSubmitted {
+			if _, opens := rec.Event.(domain.ConferenceSubmitted); !opens {
 				e.Changes = append(e.Changes, statusChange(string(status), string(next)))
 			}
 			status = next
@@ -300,6 +300,29 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 	}
 	h.Total = len(h.Entries)
 	return h, true
+}
+
+// conferenceDiff lists the changes of a conference's fields, in the order
+// and under the names of domain.ConferenceFields, valued as the details
+// store them (an empty field that the details leave out is null): the
+// fields named (or, when before is nil, every field the details set,
+// with no "from": a submission).
+func conferenceDiff(before *domain.ConferenceDetails, after domain.ConferenceDetails, names []string) []Change {
+	a := fieldsOf(after)
+	out := []Change{}
+	if before == nil {
+		for _, f := range domain.ConferenceFields {
+			if v, ok := a[f.Name]; ok && !empty(v) {
+				out = append(out, Change{Field: f.Name, To: v})
+			}
+		}
+		return out
+	}
+	b := fieldsOf(*before)
+	for _, name := range names {
+		out = append(out, Change{Field: name, From: orNull(b[name]), To: orNull(a[name])})
+	}
+	return out
 }
 
 func statusChange(from, to string) Change {

@@ -193,8 +193,8 @@ func TestConferenceHistory(t *testing.T) {
 	f.append("c1", "alice", domain.ConferenceCancelled{Reason: "venue closed"})
 
 	want := []string{
-		`conference.submitted.v1 public status:→"pending" title:→"Summit" all_day:→true start:→"2027-06-12" end:→"2027-06-13" format:→"online" location:→{} sponsors:→[{"id":"ovc","name":"Office for Victims of Crime"}] topics:→["courts"]`,
-		`conference.updated.v1 editor title:"Summit"→"Summit\r\n\u003cscript\u003ex\u003c/script\u003e"`,
+		`conference.submitted.v2 public status:→"pending" title:→"Summit" all_day:→true start:→"2027-06-12" end:→"2027-06-13" format:→"online" location:→{} sponsors:→[{"id":"ovc","name":"Office for Victims of Crime"}] topics:→["courts"]`,
+		`conference.updated.v2 editor title:"Summit"→"Summit\r\n\u003cscript\u003ex\u003c/script\u003e"`,
 		`conference.approved.v1 editor status:"pending"→"approved"`,
 		`conference.cancelled.v1 editor status:"approved"→"cancelled" reason=venue closed`,
 	}

@@ -265,8 +265,10 @@ type ConferenceView struct {
 	Updated   time.Time                `json:"updated"`
 	Details   domain.ConferenceDetails `json:"details"`
 	Contact   domain.Contact           `json:"contact"`
-	// Scheduled are its pending plans, soonest first.
-	Scheduled []domain.Schedule `json:"scheduled"`
+	// Scheduled are its pending plans, soonest first; absent when there
+	// are none (so the answers of a log without plans stay what they were:
+	// the golden log, cmd/jevents/service/testdata/goldenlog).
+	Scheduled []domain.Schedule `json:"scheduled,omitempty"`
 }
 
 // handleConference shows any conference, as the log holds it, to editors.
@@ -282,13 +284,8 @@ func (m *Moderation) handleConference(w http.ResponseWriter, r *http.Request, _ 
 		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact, Scheduled: scheduled(c)})
 }
 
-// scheduled is c's pending plans, never nil.
-func scheduled(c *domain.Conference) []domain.Schedule {
-	if s := c.Schedules.Pending(); s != nil {
-		return s
-	}
-	return []domain.Schedule{}
-}
+// scheduled is c's pending plans.
+func scheduled(c *domain.Conference) []domain.Schedule { return c.Schedules.Pending() }
 
 // QueueItem is one entry of the moderation queue, with the organiser's
 // contact, which only editors see.

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/httpcache"
 )
@@ -46,13 +47,13 @@ const doorkeeperKeys = 32 << 10
 func heavyRenders() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // alwaysKept reports whether an answer of this kind is cached from its
-// first request: there are few of them, and many poll each.
+// first request: there are few of them (the whole calendar, a
+// conference's, one per term of a facet), and many poll each.
 func alwaysKept(kind string) bool {
-	switch kind {
-	case "all", "topic", "region", "conference":
+	if _, facet := domain.FacetByParam(kind); facet {
 		return true
 	}
-	return false
+	return kind == "all" || kind == "conference"
 }
 
 // errBusy answers a text-searching request that waited too long for its

@@ -14,18 +14,16 @@ type CatalogEntry struct {
 }
 
 // Catalog lists every feed the server offers: the whole calendar, each
-// topic's and region's, each sponsor's that /api/v1/feeds lists, and each
+// facet term's (topic, region, type), each sponsor's that /api/v1/feeds lists, and each
 // public conference's. Whoever compares two versions of the calendar
 // (`jevents rebuild --dry-run`) asks both for the same catalog.
 func (s *Server) Catalog() []CatalogEntry {
 	out := []CatalogEntry{{Filter{}, s.feedURL(Filter{})}}
-	for _, t := range domain.Topics {
-		f := Filter{Topics: []string{t.Slug}}
-		out = append(out, CatalogEntry{f, s.feedURL(f)})
-	}
-	for _, reg := range domain.Regions {
-		f := Filter{Regions: []string{reg.Code}}
-		out = append(out, CatalogEntry{f, s.feedURL(f)})
+	for _, facet := range domain.Facets {
+		for _, t := range facet.Terms {
+			f := Facet(facet.Param, t.Value)
+			out = append(out, CatalogEntry{f, s.feedURL(f)})
+		}
 	}
 	for _, n := range s.sponsorNames() {
 		f := Filter{Sponsors: []string{n}}

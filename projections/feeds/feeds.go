@@ -309,16 +309,32 @@ func (s *Server) event(c calendar.Conference, p *prepared) (ical.Event, error) {
 	if ev.Cancelled {
 		ev.Summary = "Cancelled: " + d.Title
 	}
+	// CATEGORIES (RFC 5545 §3.8.1.2): the event type, then the topics.
+	// Cost, registration and credits have no property of RFC 5545 or
+	// RFC 7986; the description says them.
+	if t := d.TypeLabel(); t != "" {
+		ev.Categories = append(ev.Categories, t)
+	}
 	for _, t := range d.Topics {
 		ev.Categories = append(ev.Categories, domain.TopicLabel(t))
 	}
 	return ev, nil
 }
 
-// eventDescription is the conference's description followed by its link,
-// its sponsors and its format, so every calendar app shows them.
+// described are the fields the description lists after the text, in
+// this order: each as "<Label>: <Text>" (domain.ConferenceFields), when
+// set.
+var described = []string{"type", "sponsors", "format", "cost", "registration", "credits"}
+
+// eventDescription is the conference's description followed by its
+// cancellation, the described fields and its link, so every calendar app
+// shows them. Sponsors are named as the directory names them now.
 func (s *Server) eventDescription(c calendar.Conference) string {
 	d := c.Details
+	d.Sponsors = make([]domain.Sponsor, len(c.Details.Sponsors))
+	for i, sp := range c.Details.Sponsors {
+		d.Sponsors[i] = domain.Sponsor{ID: sp.ID, Name: s.sponsorName(sp)}
+	}
 	var b strings.Builder
 	b.WriteString(d.Description)
 	add := func(label, v string) {
@@ -337,26 +353,13 @@ func (s *Server) eventDescription(c calendar.Conference) string {
 			add("", "Cancelled.")
 		}
 	}
-	names := make([]string, len(d.Sponsors))
-	for i, sp := range d.Sponsors {
-		names[i] = s.sponsorName(sp)
+	for _, name := range described {
+		if f, ok := domain.Field(name); ok {
+			add(f.Label+": ", f.Text(d))
+		}
 	}
-	add("Sponsors: ", strings.Join(names, "; "))
-	add("Format: ", formatText(d.Format))
 	add("More: ", cmp.Or(d.URL, s.absolute("/conferences/"+c.ID)))
 	return b.String()
-}
-
-func formatText(f domain.Format) string {
-	switch f {
-	case domain.FormatInPerson:
-		return "in person"
-	case domain.FormatOnline:
-		return "online"
-	case domain.FormatHybrid:
-		return "hybrid (in person and online)"
-	}
-	return string(f)
 }
 
 // locationText is "Venue, City, MD, US", or "Online".

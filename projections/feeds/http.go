@@ -21,11 +21,31 @@ import (
 // facets, as the published Justice Events search does. The zero Filter is
 // the whole calendar.
 type Filter struct {
-	ID       string   // one conference
-	Topics   []string // topic slugs
-	Regions  []string // USPS codes
+	ID string // one conference
+	// Terms are the values selected of each vocabulary (domain.Facets), by
+	// its query parameter: "topic" → topic slugs, "region" → USPS codes.
+	Terms    map[string][]string
 	Sponsors []string // directory ids or sponsor names
 	Words    []string // every word must appear in the title, description, location or sponsors
+}
+
+// Facet is a filter of one facet's values: Facet("topic", "courts").
+func Facet(param string, values ...string) Filter {
+	return Filter{Terms: map[string][]string{param: values}}
+}
+
+// terms counts the facet values selected.
+func (f Filter) terms() int {
+	n := 0
+	for _, vs := range f.Terms {
+		n += len(vs)
+	}
+	return n
+}
+
+// IsZero reports whether f selects the whole calendar.
+func (f Filter) IsZero() bool {
+	return f.ID == "" && f.terms()+len(f.Sponsors)+len(f.Words) == 0
 }
 
 // Match reports whether c belongs to the feed (publication is checked by
@@ -38,11 +58,10 @@ func (f Filter) match(c calendar.Conference, text *string) bool {
 	if f.ID != "" && c.ID != f.ID {
 		return false
 	}
-	if len(f.Topics) > 0 && !slices.ContainsFunc(f.Topics, func(t string) bool { return slices.Contains(d.Topics, t) }) {
-		return false
-	}
-	if len(f.Regions) > 0 && !slices.Contains(f.Regions, d.Location.Region) {
-		return false
+	for _, facet := range domain.Facets {
+		if vs := f.Terms[facet.Param]; len(vs) > 0 && !facet.HasAny(d, vs) {
+			return false
+		}
 	}
 	if len(f.Sponsors) > 0 && !slices.ContainsFunc(f.Sponsors, c.Sponsored) {
 		return false
@@ -64,35 +83,52 @@ func (f Filter) match(c calendar.Conference, text *string) bool {
 
 // key is the filter's canonical form: equal filters share one cached feed.
 func (f Filter) key() string {
-	if f.ID == "" && len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) == 0 {
+	if f.IsZero() {
 		return "all"
 	}
 	f = f.canonical()
 	var b strings.Builder
 	b.WriteString(strconv.Quote(f.ID))
-	for _, facet := range [][]string{f.Topics, f.Regions, f.Sponsors, f.Words} {
+	lists := make([][]string, 0, len(domain.Facets)+2)
+	for _, facet := range domain.Facets {
+		lists = append(lists, f.Terms[facet.Param])
+	}
+	for _, list := range append(lists, f.Sponsors, f.Words) {
 		b.WriteByte('|')
-		for _, v := range facet {
+		for _, v := range list {
 			b.WriteString(strconv.Quote(v))
 		}
 	}
 	return b.String()
 }
 
-// Kind names the feed for metrics: all, conference, topic, region,
-// sponsor or query (several facets or words).
+// single is the facet and value of a filter that selects one value of one
+// vocabulary and nothing else.
+func (f Filter) single() (domain.Facet, string, bool) {
+	if f.ID != "" || f.terms() != 1 || len(f.Sponsors)+len(f.Words) > 0 {
+		return domain.Facet{}, "", false
+	}
+	for _, facet := range domain.Facets {
+		if vs := f.Terms[facet.Param]; len(vs) == 1 {
+			return facet, vs[0], true
+		}
+	}
+	return domain.Facet{}, "", false
+}
+
+// Kind names the feed for metrics: all, conference, the facet's
+// parameter for one value of a vocabulary (topic, region, …), sponsor, or
+// query (several values or words).
 func (f Filter) Kind() string {
-	n := len(f.Topics) + len(f.Regions) + len(f.Sponsors) + len(f.Words)
+	if facet, _, ok := f.single(); ok {
+		return facet.Param
+	}
 	switch {
 	case f.ID != "":
 		return "conference"
-	case n == 0:
+	case f.IsZero():
 		return "all"
-	case n == 1 && len(f.Topics) == 1:
-		return "topic"
-	case n == 1 && len(f.Regions) == 1:
-		return "region"
-	case n == 1 && len(f.Sponsors) == 1:
+	case f.terms()+len(f.Words) == 0 && len(f.Sponsors) == 1:
 		return "sponsor"
 	}
 	return "query"
@@ -110,11 +146,21 @@ func (f Filter) canonical() Filter {
 		slices.Sort(s)
 		return slices.Compact(s)
 	}
-	return Filter{ID: f.ID, Topics: norm(f.Topics), Regions: norm(f.Regions), Sponsors: norm(f.Sponsors), Words: norm(f.Words)}
+	var terms map[string][]string
+	for param, vs := range f.Terms {
+		if vs = norm(vs); vs != nil {
+			if terms == nil {
+				terms = map[string][]string{}
+			}
+			terms[param] = vs
+		}
+	}
+	return Filter{ID: f.ID, Terms: terms, Sponsors: norm(f.Sponsors), Words: norm(f.Words)}
 }
 
 // fileName is the name a browser saves the feed under:
-// justice-events[-topic|-MD|-sponsor|-search|-conference-<id>].ics.
+// justice-events[-<term>|-sponsor|-search|-conference-<id>].ics: a term
+// is a topic's slug, a region's code, ….
 func (f Filter) fileName() string {
 	slug := func(s string) string {
 		var b strings.Builder
@@ -129,13 +175,12 @@ func (f Filter) fileName() string {
 		return strings.Trim(b.String(), "-")
 	}
 	suffix := ""
+	if _, v, ok := f.single(); ok {
+		suffix = v
+	}
 	switch f.Kind() {
 	case "conference":
 		suffix = "conference-" + slug(f.ID)
-	case "topic":
-		suffix = f.Topics[0]
-	case "region":
-		suffix = f.Regions[0]
 	case "sponsor":
 		suffix = slug(f.Sponsors[0])
 	case "query":
@@ -150,22 +195,25 @@ func (f Filter) fileName() string {
 	return "justice-events-" + suffix + ".ics"
 }
 
-// Routes are the feed and read routes. pages, when not nil, answers
-// /conferences/{id} for names that are not .ics files.
+// Routes are the feed and read routes: a feed per value of each facet of
+// domain.Facets (/calendar/topics/courts.ics, /calendar/types/webinar.ics,
+// …) and per sponsor. pages, when not nil, answers /conferences/{id} for
+// names that are not .ics files.
 func (s *Server) Routes(pages http.Handler) []httpapi.Route {
 	route := func(pattern string, h http.HandlerFunc) httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: h}
 	}
-	return []httpapi.Route{
-		route("GET /calendar.ics", s.handleQuery),
-		route("GET /calendar/topics/{file}", s.handleFacet("topic")),
-		route("GET /calendar/regions/{file}", s.handleFacet("region")),
-		route("GET /calendar/sponsors/{file}", s.handleFacet("sponsor")),
+	routes := []httpapi.Route{route("GET /calendar.ics", s.handleQuery)}
+	for _, facet := range domain.Facets {
+		routes = append(routes, route("GET /calendar/"+facet.Path+"/{file}", s.handleFacet(facet)))
+	}
+	return append(routes,
+		route("GET /calendar/sponsors/{file}", s.handleSponsor),
 		route("GET /conferences/{file}", s.conferenceFile(pages)),
 		route("GET /api/v1/conferences/{id}", s.handleConference),
 		route("GET /api/v1/conferences", s.handleList),
 		route("GET /api/v1/feeds", s.handleFeeds),
-	}
+	)
 }
 
 // conferenceFile answers /conferences/{id}.ics, and hands other names to
@@ -244,42 +292,33 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	srv.serveFeed(w, r, f, now)
 }
 
-func (s *Server) handleFacet(facet string) http.HandlerFunc {
+func (s *Server) handleFacet(facet domain.Facet) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
-		if !ok {
-			s.notFound(w, r, facet)
+		t, found := facet.FromPath(v)
+		if !ok || !found {
+			s.notFound(w, r, facet.Param)
 			return
 		}
-		var f Filter
-		switch facet {
-		case "topic":
-			t, found := domain.LookupTopic(v)
-			if !found || t.Slug != v {
-				s.notFound(w, r, facet)
-				return
-			}
-			f.Topics = []string{t.Slug}
-		case "region":
-			reg, found := domain.LookupRegion(v)
-			if !found || !strings.EqualFold(reg.Code, v) {
-				s.notFound(w, r, facet)
-				return
-			}
-			f.Regions = []string{reg.Code}
-		case "sponsor":
-			if v == "" || len(v) > domain.MaxNameLength || domain.CleanLine(v) != v {
-				s.notFound(w, r, facet)
-				return
-			}
-			f.Sponsors = []string{v}
-		}
-		srv, now, ok := s.at(w, r)
-		if !ok {
+		srv, now, answer := s.at(w, r)
+		if !answer {
 			return
 		}
-		srv.serveFeed(w, r, f, now)
+		srv.serveFeed(w, r, Facet(facet.Param, t.Value), now)
 	}
+}
+
+func (s *Server) handleSponsor(w http.ResponseWriter, r *http.Request) {
+	v, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	if !ok || v == "" || len(v) > domain.MaxNameLength || domain.CleanLine(v) != v {
+		s.notFound(w, r, "sponsor")
+		return
+	}
+	srv, now, answer := s.at(w, r)
+	if !answer {
+		return
+	}
+	srv.serveFeed(w, r, Filter{Sponsors: []string{v}}, now)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
@@ -288,15 +327,15 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 }
 
 // AddQuery adds the filter's facets and words to q as ParseQuery reads
-// them (?topic=&region=&sponsor=&q=): the one place a filter becomes a
-// query string, for the feeds' addresses and the pages' links alike. The
-// ID of a single conference's feed is in its path, not in a query.
+// them (?topic=&region=&type=&sponsor=&q=: a parameter per facet of
+// domain.Facets): the one place a filter becomes a query string, for the
+// feeds' addresses and the pages' links alike. The ID of a single
+// conference's feed is in its path, not in a query.
 func (f Filter) AddQuery(q url.Values) {
-	for _, t := range f.Topics {
-		q.Add("topic", t)
-	}
-	for _, reg := range f.Regions {
-		q.Add("region", reg)
+	for _, facet := range domain.Facets {
+		for _, v := range f.Terms[facet.Param] {
+			q.Add(facet.Param, v)
+		}
 	}
 	for _, sp := range f.Sponsors {
 		q.Add("sponsor", sp)
@@ -306,23 +345,23 @@ func (f Filter) AddQuery(q url.Values) {
 	}
 }
 
-// ParseQuery reads a filter from ?topic=&region=&sponsor=&q=, naming the
-// parameter at fault; Filter.AddQuery writes it.
+// ParseQuery reads a filter from ?topic=&region=&type=&sponsor=&q= (a
+// parameter per facet of domain.Facets), naming the parameter at fault;
+// Filter.AddQuery writes it.
 func ParseQuery(q map[string][]string) (Filter, error) {
 	var f Filter
 	var errs domain.ValidationError
-	for _, v := range q["topic"] {
-		if t, ok := domain.LookupTopic(v); ok {
-			f.Topics = append(f.Topics, t.Slug)
-		} else {
-			errs.Add("topic", "unknown", "%q is not a topic of the calendar", v)
-		}
-	}
-	for _, v := range q["region"] {
-		if reg, ok := domain.LookupRegion(v); ok {
-			f.Regions = append(f.Regions, reg.Code)
-		} else {
-			errs.Add("region", "unknown", "%q is not a US state, DC or territory", v)
+	for _, facet := range domain.Facets {
+		for _, v := range q[facet.Param] {
+			t, ok := facet.Lookup(v)
+			if !ok {
+				errs.Add(facet.Param, "unknown", "%q %s", v, facet.Unknown)
+				continue
+			}
+			if f.Terms == nil {
+				f.Terms = map[string][]string{}
+			}
+			f.Terms[facet.Param] = append(f.Terms[facet.Param], t.Value)
 		}
 	}
 	for _, v := range q["sponsor"] {
@@ -340,7 +379,7 @@ func ParseQuery(q map[string][]string) (Filter, error) {
 		}
 		f.Words = append(f.Words, strings.Fields(strings.ToLower(domain.CleanLine(v)))...)
 	}
-	if len(f.Topics)+len(f.Regions)+len(f.Sponsors)+len(f.Words) > 50 {
+	if f.terms()+len(f.Sponsors)+len(f.Words) > 50 {
 		errs.Add("q", "too_many", "a feed may combine at most 50 values")
 	}
 	if err := errs.Err(); err != nil {
@@ -449,12 +488,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 // title names a feed in calendar apps.
 func (s *Server) title(f Filter) string {
 	var parts []string
-	for _, t := range f.Topics {
-		parts = append(parts, domain.TopicLabel(t))
-	}
-	for _, code := range f.Regions {
-		if reg, ok := domain.LookupRegion(code); ok {
-			parts = append(parts, reg.Name)
+	for _, facet := range domain.Facets {
+		for _, v := range f.Terms[facet.Param] {
+			parts = append(parts, facet.TermLabel(v))
 		}
 	}
 	parts = append(parts, s.sponsorLabels(f.Sponsors)...)
@@ -496,15 +532,16 @@ func (s *Server) pageURL(f Filter) string {
 
 // FeedInfo describes one feed a client can subscribe to.
 type FeedInfo struct {
-	Kind  string `json:"kind"` // all, topic, region, sponsor
+	Kind  string `json:"kind"` // all, a facet's parameter (topic, region, …), sponsor
 	Name  string `json:"name"`
-	Value string `json:"value,omitempty"` // the topic slug, USPS code or sponsor
+	Value string `json:"value,omitempty"` // the term (topic slug, USPS code, …) or sponsor
 	FeedLinks
 }
 
-// FeedIndex lists the feeds: the whole calendar, one per topic and region,
-// and one per sponsor named by a published conference. Any combination is
-// also a feed: /calendar.ics?topic=…&region=…&sponsor=…&q=….
+// FeedIndex lists the feeds: the whole calendar, one per term of each
+// facet (topic, region, …), and one per sponsor named by a published
+// conference. Any combination is also a feed:
+// /calendar.ics?topic=…&region=…&sponsor=…&q=….
 type FeedIndex struct {
 	Feeds []FeedInfo `json:"feeds"`
 	Query string     `json:"query"`
@@ -526,13 +563,15 @@ func (s *Server) feedIndex() []byte {
 	info := func(kind, value string, f Filter) FeedInfo {
 		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: feedLinks(s.feedURL(f))}
 	}
-	out := FeedIndex{Feeds: []FeedInfo{info("all", "", Filter{})},
-		Query: s.absolute("/calendar.ics") + "?topic={slug}&region={code}&sponsor={name}&q={words}"}
-	for _, t := range domain.Topics {
-		out.Feeds = append(out.Feeds, info("topic", t.Slug, Filter{Topics: []string{t.Slug}}))
+	query := s.absolute("/calendar.ics") + "?"
+	for _, facet := range domain.Facets {
+		query += facet.Param + "={" + facet.Param + "}&"
 	}
-	for _, reg := range domain.Regions {
-		out.Feeds = append(out.Feeds, info("region", reg.Code, Filter{Regions: []string{reg.Code}}))
+	out := FeedIndex{Feeds: []FeedInfo{info("all", "", Filter{})}, Query: query + "sponsor={name}&q={words}"}
+	for _, facet := range domain.Facets {
+		for _, t := range facet.Terms {
+			out.Feeds = append(out.Feeds, info(facet.Param, t.Value, Facet(facet.Param, t.Value)))
+		}
 	}
 	for _, n := range s.sponsorNames() {
 		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
@@ -569,13 +608,12 @@ func (s *Server) sponsorNames() []string {
 // feedURL is the feed's own address, its SOURCE.
 func (s *Server) feedURL(f Filter) string {
 	f = f.canonical()
+	if facet, v, ok := f.single(); ok {
+		return s.absolute("/calendar/" + facet.Path + "/" + v + ".ics")
+	}
 	switch f.Kind() {
 	case "conference":
 		return s.absolute("/conferences/" + f.ID + ".ics")
-	case "topic":
-		return s.absolute("/calendar/topics/" + f.Topics[0] + ".ics")
-	case "region":
-		return s.absolute("/calendar/regions/" + f.Regions[0] + ".ics")
 	case "sponsor":
 		u := *s.cfg.PublicURL
 		prefix := strings.TrimSuffix(u.Path, "/") + "/calendar/sponsors/"

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/httpapi"
 )
 
@@ -187,5 +188,37 @@ func TestWebcalLinks(t *testing.T) {
 	_, ics := request(t, "GET", srv.URL+"/calendar/sponsors/Polaris%20Project.ics", nil)
 	if !bytes.Contains(bytes.ReplaceAll(ics, []byte("\r\n "), nil), []byte("SOURCE;VALUE=URI:https://events.test/calendar/sponsors/Polaris%20Project.ics\r\n")) {
 		t.Fatalf("SOURCE of a sponsor feed:\n%s", ics)
+	}
+}
+
+// TestEveryFacet: each vocabulary of domain.Facets has a feed per term, a
+// query parameter that names itself when its value is wrong, and a title
+// that says the term, whatever the facet.
+func TestEveryFacet(t *testing.T) {
+	srv, s := serve(t)
+	for _, facet := range domain.Facets {
+		t.Run(facet.Param, func(t *testing.T) {
+			term := facet.Terms[len(facet.Terms)-1]
+			path := "/calendar/" + facet.Path + "/" + term.Value + ".ics"
+			resp, body := request(t, "GET", srv.URL+path, nil)
+			if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), `"justice-events-`+term.Value+`.ics"`) {
+				t.Fatalf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Disposition"))
+			}
+			unfolded := string(bytes.ReplaceAll(body, []byte("\r\n "), nil))
+			if !strings.Contains(unfolded, "\r\nSOURCE;VALUE=URI:https://events.test"+path+"\r\n") ||
+				!strings.Contains(unfolded, "\r\nNAME:Justice Events: "+strings.NewReplacer(`\`, `\\`, ",", `\,`, ";", `\;`).Replace(term.Label)) {
+				t.Errorf("%s names itself wrong:\n%s", path, unfolded[:min(len(unfolded), 600)])
+			}
+			if got := s.FeedURL(Facet(facet.Param, term.Value)); got != "https://events.test"+path {
+				t.Errorf("FeedURL = %s", got)
+			}
+			if resp, _ := request(t, "GET", srv.URL+"/calendar/"+facet.Path+"/no-such-term.ics", nil); resp.StatusCode != 404 {
+				t.Errorf("unknown term: %d", resp.StatusCode)
+			}
+			resp, body = request(t, "GET", srv.URL+"/calendar.ics?"+facet.Param+"=no-such-term", nil)
+			if resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"`+facet.Param+`"`) {
+				t.Errorf("?%s=no-such-term: %d %s", facet.Param, resp.StatusCode, body)
+			}
+		})
 	}
 }

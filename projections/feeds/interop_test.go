@@ -57,6 +57,9 @@ func expectEvent(s *Server, c calendar.Conference, p *prepared) icalinterop.Even
 	if c.Status == domain.StatusCancelled {
 		e.Summary, e.Status = "Cancelled: "+d.Title, "CANCELLED"
 	}
+	if t := d.TypeLabel(); t != "" {
+		e.Categories = append(e.Categories, t) // the event type comes first
+	}
 	for _, topic := range d.Topics {
 		e.Categories = append(e.Categories, domain.TopicLabel(topic))
 	}

@@ -45,7 +45,7 @@ func BenchmarkFeedServerMemory(b *testing.B) {
 					b.Fatal(err)
 				}
 				gz := e.WithGzip()
-				if _, err := s.Feed(Filter{Topics: []string{"courts"}}, fixedNow); err != nil {
+				if _, err := s.Feed(Facet("topic", "courts"), fixedNow); err != nil {
 					b.Fatal(err)
 				}
 				if _, _, err := s.prepare(context.Background(), "api|all", Filter{}, "api", true, s.cutoff(fixedNow),
@@ -91,7 +91,7 @@ func BenchmarkCacheAccounting(b *testing.B) {
 				f.Sponsors = []string{"s" + strconv.Itoa(i)} // unique, and matching nothing for the empty kind
 				if words[0] != "zzz" {
 					f.Sponsors = nil
-					f.Regions = []string{[]string{"MD", "NY", "CA", "TX", "IL", "DC", "PA", "WA", "GA", "OH"}[i%10]}
+					f.Terms = map[string][]string{"region": {[]string{"MD", "NY", "CA", "TX", "IL", "DC", "PA", "WA", "GA", "OH"}[i%10]}}
 					f.Words = []string{"number", strconv.Itoa(i % 97)}
 				}
 				for range 2 { // kept from the second request

@@ -12,10 +12,11 @@ import (
 func TestFilterQueryRoundTrip(t *testing.T) {
 	for _, f := range []Filter{
 		{},
-		{Topics: []string{"courts"}},
-		{Topics: []string{"courts", "reentry"}, Regions: []string{"MD", "VA"}},
+		Facet("topic", "courts"),
+		{Terms: map[string][]string{"topic": {"courts", "reentry"}, "region": {"MD", "VA"}}},
 		{Sponsors: []string{"ovc", "National Center for State Courts & Co"}, Words: []string{"human", "trafficking"}},
-		{Topics: []string{"courts"}, Regions: []string{"DC"}, Sponsors: []string{"a=b?c"}, Words: []string{"e-filing"}},
+		{Terms: map[string][]string{"topic": {"courts"}, "region": {"DC"}, "type": {"training", "webinar"}}, Sponsors: []string{"a=b?c"}, Words: []string{"e-filing"}},
+		Facet("type", "hearing"),
 	} {
 		q := url.Values{}
 		f.AddQuery(q)

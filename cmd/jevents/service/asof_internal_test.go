@@ -148,10 +148,10 @@ func TestAsOfAnswersWhatFeedsServed(t *testing.T) {
 	var log []seen
 	feedPaths := map[string]feeds.Filter{
 		"/calendar.ics": {},
-		"/calendar/topics/trafficking-in-persons.ics": {Topics: []string{"trafficking-in-persons"}},
-		"/calendar/regions/MD.ics":                    {Regions: []string{"MD"}},
+		"/calendar/topics/trafficking-in-persons.ics": feeds.Facet("topic", "trafficking-in-persons"),
+		"/calendar/regions/MD.ics":                    feeds.Facet("region", "MD"),
 		"/calendar/sponsors/ovc.ics":                  {Sponsors: []string{"ovc"}},
-		"/calendar.ics?topic=courts&q=summit":         {Topics: []string{"courts"}, Words: []string{"summit"}},
+		"/calendar.ics?topic=courts&q=summit":         {Terms: map[string][]string{"topic": {"courts"}}, Words: []string{"summit"}},
 		"/conferences/conf-a.ics":                     {ID: "conf-a"},
 		"/conferences/conf-b.ics":                     {ID: "conf-b"},
 		"/conferences/conf-c.ics":                     {ID: "conf-c"},

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/justiceevents/jevents/cmd/jevents/service"
 )
 
 // requestPath is a path a route's pattern matches: each wildcard becomes
@@ -95,15 +97,8 @@ func TestRouteTable(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	for _, r := range routes {
 		if !bytes.Contains(metrics, []byte(`jevents_http_requests_total{code="`)) ||
-			!bytes.Contains(metrics, []byte(`route="`+metricLabel(r.Pattern)+`"`)) {
+			!bytes.Contains(metrics, []byte(`route="`+service.RouteLabel(r.Pattern)+`"`)) {
 			t.Errorf("%s: no request was answered by this pattern", r.Pattern)
 		}
 	}
-}
-
-// metricLabel is the route label the HTTP metrics give a pattern (the
-// service's routeLabel, which this external test cannot call): the ServeMux
-// markers {$} and ...} dropped.
-func metricLabel(pattern string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(pattern, "{$}", ""), "...}", "}")
 }
