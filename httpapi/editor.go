@@ -2,7 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -15,26 +15,28 @@ import (
 	"github.com/justiceevents/jevents/internal/auth"
 )
 
-// ErrTokenNotAccepted is the refusal of a request that carried an
-// Authorization header whose token is no editor's (or not a bearer token):
-// the client has a token, so "required" would send it looking for one.
-var ErrTokenNotAccepted = fmt.Errorf("%w: token not accepted", domain.ErrUnauthorized)
-
-// EditorOnly runs h for requests that carry an editor (see auth.Identify)
-// with the editor's name, and answers every other request 401.
-func EditorOnly(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, editor string)) http.Handler {
+// Editor runs h with the name of the editor the gate let through
+// (internal/auth: the composition root puts every route declared for
+// editors behind auth.Gate.Require, in Handle). It does not authenticate:
+// a request that reaches it without an identity means a route was
+// registered outside the gate, and is answered 500 (and logged) rather
+// than served: it fails closed, and the route table's test fails.
+func Editor(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, editor string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		editor, ok := auth.Editor(r.Context())
+		id, ok := auth.From(r.Context())
 		if !ok {
-			err := domain.ErrUnauthorized
-			if r.Header.Get("Authorization") != "" {
-				err = ErrTokenNotAccepted // a token came, and it is no editor's
-			}
-			WriteError(w, r, log, err)
+			WriteError(w, r, log, errors.New("httpapi: an editors' route was served without the gate"))
 			return
 		}
-		h(w, r, editor)
+		h(w, r, id.Editor)
 	})
+}
+
+// Refuse answers a request the gate refused on an API route: 401 with
+// WWW-Authenticate, saying whether a token was missing or not accepted, or
+// 429 with Retry-After for a client that used up its wrong tokens.
+func Refuse(log *slog.Logger) auth.Refuse {
+	return func(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, log, err) }
 }
 
 // ParseIfMatch reads the version an edit is based on from If-Match: 12,

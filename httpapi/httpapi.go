@@ -4,8 +4,9 @@
 // (RFC 9457).
 //
 // Producers and the read APIs of projections use it. It imports the domain
-// package for its sentinel errors and ValidationError, and internal/auth to
-// tell editors' requests (EditorOnly); nothing else of ours.
+// package for its sentinel errors and ValidationError, and internal/auth
+// for the gate's identity and refusals (editor.go, route.go); nothing else
+// of ours.
 package httpapi
 
 import (
@@ -19,8 +20,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/auth"
 )
 
 // MaxBodyBytes bounds a JSON request body.
@@ -69,6 +72,7 @@ func ProblemFor(err error) Problem {
 		ve  *domain.ValidationError
 		ver *domain.VersionError
 		mbe *http.MaxBytesError
+		te  *auth.ThrottledError
 	)
 	p := Problem{Type: "about:blank"}
 	switch {
@@ -86,9 +90,14 @@ func ProblemFor(err error) Problem {
 		p.Status, p.Title, p.Detail = http.StatusConflict, "Conflict", err.Error()
 	case errors.Is(err, domain.ErrNotFound):
 		p.Status, p.Title = http.StatusNotFound, "Not found"
-	case errors.Is(err, ErrTokenNotAccepted):
+	case errors.As(err, &te):
+		p.Status, p.Title = http.StatusTooManyRequests, "Too many wrong editor tokens"
+		p.Detail = "this address sent many wrong editor tokens; wait before trying again (the right token is always accepted)"
+	case errors.Is(err, auth.ErrTokenNotAccepted):
 		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Editor token not accepted", "the Authorization: Bearer token is not an editor's token; check it, or ask for one"
-	case errors.Is(err, domain.ErrUnauthorized):
+	case errors.Is(err, auth.ErrSessionEnded):
+		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Session ended", "the editor's session has expired or ended; sign in again, or send Authorization: Bearer <editor token>"
+	case errors.Is(err, auth.ErrNoCredentials), errors.Is(err, domain.ErrUnauthorized):
 		p.Status, p.Title, p.Detail = http.StatusUnauthorized, "Editor token required", "send Authorization: Bearer <editor token>"
 	case errors.Is(err, domain.ErrIdempotencyMismatch):
 		p.Status, p.Title, p.Detail = http.StatusUnprocessableEntity, "Idempotency-Key reused", err.Error()
@@ -141,6 +150,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if he := (*Error)(nil); errors.As(err, &he) && he.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(he.RetryAfter))
+	}
+	if te := (*auth.ThrottledError)(nil); errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(te.Wait/time.Second)+1))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")

@@ -238,3 +238,52 @@ func count(list []string, s string) int {
 }
 
 func nextYear(month, d int) string { return fmt.Sprintf("%d-%02d-%02d", time.Now().Year()+1, month, d) }
+
+// browserAccept is what Chromium sends for a page.
+const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+// TestUnmatched: what no route takes is answered as the rest of the site
+// answers: an HTML page for a browser, problem+json for an API client (and
+// for anything under /api/), 404 for an unknown path, 405 with Allow for
+// a method the path does not take.
+func TestUnmatched(t *testing.T) {
+	a := startApp(t)
+	for _, tc := range []struct {
+		method, path, accept string
+		status               int
+		html                 bool
+		allow                string
+	}{
+		{"GET", "/no-such-page", browserAccept, 404, true, ""},
+		{"GET", "/no-such-page", "", 404, false, ""},
+		{"GET", "/no-such-page", "*/*", 404, false, ""},
+		{"GET", "/no-such-page", "application/json", 404, false, ""},
+		{"GET", "/api/v1/nothing", browserAccept, 404, false, ""},
+		{"GET", "/calendar/nothing/x.ics", "text/calendar", 404, false, ""},
+		{"DELETE", "/", browserAccept, 405, true, "GET, HEAD"},
+		{"POST", "/calendar.ics", "", 405, false, "GET, HEAD"},
+		{"DELETE", "/api/v1/conferences", browserAccept, 405, false, "GET, HEAD, POST"},
+		{"PUT", "/submit", browserAccept, 405, true, "GET, HEAD, POST"},
+	} {
+		r := a.do(tc.method, tc.path, map[string]string{"Accept": tc.accept}, nil)
+		name := tc.method + " " + tc.path + " (Accept: " + tc.accept + ")"
+		if r.status != tc.status || r.header.Get("Allow") != tc.allow {
+			t.Errorf("%s: %d, Allow %q; want %d, %q", name, r.status, r.header.Get("Allow"), tc.status, tc.allow)
+			continue
+		}
+		if tc.html {
+			if r.header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(r.body, `<main id="main"`) ||
+				!strings.Contains(r.body, "<h1>") || r.header.Get("Content-Security-Policy") == "" {
+				t.Errorf("%s: not the site's page: %s\n%.300s", name, r.header.Get("Content-Type"), r.body)
+			}
+			continue
+		}
+		var p struct {
+			Status int    `json:"status"`
+			Title  string `json:"title"`
+		}
+		if r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.body), &p) != nil || p.Status != tc.status {
+			t.Errorf("%s: not problem+json: %s %s", name, r.header.Get("Content-Type"), r.body)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func BenchmarkHome(b *testing.B) {
 	cal := benchCalendar(10_000)
 	s := newSite(&testing.T{}, seeded(), cal)
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, s.web.Routes())
+	_ = httpapi.Handle(mux, s.web.Routes(), nil, nil) // public routes only
 	changed := cal[calendar.Key("c00001")]
 	for _, bc := range []struct {
 		name, query string

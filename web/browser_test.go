@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -235,7 +236,62 @@ func (tb *tab) check(name string) {
 	if !tb.js(`document.querySelectorAll('script, iframe, object, embed, img').length === 0`) {
 		tb.t.Errorf("%s: the page holds an element that runs or loads something", name)
 	}
+	tb.axe(name)
 	tb.screenshot(name)
+}
+
+// axeDir holds axe-core as web/testdata/axe/package-lock.json pins it
+// (installed by scripts/deps/70-axe-core.sh).
+const axeScript = "testdata/axe/node_modules/axe-core/axe.min.js"
+
+var axeSource = sync.OnceValues(func() ([]byte, error) { return os.ReadFile(axeScript) })
+
+// axeRules are the rules every page must pass: axe-core's default set
+// (WCAG 2.0, 2.1 and 2.2 A and AA, and its best practices) and
+// label-content-name-mismatch (WCAG 2.5.3, "Label in Name": a control's
+// accessible name contains its visible text), which axe-core still ships
+// as experimental and off.
+const axeOptions = `{rules: {'label-content-name-mismatch': {enabled: true}}, resultTypes: ['violations']}`
+
+// axeViolation is one rule a page breaks, with where.
+type axeViolation struct {
+	ID, Impact, Help string
+	Nodes            []struct {
+		Target []any
+		HTML   string
+	}
+}
+
+// axe injects axe-core into the current page (through the DevTools
+// protocol: the page itself still runs no script, and its
+// Content-Security-Policy is untouched) and fails the test for every
+// violation it finds.
+func (tb *tab) axe(name string) {
+	tb.t.Helper()
+	for _, v := range tb.axeRun() {
+		var where []string
+		for _, n := range v.Nodes[:min(3, len(v.Nodes))] {
+			where = append(where, fmt.Sprintf("%v %s", n.Target, n.HTML))
+		}
+		tb.t.Errorf("%s: axe-core: %s (%s): %s, %d element(s): %s", name, v.ID, v.Impact, v.Help, len(v.Nodes), strings.Join(where, "; "))
+	}
+}
+
+func (tb *tab) axeRun() []axeViolation {
+	tb.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.t.Fatalf("axe-core is missing (%v): run `make test-deps` (scripts/deps/70-axe-core.sh installs it)", err)
+	}
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[chromedp.Void](`window.axe === undefined ? (0, eval)(`+strconv.Quote(string(src))+`) : 0`)); err != nil {
+		tb.t.Fatalf("inject axe-core: %v", err)
+	}
+	out, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, `+axeOptions+`).then(r => r.violations.map(v =>
+		({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => ({target: n.target, html: n.html}))})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("axe-core: %v", err)
+	}
+	return out
 }
 
 // screenshot saves the whole page as <artifacts>/web/<name>.png.
@@ -292,6 +348,7 @@ func (tb *tab) onPhone(path, name string) {
 	if !tb.js(`document.documentElement.scrollWidth <= window.innerWidth`) {
 		tb.t.Errorf("%s is wider than a phone", path)
 	}
+	tb.axe(name)
 	tb.screenshot(name)
 }
 
@@ -415,6 +472,7 @@ func TestBrowserSubmitApproveSubscribe(t *testing.T) {
 	tb.open("/")
 	tb.check("home")
 	tb.do("filter",
+		chromedp.Click(chromedp.CSS(`details.more-filters > summary`)),
 		chromedp.Click(chromedp.CSS(`details.facet:nth-of-type(1) summary`)),
 		chromedp.Click(chromedp.CSS(`input[name="topic"][value="courts"]`)),
 		chromedp.Click(chromedp.CSS(`details.facet:nth-of-type(2) summary`)),
@@ -622,4 +680,117 @@ func TestBrowserHostileText(t *testing.T) {
 	if len(tb.logs) > 0 {
 		t.Fatalf("the pages ran something: %q", tb.logs)
 	}
+}
+
+// TestBrowserResultsFirstOnPhone: on a phone, the results of a filtered
+// list start on the first screen: the filters the selection used are
+// counted in a closed box above them, not spread out before them (they
+// were 3,400 px down).
+func TestBrowserResultsFirstOnPhone(t *testing.T) {
+	a := startApp(t)
+	c := a.submitAPI("Phone Courts Conference", nextYear(6, 3), nil)
+	a.approveAPI(c.ID)
+	tb := newTab(t, a)
+	tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	for _, path := range []string{"/", "/?topic=courts&topic=reentry&region=MD&region=VA&region=DC&q=courts", "/?from=" + nextYear(1, 1) + "&sponsor=OVC&topic=courts"} {
+		if st := tb.open(path); st != 200 {
+			t.Fatalf("%s: %d", path, st)
+		}
+		top, err := chromedp.Run(tb.ctx, chromedp.Evaluate[float64](`document.getElementById('h-results').getBoundingClientRect().top`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if top > 844-100 {
+			t.Errorf("%s: on a phone the results start %.0f px down", path, top)
+		}
+	}
+	// The filters are one tap away and say how many are chosen.
+	if got := tb.text("details.more-filters > summary"); !strings.Contains(got, "(3 chosen)") {
+		t.Errorf("the closed filters say %q", got)
+	}
+	tb.screenshot("phone-home-filtered")
+}
+
+// TestBrowserAxeEveryPage runs axe-core on every kind of page, public,
+// forms (with and without errors), error pages and the editors' pages,
+// at a desktop's width and a phone's: none may have a violation.
+func TestBrowserAxeEveryPage(t *testing.T) {
+	a := startApp(t)
+	pub := a.submitAPI("Axe Published Conference", nextYear(6, 10), map[string]any{"sponsors": []string{"Office for Victims of Crime"},
+		"description": "A published conference.", "url": "https://example.org/axe"})
+	a.approveAPI(pub.ID)
+	gone := a.submitAPI("Axe Cancelled Conference", nextYear(6, 11), map[string]any{"format": "online", "location": nil})
+	a.approveAPI(gone.ID)
+	if st := a.api("POST", "/api/v1/conferences/"+gone.ID+"/cancel", map[string]string{"reason": "Venue closed."}, nil, nil); st != 200 {
+		t.Fatalf("cancel: %d", st)
+	}
+	no := a.submitAPI("Axe Rejected Conference", nextYear(6, 12), nil)
+	if st := a.api("POST", "/api/v1/conferences/"+no.ID+"/reject", nil, nil, nil); st != 200 {
+		t.Fatalf("reject: %d", st)
+	}
+	wait := a.submitAPI("Axe Pending Conference", nextYear(6, 13), map[string]any{"format": "hybrid"})
+	a.waitFor("the cancellation on its page", func() bool {
+		return strings.Contains(a.do("GET", "/conferences/"+gone.ID, nil, nil).body, "This conference is cancelled")
+	})
+	a.waitFor("the pending one in the queue", func() bool { return count(a.pending(), "Axe Pending Conference") == 1 })
+	tb := newTab(t, a)
+	month := nextYear(6, 1)[:7]
+	public := []string{"/", "/?topic=courts&region=MD&q=axe", "/?topic=astrology&from=soon", "/month/" + month,
+		"/month/" + month + "?topic=courts", "/month/1990-01", "/month/nope", "/conferences/" + pub.ID, "/conferences/" + gone.ID,
+		"/conferences/nope", "/resources", "/resources/topics/courts", "/resources/ovc", "/resources/nope", "/no-such-page",
+		"/submit", "/submit/done/" + wait.ID, "/moderation"}
+	editors := []string{"/moderation", "/moderation/conferences/" + wait.ID, "/moderation/conferences/" + pub.ID,
+		"/moderation/conferences/" + gone.ID, "/moderation/conferences/" + no.ID, "/moderation/conferences/" + wait.ID + "/edit",
+		"/moderation/conferences/nope"}
+	// every checks the current set of pages at both widths.
+	every := func(paths []string, extra func(phone bool)) {
+		t.Helper()
+		for _, phone := range []bool{false, true} {
+			width := "desktop"
+			if phone {
+				width = "phone"
+				tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+			}
+			for _, path := range paths {
+				tb.open(path)
+				name := width + " " + path
+				tb.axe(name)
+				if phone && !tb.js(`document.documentElement.scrollWidth <= window.innerWidth`) {
+					t.Errorf("%s is wider than a phone", name)
+				}
+			}
+			if extra != nil {
+				extra(phone)
+			}
+			tb.do("desktop", chromedp.ResetViewport())
+		}
+	}
+	every(public, func(phone bool) {
+		// The forms as shown again with their errors: /submit empty, and
+		// a wrong token on the sign-in page.
+		tb.open("/submit")
+		if st := tb.submit("#submit"); st != http.StatusUnprocessableEntity {
+			t.Fatalf("empty submission: %d", st)
+		}
+		tb.axe(fmt.Sprintf("submit with errors (phone %v)", phone))
+		tb.open("/moderation")
+		tb.do("wrong token", chromedp.SendKeys(chromedp.ID("token"), "not-the-token"))
+		tb.submit(`form[action="/moderation/sign-in"] button`)
+		tb.axe(fmt.Sprintf("sign-in refused (phone %v)", phone))
+	})
+	tb.open("/moderation")
+	tb.do("token", chromedp.SendKeys(chromedp.ID("token"), editorToken))
+	if st := tb.submit(`form[action="/moderation/sign-in"] button`); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	every(editors, func(phone bool) {
+		if st := tb.open("/moderation/conferences/" + wait.ID + "/edit"); st != 200 {
+			t.Fatalf("edit form: %d at %s", st, tb.url())
+		}
+		tb.do("break the title", chromedp.SetValue(chromedp.CSS("input#title"), " "))
+		if st := tb.submit(`form.conference-form button[type="submit"]`); st != http.StatusUnprocessableEntity {
+			t.Fatalf("edit without a title: %d", st)
+		}
+		tb.axe(fmt.Sprintf("edit with errors (phone %v)", phone))
+	})
 }

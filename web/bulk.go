@@ -25,7 +25,7 @@ import (
 // comes back with a notice of how many were rejected.
 
 // handleBulkReject answers POST /moderation/reject.
-func (m *modPages) handleBulkReject(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+func (m *modPages) handleBulkReject(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 	f := r.PostForm
 	req := moderation.BulkRequest{Reason: f.Get("reason")}
 	switch {

@@ -284,7 +284,13 @@ type homeData struct {
 	Next, Prev   string
 	FirstPage    string
 	Subscribe    subscribeData
+	MoreOpen     bool // the "More filters" box: open when one of its filters is wrong
+	Active       int  // how many of its filters are chosen (the box says it, closed)
+	Month        *link
 }
+
+// link is a link's address and text.
+type link struct{ Href, Label string }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
@@ -341,12 +347,22 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 		v.Open = v.Open || len(v.Errors) > 0
 		d.Facets = append(d.Facets, v)
 	}
-	d.Subscribe = subscribeData{Heading: "Subscribe to the calendar",
-		Text:         "Calendar apps keep a subscription up to date as conferences are added, changed or cancelled.",
-		subscribeBox: boxFor(s.feedURL(f))}
-	if !f.IsZero() {
-		d.Subscribe.Heading = "Subscribe to this selection"
-		d.Subscribe.Text = "The feed holds the conferences of your topics, states, sponsors and keywords, upcoming and recently ended (the dates narrow this page only). Calendar apps keep it up to date as conferences are added, changed or cancelled."
+	d.Subscribe = s.selectionBox(f, "the dates narrow this page only")
+	for _, k := range []string{"sponsor", "from", "to"} {
+		d.MoreOpen = d.MoreOpen || len(h.errs[k]) > 0
+	}
+	for _, facet := range domain.Facets {
+		d.MoreOpen = d.MoreOpen || len(h.errs[facet.Param]) > 0
+	}
+	for _, vs := range f.Terms {
+		d.Active += len(vs)
+	}
+	d.Active += len(f.Sponsors)
+	if h.from != "" {
+		d.Active++
+	}
+	if h.to != "" {
+		d.Active++
 	}
 	if len(h.errs) > 0 {
 		return d
@@ -387,6 +403,13 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 		d.Conferences = append(d.Conferences, v)
 	}
 	d.First, d.Last = start+1, start+len(d.Conferences)
+	if start < len(sel) {
+		m := sel[start].first[:7] // the month of the first one shown
+		if h.from != "" && h.from[:7] > m {
+			m = h.from[:7]
+		}
+		d.Month = &link{Href: monthPath(m, f), Label: monthLabel(m)}
+	}
 	if d.Last < len(sel) {
 		d.Next = h.pageQuery(d.Last)
 	}
@@ -444,9 +467,28 @@ func (s *Server) feedURL(f feeds.Filter) string {
 	return s.absolute("/calendar.ics") + strings.TrimPrefix(q, "/")
 }
 
-// boxFor makes the links of the feed at u.
-func boxFor(u string) subscribeBox {
-	b := subscribeBox{HTTPS: u, Webcal: template.URL(feeds.Webcal(u)), Name: "Justice Events"}
+// feedName is the feed's name in calendar apps, as the feed names itself.
+func (s *Server) feedName(f feeds.Filter) string {
+	if s.cfg.Feeds != nil {
+		return s.cfg.Feeds.FeedName(f)
+	}
+	return "Justice Events"
+}
+
+// selectionBox is the subscribe box of a selection of the calendar's
+// pages; narrow says what the page narrows that the feed does not.
+func (s *Server) selectionBox(f feeds.Filter, narrow string) subscribeData {
+	if !f.IsZero() {
+		return s.subscribe("Subscribe to this selection",
+			"The feed holds the conferences of your topics, states, sponsors and keywords, upcoming and past ("+narrow+"). Calendar apps keep it up to date as conferences are added, changed or cancelled.", f)
+	}
+	return s.subscribe("Subscribe to the calendar", "Calendar apps keep a subscription up to date as conferences are added, changed or cancelled.", f)
+}
+
+// boxFor makes the links of the feed at u, named name in the apps that
+// take a name (Outlook; Google and Apple read the feed's own NAME).
+func boxFor(u, name string) subscribeBox {
+	b := subscribeBox{HTTPS: u, Webcal: template.URL(feeds.Webcal(u)), Name: name}
 	if strings.HasPrefix(u, "https://") {
 		b.Google = "https://calendar.google.com/calendar/r?cid=" + url.QueryEscape(u)
 	}
@@ -468,6 +510,7 @@ type conferenceData struct {
 	ICS          string // the event's feed, absolute
 	ICSPath      string
 	Webcal       template.URL
+	Add          addLinks // none when cancelled
 	Editors      string
 	URLText      string // the website's address, shortened for reading
 }
@@ -492,6 +535,9 @@ func (s *Server) ConferencePage() http.Handler {
 				Updated: c.Updated.UTC().Format("January 2, 2006"), Editors: "/moderation/conferences/" + c.ID}
 			if !d.AllDay {
 				data.Timezone = d.Timezone
+			}
+			if !v.Cancelled {
+				data.Add = newAddLinks(d, s.absolute("/conferences/"+c.ID))
 			}
 			data.URLText, _ = cut(strings.TrimPrefix(strings.TrimPrefix(d.URL, "https://"), "http://"), 80)
 			if !c.Published.IsZero() {

@@ -99,12 +99,37 @@ func TestHomeFilters(t *testing.T) {
 		`value="https://events.example/calendar/topics/courts.ics"`,
 		`href="webcal://events.example/calendar/topics/courts.ics"`,
 		`href="https://calendar.google.com/calendar/r?cid=https%3A%2F%2Fevents.example%2Fcalendar%2Ftopics%2Fcourts.ics"`,
-		`href="https://outlook.live.com/calendar/0/addfromweb?name=Justice&#43;Events&amp;url=https%3A%2F%2Fevents.example%2Fcalendar%2Ftopics%2Fcourts.ics"`,
+		// Outlook names the calendar as the link says: the feed's own name.
+		`href="https://outlook.live.com/calendar/0/addfromweb?name=Justice&#43;Events%3A&#43;Courts&amp;url=https%3A%2F%2Fevents.example%2Fcalendar%2Ftopics%2Fcourts.ics"`,
+		`href="https://outlook.office.com/calendar/0/addfromweb?name=Justice&#43;Events%3A&#43;Courts&amp;url=https%3A%2F%2Fevents.example%2Fcalendar%2Ftopics%2Fcourts.ics"`,
+		// How long past conferences stay, and the feed that keeps them all.
+		"Past conferences, cancelled ones too, stay in this feed for 90 days after they end.",
+		`<a href="https://events.example/calendar/topics/courts.ics?past=all">The feed with every past conference</a>`,
+		// The month view of the same selection, from the first one listed.
+		`<a href="/month/` + day(10).Format("2006-01") + `?topic=courts">See them by month, from ` + day(10).Format("January 2006") + `</a>`,
 		"Google refreshes every 8 to 24 hours", "Outlook refreshes about every 3 hours", "Thunderbird refreshes every 30 minutes",
 		"as often as you choose",
 	} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("no %s", want)
+		}
+	}
+	// A cancelled conference offers nothing to add; the others' links
+	// name what they add, their visible text first (WCAG 2.5.3).
+	if strings.Count(p.body, `<p class="add">`) != 2 || strings.Contains(p.body, `href="/conferences/f.ics"`) {
+		t.Errorf("add links: %d, one of the cancelled f", strings.Count(p.body, `<p class="add">`))
+	}
+	if !strings.Contains(p.body, `<a href="/conferences/a.ics">Add to calendar<span class="visually-hidden">: Court Innovation Summit</span></a>`) ||
+		strings.Contains(p.body, `aria-label="Add `) {
+		t.Error("the add link's accessible name does not start with its visible text")
+	}
+	for path, name := range map[string]string{
+		"/?sponsor=ovc":     "Justice&#43;Events%3A&#43;Office&#43;for&#43;Victims&#43;of&#43;Crime",
+		"/?region=VA&q=law": "Justice&#43;Events%3A&#43;Virginia%2C&#43;%E2%80%9Claw%E2%80%9D",
+		"/":                 "Justice&#43;Events&amp;",
+	} {
+		if p := s.get(path, nil); !strings.Contains(p.body, "addfromweb?name="+name) {
+			t.Errorf("%s: the Outlook link does not name the feed %s", path, name)
 		}
 	}
 	p = s.get("/?region=VA&topic=courts&q=Digital", nil)
@@ -250,8 +275,36 @@ func TestConferencePage(t *testing.T) {
 		t.Errorf("its feed: %d", ics.status)
 	}
 
+	// One-event links: Google Calendar's and Outlook's forms, filled in
+	// (local times and the zone for Google, UTC instants for Outlook).
+	date := day(10).Format("20060102")
+	chicago, _ := time.LoadLocation("America/Chicago")
+	startUTC := time.Date(day(10).Year(), day(10).Month(), day(10).Day(), 9, 0, 0, 0, chicago).UTC().Format("2006-01-02T15:04:05Z")
+	for _, want := range []string{
+		`href="https://calendar.google.com/calendar/render?action=TEMPLATE&amp;ctz=America%2FChicago&amp;dates=` + date + `T090000%2F` + date + `T173000&amp;details=First&#43;paragraph`,
+		`&amp;text=Court&#43;Innovation&#43;Summit"`, `location=Convention&#43;Center%2C&#43;Baltimore%2C&#43;MD`,
+		`href="https://outlook.live.com/calendar/0/deeplink/compose?allday=false&amp;body=First&#43;paragraph`,
+		`startdt=` + url.QueryEscape(startUTC), `subject=Court&#43;Innovation&#43;Summit`,
+		`href="https://outlook.office.com/calendar/0/deeplink/compose?`,
+		">Add to Google Calendar</a>", ">Add to Outlook.com</a>", ">Download the event (.ics)</a>",
+		// The breadcrumb is the way here, not the conference's topics.
+		`<nav aria-label="Breadcrumb" class="crumbs"><a href="/">Calendar</a> › <span aria-current="page">Court Innovation Summit</span></nav>`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("no %s", want)
+		}
+	}
+	if strings.Contains(p.body, `Calendar</a> › <a href="/resources/topics/courts">Courts</a> › `) {
+		t.Error("the breadcrumb chains the conference's topics")
+	}
+
 	p = s.get("/conferences/f", nil)
 	checkPage(t, "/conferences/f", p)
+	for _, never := range []string{"calendar.google.com", "deeplink/compose", `<a href="/conferences/f.ics"`, "webcal://", "Add to"} {
+		if strings.Contains(p.body, never) {
+			t.Errorf("the cancelled conference offers %s", never)
+		}
+	}
 	for _, want := range []string{`<h1><span class="badge">Cancelled</span> Cancelled court meeting</h1>`,
 		"<strong>This conference is cancelled.</strong> The venue closed.", "<title>Cancelled: Cancelled court meeting"} {
 		if !strings.Contains(p.body, want) {
@@ -312,10 +365,119 @@ func TestCalendarPagesStayUnder100KB(t *testing.T) {
 	for _, tp := range domain.Topics[:domain.MaxTopics] {
 		c.Details.Topics = append(c.Details.Topics, tp.Slug)
 	}
-	s := newSite(t, seeded(), calSource{calendar.Key("big"): c})
-	for _, path := range []string{"/conferences/big", "/", "/?q=" + url.QueryEscape(long(200))} {
+	open := c // the same, not cancelled: with its add links
+	open.ID, open.Status, open.CancelReason = "big-open", domain.StatusApproved, ""
+	s := newSite(t, seeded(), calSource{calendar.Key("big"): c, calendar.Key("big-open"): open})
+	for _, path := range []string{"/conferences/big", "/conferences/big-open", "/", "/?q=" + url.QueryEscape(long(200)),
+		"/month/" + day(2).Format("2006-01")} {
 		p := s.get(path, nil)
 		checkPage(t, path, p)
 		t.Logf("%s: %d bytes", path, len(p.body))
+	}
+}
+
+// TestMonthView: /month/YYYY-MM lists the month's published conferences,
+// past months too, under the day each starts on (the month's first day for
+// one that began before it), with the list's filters; it links the months
+// around it, keeping the filters, and the list links to it.
+func TestMonthView(t *testing.T) {
+	cal := calendarFixture()
+	// One that spans the turn of a month: under the first day of the next.
+	span := conference("span", "Month-spanning Institute", time.Date(2031, 3, 30, 0, 0, 0, 0, time.UTC), 4, domain.StatusApproved, []string{"courts"})
+	early := conference("early", "Early April Courts Day", time.Date(2031, 4, 1, 0, 0, 0, 0, time.UTC), 1, domain.StatusApproved, []string{"courts"})
+	late := conference("late", "Late April Reentry Day", time.Date(2031, 4, 20, 0, 0, 0, 0, time.UTC), 1, domain.StatusApproved, []string{"reentry"})
+	gone := conference("gone", "Cancelled April Meeting", time.Date(2031, 4, 20, 0, 0, 0, 0, time.UTC), 1, domain.StatusCancelled, []string{"reentry"})
+	wait := conference("wait", "Pending April Meeting", time.Date(2031, 4, 21, 0, 0, 0, 0, time.UTC), 1, domain.StatusPending, []string{"reentry"})
+	for _, c := range []calendar.Conference{span, early, late, gone, wait} {
+		cal[calendar.Key(c.ID)] = c
+	}
+	s := newSite(t, seeded(), cal)
+
+	p := s.get("/month/2031-04", nil)
+	checkPage(t, "/month/2031-04", p)
+	if p.status != 200 {
+		t.Fatalf("%d", p.status)
+	}
+	if got := listedIDs(p.body); !slices.Equal(got, []string{"span", "early", "gone", "late"}) {
+		t.Fatalf("April 2031 lists %v", got)
+	}
+	for _, want := range []string{
+		"<h1>Conferences in April 2031</h1>",
+		`<h3 id="d-2031-04-01"><time datetime="2031-04-01">Tuesday, April 1</time></h3>`,
+		`<h3 id="d-2031-04-20"><time datetime="2031-04-20">Sunday, April 20</time></h3>`,
+		`<a href="/month/2031-03" rel="prev">Previous month: March 2031</a>`,
+		`<a href="/month/2031-05" rel="next">Next month: May 2031</a>`,
+		"<strong>Cancelled</strong>",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("no %s", want)
+		}
+	}
+	// March holds the spanning one under its own first day.
+	if got := listedIDs(s.get("/month/2031-03", nil).body); !slices.Equal(got, []string{"span"}) {
+		t.Errorf("March 2031 lists %v", got)
+	}
+	// The same filters as the list and the feeds; the month links keep them.
+	p = s.get("/month/2031-04?topic=courts", nil)
+	if got := listedIDs(p.body); !slices.Equal(got, []string{"span", "early"}) {
+		t.Errorf("April 2031, courts: %v", got)
+	}
+	for _, want := range []string{`href="/month/2031-05?topic=courts"`, "Your selection: Courts.",
+		`value="https://events.example/calendar/topics/courts.ics"`, `<a href="/?from=2031-04-01&amp;topic=courts">Change the filters</a>`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("filtered: no %s", want)
+		}
+	}
+	if got := listedIDs(s.get("/month/2031-04?q=reentry", nil).body); !slices.Equal(got, []string{"late"}) {
+		t.Errorf("April 2031, keyword: %v", got)
+	}
+	// A past month is there too.
+	past := day(-12)
+	if got := listedIDs(s.get("/month/"+past.Format("2006-01"), nil).body); !slices.Contains(got, "e") {
+		t.Errorf("the past month %s lists %v", past.Format("2006-01"), got)
+	}
+	for _, bad := range []string{"/month/2031-13", "/month/2031-4", "/month/june", "/month/1969-12", "/month/2031-04-01"} {
+		if p := s.get(bad, nil); p.status != http.StatusNotFound {
+			t.Errorf("%s: %d", bad, p.status)
+		} else {
+			checkPage(t, bad, p)
+		}
+	}
+	if p := s.get("/month/2031-04?topic=astrology", nil); p.status != http.StatusBadRequest || !strings.Contains(p.body, "astrology") {
+		t.Errorf("a bad filter: %d", p.status)
+	}
+}
+
+// TestMonthViewPages: a month busier than one page continues on further
+// pages, each under 100 KB, together listing every conference once.
+func TestMonthViewPages(t *testing.T) {
+	cal := calSource{}
+	for i := range 400 {
+		c := conference(fmt.Sprintf("m%03d", i), fmt.Sprintf("Busy June Conference number %d on courts and sentencing", i),
+			time.Date(2031, 6, 1+i%30, 0, 0, 0, 0, time.UTC), 1, domain.StatusApproved, []string{"courts"})
+		cal[calendar.Key(c.ID)] = c
+	}
+	s := newSite(t, seeded(), cal)
+	seen := map[string]bool{}
+	next := "/month/2031-06"
+	for pages := 0; next != ""; pages++ {
+		if pages > 50 {
+			t.Fatal("the pages never end")
+		}
+		p := s.get(next, nil)
+		checkPage(t, next, p)
+		for _, id := range listedIDs(p.body) {
+			if seen[id] {
+				t.Fatalf("%s listed twice", id)
+			}
+			seen[id] = true
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">Later in the month</a>`).FindStringSubmatch(p.body); m != nil {
+			next = strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+	}
+	if len(seen) != 400 {
+		t.Fatalf("the month's pages list %d of 400", len(seen))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
+	"github.com/justiceevents/jevents/projections/feeds"
 )
 
 // Byte budgets that keep every page under MaxPageBytes: the layout and the
@@ -306,7 +307,7 @@ func (s *Server) handleTopic(w http.ResponseWriter, r *http.Request) {
 			Closing: paragraphs(s.cfg.Closing)}
 		d.Subscribe = s.subscribe("Subscribe to "+t.Label+" conferences",
 			"Calendar apps keep the subscription up to date as conferences on "+t.Label+" are added, changed or cancelled.",
-			"/calendar/topics/"+t.Slug+".ics")
+			feeds.Facet("topic", t.Slug))
 		budget := pageBudget - escapedLen(s.cfg.Closing) - escapedLen(s.cfg.TopicIntros[t.Slug])
 		confs := s.upcoming(now, func(c calendar.Conference) bool { return slices.Contains(c.Details.Topics, t.Slug) })
 		d.Conferences, d.MoreConferences = conferenceViews(snap, confs, budget/3)
@@ -372,7 +373,7 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Subscribe = s.subscribe("Subscribe to conferences sponsored by "+res.Details.Name,
 			"Calendar apps keep the subscription up to date as conferences sponsored by "+res.Details.Name+" are added, changed or cancelled.",
-			"/calendar/sponsors/"+res.ID+".ics")
+			feeds.Filter{Sponsors: []string{res.ID}})
 		budget := pageBudget - d.R.cost() - escapedLen(res.Details.Description) - escapedLen(s.cfg.Closing) - 4*escapedLen(res.Details.Name)
 		confs := s.upcoming(now, func(c calendar.Conference) bool { return c.Sponsored(res.ID) })
 		d.Conferences, d.MoreConferences = conferenceViews(snap, confs, budget)

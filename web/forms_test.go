@@ -289,7 +289,8 @@ func TestModerationPages(t *testing.T) {
 	a := startApp(t, publicHTTPS)
 	first := a.submitAPI("First in the queue", nextYear(5, 1), nil)
 	second := a.submitAPI("Second in the queue", nextYear(5, 2), map[string]any{"description": "To be <edited>."})
-	a.waitFor("the queue", func() bool { return len(a.pending()) == 2 })
+	online := a.submitAPI("Online in the queue", nextYear(5, 3), map[string]any{"format": "online", "location": nil})
+	a.waitFor("the queue", func() bool { return len(a.pending()) == 3 })
 
 	// Secure cookies when the public URL is https.
 	r := a.do("GET", "/moderation", nil, nil)
@@ -304,7 +305,16 @@ func TestModerationPages(t *testing.T) {
 	if i, j := strings.Index(q.body, "First in the queue"), strings.Index(q.body, "Second in the queue"); i < 0 || j < i {
 		t.Fatal("the queue is not oldest first")
 	}
-	for _, want := range []string{"2 conferences waiting", `href="mailto:pat.organiser@example.org?subject=`, "Pat Organiser",
+	// An online conference's place is said once.
+	if i := strings.Index(q.body, `id="q-`+online.ID+`"`); i < 0 || !strings.Contains(q.body[i:], "<dt>Where</dt><dd>Online</dd>") || strings.Contains(q.body, "Online · Online") {
+		t.Error(`the queue does not say "Where: Online" once for an online conference`)
+	}
+	// A pending conference's page offers its decisions, and never says
+	// it takes none.
+	if p := a.do("GET", "/moderation/conferences/"+first.ID, h, nil); !strings.Contains(p.body, "Approve and publish") || strings.Contains(p.body, "takes no more decisions") {
+		t.Error("the pending conference's page says it takes no more decisions")
+	}
+	for _, want := range []string{"3 conferences waiting", `href="mailto:pat.organiser@example.org?subject=`, "Pat Organiser",
 		`action="/moderation/conferences/` + first.ID + `/approve"`, "Signed in as <strong>editor</strong>"} {
 		if !strings.Contains(q.body, want) {
 			t.Errorf("queue: no %s", want)
@@ -449,13 +459,20 @@ func TestModerationPages(t *testing.T) {
 		}
 	}
 
-	// Signing out ends the session in this browser.
+	// Signing out ends the session in this browser…
 	r = a.post("/moderation/sign-out", url.Values{"csrf": {csrf}}, h)
 	if c := r.cookie("jevents_editor"); r.status != 200 || c == nil || c.MaxAge >= 0 || !strings.Contains(r.body, "You have signed out") {
 		t.Fatalf("sign out: %d %+v", r.status, c)
 	}
 	if r := a.do("GET", "/moderation/conferences/"+first.ID, nil, nil); !strings.Contains(r.body, "Editors: sign in") || strings.Contains(r.body, "pat.organiser") {
 		t.Fatal("an editor's page without a session")
+	}
+	// …and in every copy of its cookie: the session is over on the server.
+	if r := a.do("GET", "/moderation/conferences/"+first.ID, h, nil); !strings.Contains(r.body, "Your session has ended") || strings.Contains(r.body, "pat.organiser") {
+		t.Fatal("a copy of a signed-out session's cookie still opens an editor's page")
+	}
+	if r := a.post("/moderation/conferences/"+first.ID+"/approve", url.Values{"csrf": {csrf}, "version": {"9"}}, h); r.status != http.StatusForbidden {
+		t.Fatalf("a post with a signed-out session's cookie: %d", r.status)
 	}
 	if r := a.post("/moderation/conferences/"+first.ID+"/approve", url.Values{"csrf": {csrf}, "version": {"9"}}, map[string]string{"Cookie": "jevents_editor=v1.forged"}); r.status != http.StatusForbidden {
 		t.Fatalf("a post with a forged session: %d", r.status)

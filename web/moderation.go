@@ -41,11 +41,12 @@ type Moderator interface {
 	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
 }
 
-// sessionCookie carries a signed-in editor's session (auth.Session): only
-// to /moderation, never readable by scripts, and sent with cross-site
-// links (SameSite=Lax) so an editor can follow a link to a conference
-// from an e-mail; every post is checked by its CSRF token.
-const sessionCookie = "jevents_editor"
+// sessionCookie carries a signed-in editor's session (auth.Gate opens,
+// checks and ends it): only to /moderation, never readable by scripts,
+// and sent with cross-site links (SameSite=Lax) so an editor can follow a
+// link to a conference from an e-mail; every post is checked by its CSRF
+// token.
+const sessionCookie = auth.CookieName
 
 // queueBudget bounds the queue page, and queueItems the contacts loaded
 // for it from the log.
@@ -59,16 +60,18 @@ const (
 // editor token, the queue, and a page per conference to approve, reject,
 // cancel and edit it.
 //
-// throttle counts wrong tokens per client (the same count as the API's
-// bearer tokens); nil counts nothing.
-func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle *auth.Throttle) []httpapi.Route {
-	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle}
+// Every route but the sign-in is declared for editors: the composition
+// root puts it behind the one gate (gate, which also opens and ends the
+// sessions and makes their CSRF tokens), and a request the gate refuses
+// gets the sign-in page (signInRefusal).
+func (s *Server) ModerationRoutes(mod Moderator, gate *auth.Gate) []httpapi.Route {
+	m := &modPages{s: s, mod: mod, gate: gate}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
 	}
-	editorsOnly := func(pattern string, h func(http.ResponseWriter, *http.Request, auth.Session)) httpapi.Route {
-		return httpapi.Route{Pattern: pattern, Handler: m.editorOnly(h), Editors: true}
+	editorsOnly := func(pattern string, h func(http.ResponseWriter, *http.Request, auth.Identity)) httpapi.Route {
+		return httpapi.Route{Pattern: pattern, Handler: m.editorPage(h), Editors: true, Refused: m.signInRefusal}
 	}
 	routes := []httpapi.Route{
 		editorsOnly("GET /moderation", m.handleQueue),
@@ -86,29 +89,42 @@ func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle
 }
 
 type modPages struct {
-	s        *Server
-	mod      Moderator
-	editors  *auth.Editors
-	throttle *auth.Throttle
+	s    *Server
+	mod  Moderator
+	gate *auth.Gate
 }
 
-// editorOnly answers the sign-in page to a request without a valid
-// session, and checks the CSRF token of every post.
-func (m *modPages) editorOnly(h func(http.ResponseWriter, *http.Request, auth.Session)) http.HandlerFunc {
+// signInRefusal is what the gate's refusals get on the editors' pages: the
+// sign-in page (a post: 403, and nothing changed), or, for a client that
+// has used up its wrong tokens, 429.
+func (m *modPages) signInRefusal(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("X-Robots-Tag", "noindex")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		m.tooMany(w, r, te.Wait)
+	case r.Method == http.MethodPost:
+		m.signInPage(w, r, http.StatusForbidden, "/moderation", "Your session has ended, so nothing was changed. Sign in again.", "")
+	case errors.Is(err, auth.ErrSessionEnded):
+		m.signInPage(w, r, http.StatusOK, r.URL.RequestURI(), "Your session has ended. Sign in again.", "")
+	default:
+		m.signInPage(w, r, http.StatusOK, r.URL.RequestURI(), "", "")
+	}
+}
+
+// editorPage runs h for the editor the gate let through (auth.From), and
+// checks the CSRF token of every post. It does not authenticate: a
+// request without an identity reached it outside the gate, and is refused
+// (500, logged), never served.
+func (m *modPages) editorPage(h func(http.ResponseWriter, *http.Request, auth.Identity)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Robots-Tag", "noindex")
 		w.Header().Set("Referrer-Policy", "same-origin")
-		var sess auth.Session
-		ok := false
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			sess, ok = m.editors.Session(c.Value, time.Now())
-		}
+		sess, ok := auth.From(r.Context())
 		if !ok {
-			if r.Method == http.MethodPost {
-				m.signInPage(w, r, http.StatusForbidden, "/moderation", "Your session has ended, so nothing was changed. Sign in again.", "")
-				return
-			}
-			m.signInPage(w, r, http.StatusOK, r.URL.RequestURI(), "", "")
+			m.s.log.Error("an editors' page was served without the gate", slog.String("path", r.URL.Path))
+			m.s.message(w, r, http.StatusInternalServerError, "moderation", "moderation", "Something went wrong", "Nothing was changed.")
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -117,7 +133,7 @@ func (m *modPages) editorOnly(h func(http.ResponseWriter, *http.Request, auth.Se
 				m.s.message(w, r, http.StatusBadRequest, "moderation", "moderation", "The form could not be read", "The form was too large or garbled. Go back and try again.")
 				return
 			}
-			if m.s.cop.Check(r) != nil || !sess.CheckCSRF(r.PostForm.Get("csrf")) {
+			if m.s.cop.Check(r) != nil || !m.gate.CheckCSRF(sess, r.PostForm.Get("csrf")) {
 				m.s.metrics.formRejects.WithLabelValues("moderation", "csrf").Inc()
 				m.s.message(w, r, http.StatusForbidden, "moderation", "moderation", "Nothing was changed",
 					"The form had expired or came from another site. Go back, reload the page and try again.")
@@ -149,11 +165,12 @@ func safeNext(p string) string {
 	return p
 }
 
-// handleSignIn checks a token typed into the sign-in page. A right token
-// always signs in; wrong ones count against the client's address (with the
-// API's wrong bearer tokens: auth.Throttle), and once the address has used
-// them up its wrong tokens are answered 429. So others' failures behind a
-// shared address never lock out an editor who has the right token.
+// handleSignIn checks a token typed into the sign-in page, through the
+// gate. A right token always signs in; wrong ones count against the
+// client's address (with the API's wrong bearer tokens: auth.Throttle),
+// and once the address has used them up its wrong tokens are answered 429.
+// So others' failures behind a shared address never lock out an editor who
+// has the right token.
 func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Robots-Tag", "noindex")
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -167,19 +184,22 @@ func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		m.signInPage(w, r, http.StatusForbidden, next, "", "The form had expired or came from another site. Sign in again.")
 		return
 	}
-	sess, ok := m.editors.SignIn(strings.TrimSpace(r.PostForm.Get("token")), time.Now(), auth.SessionTTL)
-	if !ok {
-		if m.throttle != nil {
-			if throttled, wait := m.throttle.Failed(r, "sign_in"); throttled {
-				m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
-				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-				m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
-					"This address has tried many wrong tokens. Please wait "+waitText(wait)+" and try again; the right token is always accepted.")
-				return
-			}
-		}
+	sess, err := m.gate.SignIn(r, strings.TrimSpace(r.PostForm.Get("token")))
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		m.s.metrics.formRejects.WithLabelValues("sign_in", "rate_limited").Inc()
+		m.tooMany(w, r, te.Wait)
+		return
+	case errors.Is(err, auth.ErrTokenNotAccepted):
 		m.s.metrics.formRejects.WithLabelValues("sign_in", "wrong_token").Inc()
 		m.signInPage(w, r, http.StatusUnauthorized, next, "", "That is not an editor's token. Check it and try again.")
+		return
+	case err != nil: // the sessions' store cannot be reached
+		m.s.log.Error("cannot open an editor's session", slog.Any("err", err))
+		w.Header().Set("Retry-After", "2")
+		m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Signing in is unavailable",
+			"Sessions cannot be recorded just now. Please try again in a moment.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Cookie, Path: "/moderation", HttpOnly: true,
@@ -188,7 +208,24 @@ func (m *modPages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	m.redirect(w, r, safeNext(next))
 }
 
-func (m *modPages) handleSignOut(w http.ResponseWriter, r *http.Request, _ auth.Session) {
+// tooMany answers a client that has used up its wrong tokens.
+func (m *modPages) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	m.s.message(w, r, http.StatusTooManyRequests, "moderation", "moderation", "Too many attempts",
+		"This address has tried many wrong tokens. Please wait "+waitText(wait)+" and try again; the right token is always accepted.")
+}
+
+// handleSignOut ends the session in the store, so that every copy of its
+// cookie ends with it, then removes the cookie from the browser.
+func (m *modPages) handleSignOut(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
+	if err := m.gate.SignOut(r.Context(), sess); err != nil {
+		m.s.log.Error("cannot end an editor's session", slog.Any("err", err))
+		w.Header().Set("Retry-After", "2")
+		m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Signing out is unavailable",
+			"The session could not be ended just now, so it goes on. Please try again in a moment.")
+		return
+	}
+	m.s.log.Info("editor signed out", slog.String("editor", sess.Editor))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/moderation", HttpOnly: true,
 		Secure: m.s.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	m.signInPage(w, r, http.StatusOK, "/moderation", "You have signed out.", "")
@@ -236,10 +273,10 @@ type queueData struct {
 // The queue is paged from the queue's read model (the order) and the log
 // (each conference shown, with its contact): an editors' process never
 // holds the submissions themselves (projections/review).
-func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 	q := r.URL.Query()
 	queue := m.mod.Queue()
-	d := queueData{editorBase: editorBase{sess.Editor, sess.CSRFToken()}, BulkIdem: newKey()}
+	d := queueData{editorBase: editorBase{sess.Editor, m.gate.CSRFToken(sess)}, BulkIdem: newKey()}
 	// A decision just taken may not have reached the read model yet.
 	doneID := q.Get("id")
 	doneV, _ := strconv.ParseUint(q.Get("v"), 10, 64)
@@ -347,7 +384,7 @@ func (m *modPages) flash(ctx context.Context, q url.Values) string {
 var uuidPattern = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
 // handleFind opens a conference by its id or by the address of its page.
-func (m *modPages) handleFind(w http.ResponseWriter, r *http.Request, _ auth.Session) {
+func (m *modPages) handleFind(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
 	v := strings.TrimSpace(r.URL.Query().Get("id"))
 	if id := uuidPattern.FindString(v); id != "" {
 		v = strings.ToLower(id)
@@ -403,8 +440,8 @@ func (m *modPages) load(w http.ResponseWriter, r *http.Request, id string) (*dom
 	return nil, false
 }
 
-func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status int, sess auth.Session, c *domain.Conference, d moderateData) {
-	d.editorBase = editorBase{sess.Editor, sess.CSRFToken()}
+func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status int, sess auth.Identity, c *domain.Conference, d moderateData) {
+	d.editorBase = editorBase{sess.Editor, m.gate.CSRFToken(sess)}
 	cc := calendar.Conference{ID: c.ID, Status: c.Status, Version: c.Version, Details: c.Details}
 	d.V = newConference(m.s.dir.Snapshot(), cc)
 	d.Status, d.Version, d.Contact = c.Status, c.Version, c.Contact
@@ -471,7 +508,7 @@ func (m *modPages) history(r *http.Request, id string) []historyView {
 	return out
 }
 
-func (m *modPages) handleConference(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+func (m *modPages) handleConference(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 	c, ok := m.load(w, r, r.PathValue("id"))
 	if !ok {
 		return
@@ -492,8 +529,8 @@ func outcome(d moderation.Decision) domain.Status {
 	return domain.StatusCancelled
 }
 
-func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWriter, *http.Request, auth.Session) {
-	return func(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWriter, *http.Request, auth.Identity) {
+	return func(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 		id := r.PathValue("id")
 		version, err := strconv.ParseUint(r.PostForm.Get("version"), 10, 64)
 		if err != nil || version == 0 {
@@ -588,8 +625,8 @@ type editData struct {
 	Idem      string
 }
 
-func (m *modPages) editPage(w http.ResponseWriter, r *http.Request, status int, sess auth.Session, c *domain.Conference, d editData) {
-	d.editorBase = editorBase{sess.Editor, sess.CSRFToken()}
+func (m *modPages) editPage(w http.ResponseWriter, r *http.Request, status int, sess auth.Identity, c *domain.Conference, d editData) {
+	d.editorBase = editorBase{sess.Editor, m.gate.CSRFToken(sess)}
 	d.ID, d.Title, d.Status = c.ID, c.Details.Title, c.Status
 	if d.Version == 0 {
 		d.Version = c.Version
@@ -612,7 +649,7 @@ func (m *modPages) sponsorName(sp domain.Sponsor) string {
 	return sp.Name
 }
 
-func (m *modPages) handleEditForm(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+func (m *modPages) handleEditForm(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 	c, ok := m.load(w, r, r.PathValue("id"))
 	if !ok {
 		return
@@ -624,7 +661,7 @@ func (m *modPages) handleEditForm(w http.ResponseWriter, r *http.Request, sess a
 	m.editPage(w, r, http.StatusOK, sess, c, editData{Fields: newFieldsView(formOf(c.Details, m.sponsorName), nil, false)})
 }
 
-func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+func (m *modPages) handleEdit(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 	id := r.PathValue("id")
 	f := readForm(r, false)
 	version, err := strconv.ParseUint(r.PostForm.Get("version"), 10, 64)

@@ -38,7 +38,7 @@ func newKey() string {
 // is HttpOnly and SameSite=Strict, repeated in a hidden field. Another
 // site can neither read the cookie nor make the browser send it with a
 // cross-site post, so it cannot fill in the field. The forms of signed-in
-// editors carry a token derived from their session instead (auth.Session).
+// editors carry a token derived from their session instead (auth.Gate.CSRFToken).
 const formCookie = "jevents_form"
 
 // formToken returns the visitor's form token, setting the cookie when it

@@ -14,6 +14,8 @@
 //   - GET /: upcoming conferences, filtered by topic, state, sponsor, date
 //     range and keyword (OR within a facet, AND across, as the feeds do),
 //     paged, with a box to subscribe to the same selection;
+//   - GET /month/{YYYY-MM}: the conferences of a month, day by day, with
+//     the same filters (month.go);
 //   - GET /conferences/{id}: one published conference (feeds.Server.Routes
 //     hands these to ConferencePage);
 //   - GET /resources, /resources/topics/{topic}, /resources/{id}: the
@@ -75,7 +77,7 @@ var siteCSS []byte
 
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
-var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference",
+var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
 	"submit", "submitted", "signin", "queue", "moderate", "edit"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
@@ -98,10 +100,12 @@ type Conferences interface {
 	Range(fn func(key string, c calendar.Conference) bool)
 }
 
-// FeedLinks gives the address of the feed of a selection (the feed
-// server).
+// FeedLinks gives the address of the feed of a selection, its name in
+// calendar apps and how long it keeps past conferences (the feed server).
 type FeedLinks interface {
 	FeedURL(f feeds.Filter) string
+	FeedName(f feeds.Filter) string
+	Retention(f feeds.Filter) string
 }
 
 // Config are the pages' settings.
@@ -212,11 +216,12 @@ func New(cfg Config, dir Directory, cal Conferences, log *slog.Logger, m *Metric
 // directory's pages and the stylesheet (the feeds role). The pages of
 // single conferences come through ConferencePage.
 func (s *Server) Routes() []httpapi.Route {
-	for _, page := range []string{"home", "conference", "resources", "topic", "resource"} {
+	for _, page := range []string{"home", "month", "conference", "resources", "topic", "resource"} {
 		s.metrics.requests.WithLabelValues(page, "200") // exported from the start
 	}
 	return append([]httpapi.Route{
 		{Pattern: "GET /{$}", Handler: http.HandlerFunc(s.handleHome)},
+		{Pattern: "GET /month/{month}", Handler: http.HandlerFunc(s.handleMonth)},
 		{Pattern: "GET /resources", Handler: http.HandlerFunc(s.handleIndex)},
 		{Pattern: "GET /resources/topics/{topic}", Handler: http.HandlerFunc(s.handleTopic)},
 		{Pattern: "GET /resources/{id}", Handler: http.HandlerFunc(s.handleResource)},
@@ -373,16 +378,37 @@ func (s *Server) absolute(path string) string {
 }
 
 // subscribeData is a page's "Subscribe" box: its heading, one line on what
-// it holds, and the feed in every calendar app's form.
+// it holds, the feed in every calendar app's form, how long past
+// conferences stay in it, and the same feed with every past conference.
 type subscribeData struct {
-	Heading string
-	Text    string
+	Heading   string
+	Text      string
+	Retention string
+	AllPast   string // the feed's address with ?past=all
 	subscribeBox
 }
 
-// subscribe is the box of the feed at path.
-func (s *Server) subscribe(heading, text, path string) subscribeData {
-	return subscribeData{Heading: heading, Text: text, subscribeBox: boxFor(s.absolute(path))}
+// subscribe is the box of the feed of f.
+func (s *Server) subscribe(heading, text string, f feeds.Filter) subscribeData {
+	d := subscribeData{Heading: heading, Text: text, subscribeBox: boxFor(s.feedURL(f), s.feedName(f))}
+	if s.cfg.Feeds != nil {
+		d.Retention = s.cfg.Feeds.Retention(f)
+		past := f
+		past.AllPast = true
+		d.AllPast = s.feedURL(past)
+	}
+	return d
+}
+
+// Unmatched answers a browser's request that no route takes (the route
+// table's httpapi.Unmatched): a page saying so, 404 or 405.
+func (s *Server) Unmatched(w http.ResponseWriter, r *http.Request, status int, allow []string) {
+	heading, text := "Page not found", "There is no page at this address. It may have moved, or the link that led here is wrong."
+	if status == http.StatusMethodNotAllowed {
+		heading = "Not allowed here"
+		text = "This address does not take " + r.Method + " requests (it takes " + strings.Join(allow, ", ") + ")."
+	}
+	s.message(w, r, status, "unmatched", "", heading, text)
 }
 
 // paragraphs splits text at blank lines.
@@ -407,7 +433,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "web", Name: "requests_total",
-			Help: "HTML page requests, by page (home, conference, resources, topic, resource, submit, moderation) and HTTP status (304s included)."}, []string{"page", "code"}),
+			Help: "HTML page requests, by page (home, month, conference, resources, topic, resource, submit, moderation, unmatched) and HTTP status (304s included)."}, []string{"page", "code"}),
 		render: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "web", Name: "render_duration_seconds",
 			Help:    "Time to render a page after a change, by page.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}}, []string{"page"}),

@@ -89,8 +89,8 @@ func newSite(t *testing.T, dir dirSource, cal calSource) *site {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, ws.Routes())
-	httpapi.Handle(mux, fs.Routes(ws.ConferencePage()))
+	_ = httpapi.Handle(mux, ws.Routes(), nil, nil)                    // public routes only
+	_ = httpapi.Handle(mux, fs.Routes(ws.ConferencePage()), nil, nil) // public routes only
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &site{t: t, srv: srv, web: ws, index: index, dir: dir, cal: cal}

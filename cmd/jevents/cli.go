@@ -34,7 +34,8 @@ var (
 		about: "Without --nats, every role runs on an embedded NATS server whose store and credentials live in --data;\n" +
 			"with --nats, the roles of --role run against that NATS cluster.\n" +
 			"Every flag has an environment fallback, named in its help; JEVENTS_EDITOR_TOKEN gives the editors'\n" +
-			"token (at least 128 bits of entropy: openssl rand -base64 32), else --editor-tokens-file, else one is generated into <data>/editor-token.\n" +
+			"token (at least 128 bits of entropy: openssl rand -base64 32), else --editor-tokens-file (reloaded when it changes), else one is\n" +
+			"generated into <data>/editor-token; --server-secret-file signs editors' sessions, else one is generated into <data>/server-secret.\n" +
 			"One process per data directory: a second one on the same --data stops at once (status 1).",
 		example: "jevents serve                                   # ./data, http://127.0.0.1:8080, NATS on 127.0.0.1:4222\n" +
 			"jevents serve --data /var/lib/jevents --http 127.0.0.1:9000 --public-url https://events.example.org\n" +
@@ -268,12 +269,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.env("replicas", "JEVENTS_REPLICAS")
 	f.Int64Var(&cfg.LogMaxBytes, "log-max-bytes", def.LogMaxBytes, "byte budget of the event stream")
 	f.env("log-max-bytes", "JEVENTS_LOG_MAX_BYTES")
-	f.DurationVar(&cfg.FeedWindow, "feed-window", def.FeedWindow, "how long ended and cancelled conferences stay in feeds")
+	f.DurationVar(&cfg.FeedWindow, "feed-window", def.FeedWindow, "how long ended and cancelled conferences stay in list feeds, at least 24h (?past=all feeds keep every one)")
 	f.env("feed-window", "JEVENTS_FEED_WINDOW")
 	f.DurationVar(&cfg.FeedRefresh, "feed-refresh", def.FeedRefresh, "refresh interval suggested to calendar apps")
 	f.env("feed-refresh", "JEVENTS_FEED_REFRESH")
 	f.StringVar(&cfg.EditorTokensFile, "editor-tokens-file", "", "file of editor tokens, one name:token per line (tokens of at least 128 bits of entropy)")
 	f.env("editor-tokens-file", "JEVENTS_EDITOR_TOKENS_FILE")
+	f.StringVar(&cfg.ServerSecretFile, "server-secret-file", "", "file of server secrets that sign editors' sessions, one a line: the first signs, any verifies (rotation); default: one generated into <data>/server-secret")
+	f.env("server-secret-file", "JEVENTS_SERVER_SECRET_FILE")
 	f.BoolVar(&cfg.NoSeed, "no-seed", false, "do not seed the resource directory on a log without resources")
 	f.env("no-seed", "JEVENTS_NO_SEED")
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",

@@ -136,7 +136,9 @@ func problemError(status int, body []byte) error {
 	}
 	err := errors.New(b.String())
 	switch status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+	// A token the gate does not accept is the input refused too: exit 2,
+	// as for a missing one.
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
 		return inputError{err}
 	}
 	return err

@@ -78,6 +78,10 @@ type testCluster struct {
 	seeds  map[string]string // user → seed file
 	dir    string
 
+	// secretFile is the server secret every editors process shares
+	// (--server-secret-file, from the environment as a container gets it).
+	secretFile string
+
 	mu     sync.Mutex
 	procs  []*proc                 // jevents processes, for logs on failure
 	exited map[*proc]chan struct{} // closed when the process has exited
@@ -403,6 +407,20 @@ func (c *testCluster) launchRoleAs(tb testing.TB, role, seed string, extra ...st
 		"--nats-inbox-prefix", "_INBOX." + role, "--trusted-proxies", "127.0.0.1",
 		"--http", addr, "--data", c.tb.TempDir(), "--public-url", "https://events.test"}, testServeArgs(ops)...)
 	env := append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token)
+	if role == "editors" {
+		c.mu.Lock()
+		if c.secretFile == "" {
+			c.secretFile = filepath.Join(c.tb.TempDir(), "server-secret")
+			secret := make([]byte, 32)
+			_, _ = rand.Read(secret)
+			if err := os.WriteFile(c.secretFile, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+				c.mu.Unlock()
+				tb.Fatal(err)
+			}
+		}
+		env = append(env, "JEVENTS_SERVER_SECRET_FILE="+c.secretFile)
+		c.mu.Unlock()
+	}
 	if c.secure {
 		// The seed's path and the CA in the environment, as a container
 		// would get them.

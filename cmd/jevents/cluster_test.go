@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +71,7 @@ func TestCluster(t *testing.T) {
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, c) })
 	t.Run("as of through the projectors", func(t *testing.T) { testAsOfAcrossRoles(t, c, r) })     // cluster_timetravel_test.go
 	t.Run("a plan across a leader kill", func(t *testing.T) { testPlanAcrossLeaderKill(t, c, r) }) // cluster_timetravel_test.go
+	t.Run("editors' sessions across editors processes", func(t *testing.T) { testSessionsAcrossEditors(t, c, r) })
 	t.Run("one website through the proxy", func(t *testing.T) { testOneWebsite(t, r, px) })
 	t.Run("a browser through the proxy over TLS", func(t *testing.T) { testBrowserThroughProxy(t, px) })
 	t.Run("projectors' consumers are named", func(t *testing.T) { testConsumerNames(t, c) })
@@ -249,12 +252,14 @@ func testPermissions(t *testing.T, c *testCluster) {
 		{"feeds",
 			[]string{evSubject("submitted"), evSubject("approved"), "$KV.calendar_1.x", "$KV.jevents_leases.projector.calendar",
 				"$KV.jevents_admission.quota.1", "$JS.API.DIRECT.GET." + domain.StreamName, "$JS.API.CONSUMER.CREATE." + domain.StreamName + ".x",
-				"$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.DELETE." + domain.StreamName},
+				"$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.DELETE." + domain.StreamName, "$KV.jevents_sessions.s1",
+				"$JS.API.DIRECT.GET.KV_jevents_sessions.$KV.jevents_sessions.s1", "$JS.API.CONSUMER.CREATE.KV_jevents_sessions"},
 			[]string{"_INBOX.>", "_INBOX.intake.>", "events.>"}},
 		{"intake",
 			[]string{evSubject("approved"), evSubject("updated"), evSubject("cancelled"), "events.resource.r1.added",
 				"$KV.calendar_1.x", "$KV.jevents_meta.readmodel.calendar", "$KV.jevents_leases.projector.calendar",
-				"$JS.API.STREAM.UPDATE." + domain.StreamName, "$JS.API.STREAM.PURGE." + domain.StreamName},
+				"$JS.API.STREAM.UPDATE." + domain.StreamName, "$JS.API.STREAM.PURGE." + domain.StreamName, "$KV.jevents_sessions.s1",
+				"$JS.API.DIRECT.GET.KV_jevents_sessions.$KV.jevents_sessions.s1", "$JS.API.CONSUMER.CREATE.KV_jevents_sessions.c.x"},
 			[]string{"_INBOX.editors.>", "$KV.>"}},
 		{"editors",
 			[]string{evSubject("submitted"), "$KV.calendar_1.x", "$KV.jevents_admission.quota.1", "$JS.API.STREAM.UPDATE." + domain.StreamName,
@@ -262,7 +267,8 @@ func testPermissions(t *testing.T, c *testCluster) {
 			[]string{"_INBOX.intake.>"}},
 		{"projector",
 			[]string{evSubject("submitted"), evSubject("approved"), "$KV.jevents_meta.readmodel.calendar",
-				"$KV.jevents_admission.quota.1", "$JS.API.STREAM.CREATE.KV_x", "$JS.API.STREAM.DELETE.KV_calendar_1", "$JS.API.STREAM.UPDATE." + domain.StreamName},
+				"$KV.jevents_admission.quota.1", "$JS.API.STREAM.CREATE.KV_x", "$JS.API.STREAM.DELETE.KV_calendar_1", "$JS.API.STREAM.UPDATE." + domain.StreamName,
+				"$KV.jevents_sessions.s1", "$JS.API.DIRECT.GET.KV_jevents_sessions.$KV.jevents_sessions.s1", "$JS.API.STREAM.INFO.KV_jevents_sessions"},
 			[]string{"_INBOX.feeds.>"}},
 	}
 	for _, tc := range cases {
@@ -863,4 +869,99 @@ func testConsumerNames(t *testing.T, c *testCluster) {
 	if err != nil || !strings.Contains(string(out), "jevents-projector-calendar-") {
 		t.Errorf("nats consumer report: %v\n%s", err, out)
 	}
+}
+
+// testSessionsAcrossEditors: two editors processes with the same
+// --server-secret-file and the sessions bucket setup made: a session
+// opened on one is accepted by the other, and signing out on the other
+// ends it on the first at once (the copied cookie too).
+func testSessionsAcrossEditors(t *testing.T, c *testCluster, r *roles) {
+	second := c.launchRole(t, "editors")
+	c.waitReady(t, second, 90*time.Second)
+	cookie, csrf := signInAt(t, r.editors.base, token)
+	page := func(base string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/moderation", nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := page(second.base); st != 200 || !strings.Contains(body, `name="csrf"`) || strings.Contains(body, `action="/moderation/sign-in"`) {
+		t.Fatalf("the other editors process refuses the session: %d", st)
+	}
+	form := url.Values{"csrf": {csrf}}
+	req, _ := http.NewRequest(http.MethodPost, second.base+"/moderation/sign-out", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "You have signed out") {
+		t.Fatalf("sign out on the other process: %d\n%s", resp.StatusCode, b)
+	}
+	if _, body := page(r.editors.base); !strings.Contains(body, "Your session has ended") {
+		t.Fatal("the first editors process still accepts a session signed out on the other")
+	}
+}
+
+// signInAt signs in on the editors' page of base with token and returns
+// the session's Cookie header and its forms' CSRF token.
+func signInAt(t *testing.T, base, tok string) (cookie, csrf string) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	field := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	get := func(cookie string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, base+"/moderation", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := get("")
+	m := field.FindStringSubmatch(body)
+	var formCookie string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "jevents_form" {
+			formCookie = ck.Name + "=" + ck.Value
+		}
+	}
+	if m == nil || formCookie == "" {
+		t.Fatalf("sign-in page: %d", resp.StatusCode)
+	}
+	form := url.Values{"csrf": {m[1]}, "next": {"/moderation"}, "token": {tok}}
+	req, _ := http.NewRequest(http.MethodPost, base+"/moderation/sign-in", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", formCookie)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "jevents_editor" && ck.Value != "" {
+			cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	_, body = get(cookie)
+	if m = field.FindStringSubmatch(body); m == nil {
+		t.Fatal("no CSRF token on the queue after signing in")
+	}
+	return cookie, m[1]
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/justiceevents/jevents/internal/serversecret"
 )
 
 // CI has no Docker engine, so these tests keep deploy/ and
@@ -33,6 +35,9 @@ import (
 // composeFile is the part of docker-compose.yml the tests read.
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
+	Secrets  map[string]struct {
+		File string `yaml:"file"`
+	} `yaml:"secrets"`
 }
 
 type composeService struct {
@@ -46,8 +51,9 @@ type composeService struct {
 		Test    []string `yaml:"test"`
 		Disable bool     `yaml:"disable"`
 	} `yaml:"healthcheck"`
-	DependsOn any `yaml:"depends_on"`
-	Networks  any `yaml:"networks"`
+	DependsOn any      `yaml:"depends_on"`
+	Networks  any      `yaml:"networks"`
+	Secrets   []string `yaml:"secrets"`
 }
 
 // dockerfileEnv is the ENV of deploy/Dockerfile's final image.
@@ -657,4 +663,40 @@ func shellFields(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// TestComposeServerSecret: every editors container reads the server secret
+// that signs sessions from the same compose secret, mounted where its
+// JEVENTS_SERVER_SECRET_FILE says, and the default file is one jevents
+// takes (so that `docker compose up` starts; README: Server secret).
+func TestComposeServerSecret(t *testing.T) {
+	c := readCompose(t)
+	editors := 0
+	for name, s := range c.Services {
+		if len(s.Command) == 0 || s.Command[0] != "serve" || commandFlags(t, name, s.Command[1:])["role"] != "editors" {
+			continue
+		}
+		editors++
+		path := s.Environment["JEVENTS_SERVER_SECRET_FILE"]
+		secret, ok := strings.CutPrefix(path, "/run/secrets/")
+		if !ok || !slices.Contains(s.Secrets, secret) {
+			t.Errorf("%s: JEVENTS_SERVER_SECRET_FILE %q is not one of its secrets %v", name, path, s.Secrets)
+			continue
+		}
+		def, ok := c.Secrets[secret]
+		if !ok || def.File == "" {
+			t.Errorf("%s: secret %q is not declared with a file", name, secret)
+			continue
+		}
+		secrets, err := serversecret.ReadFile(repoPath(t, def.File))
+		if err == nil {
+			_, err = serversecret.Load("", secrets)
+		}
+		if err != nil || len(secrets) == 0 {
+			t.Errorf("the default server secret %s: %v (%d secrets)", def.File, err, len(secrets))
+		}
+	}
+	if editors == 0 {
+		t.Fatal("no editors service in docker-compose.yml")
+	}
 }

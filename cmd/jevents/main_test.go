@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -402,5 +404,64 @@ func TestSignalDuringStartUp(t *testing.T) {
 	}
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("a start after the interrupted ones: %v\n%s", err, p.logs)
+	}
+}
+
+// TestEditorCommandsRefusedWithoutIdentity: every editors' command is
+// refused without a token (exit 2, saying how to give one, before any
+// request) and with a token the server's gate does not accept (exit 2,
+// the server's 401 and its title), and changes nothing.
+func TestEditorCommandsRefusedWithoutIdentity(t *testing.T) {
+	p := startProc(t, t.TempDir())
+	t.Setenv("JEVENTS_EDITOR_TOKEN", "") // an empty variable counts as unset
+	empty := t.TempDir()                 // a data directory without an editor-token file
+	commands := [][]string{
+		{"approve", "some-id"}, {"reject", "some-id", "--reason", "spam"}, {"cancel", "some-id"},
+		{"resource", "add", "--name", "Polaris Project", "--kind", "organization", "--topic", "trafficking-in-persons"},
+		{"resource", "edit", "ovc", "--url", "https://ovc.ojp.gov/", "--if-match", "1"},
+		{"resource", "retire", "ice", "--reason", "listed under HSI"}, {"resource", "restore", "ice"},
+	}
+	nameOf := func(c []string) string {
+		if c[0] == "resource" {
+			return c[0] + " " + c[1]
+		}
+		return c[0]
+	}
+	covered := map[string]bool{} // every editors' command of everyCommand
+	for _, c := range everyCommand {
+		if c[0] == "approve" || c[0] == "reject" || c[0] == "cancel" || c[0] == "resource" {
+			covered[nameOf(c)] = false
+		}
+	}
+	for _, c := range commands {
+		name := nameOf(c)
+		if _, ok := covered[name]; !ok {
+			t.Fatalf("%s is not an editors' command of everyCommand", name)
+		}
+		covered[name] = true
+		args := append(slices.Clone(c), "--server", p.base, "--data", empty)
+		code, out, errs := runCLI(args...)
+		if code != 2 || out != "" || !strings.Contains(errs, "no editor token") || !strings.Contains(errs, "JEVENTS_EDITOR_TOKEN") {
+			t.Errorf("%s without a token: exit %d, %q %q", name, code, out, errs)
+		}
+		code, out, errs = runCLI(append(args, "--token", "not-an-editor-Zx8Qm4Kr7Vt2Lp9Wc5Nb3Hd")...)
+		if code != 2 || out != "" || !strings.Contains(errs, "401 Editor token not accepted") {
+			t.Errorf("%s with a wrong token: exit %d, %q %q", name, code, out, errs)
+		}
+	}
+	for name, ok := range covered {
+		if !ok {
+			t.Errorf("editors' command %q is not checked here", name)
+		}
+	}
+	// Nothing changed: ice is still listed, and nothing was added.
+	resp, err := http.Get(p.base + "/api/v1/resources/ice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"status":"active"`)) {
+		t.Fatalf("ice after refused commands: %d %s", resp.StatusCode, b)
 	}
 }

@@ -101,7 +101,7 @@ const (
 
 func (s *Server) handle(aggregate string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, editor := auth.Editor(r.Context())
+		_, editor := auth.From(r.Context())
 		after, limit, err := paging(r)
 		if err != nil {
 			httpapi.WriteError(w, r, s.logger, err)

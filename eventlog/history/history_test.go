@@ -19,7 +19,7 @@ import (
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/eventlog/history"
 	"github.com/justiceevents/jevents/httpapi"
-	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/auth/authtest"
 	"github.com/justiceevents/jevents/internal/natstest"
 )
 
@@ -42,14 +42,14 @@ func start(t *testing.T) *fixture {
 	if err := os.WriteFile(tokens, []byte("alice:"+aliceToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	editors, _, err := auth.Load(auth.Source{File: tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gate := authtest.Gate(t, js, "alice:"+aliceToken)
 	l := eventlog.New(js, nil)
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, history.New(l, slog.New(slog.NewTextHandler(io.Discard, nil))).Routes())
-	srv := httptest.NewServer(editors.Identify(mux))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := httpapi.Handle(mux, history.New(l, quiet).Routes(), gate, quiet); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gate.Identify(mux, httpapi.Refuse(quiet)))
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, log: l, last: map[string]uint64{}, base: srv.URL}
 }

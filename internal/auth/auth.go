@@ -1,202 +1,108 @@
-// Package auth owns who counts as an editor: bearer tokens from the
-// environment, a tokens file, or one generated at first start into the data
-// directory, and the request context that carries the editor's name.
+// Package auth owns who counts as an editor, and the one gate that tells:
+//
+//   - Gate (gate.go) turns a request — an Authorization: Bearer token, or
+//     the editors' page session cookie — into an Identity in the request
+//     context, or a refusal; the wrong-token throttle (throttle.go) is
+//     inside it. Every editors-only route, page and command (the CLI
+//     speaks the API) passes through it: the composition root wraps each
+//     route declared for editors with Gate.Require, in one place.
+//   - A Source (this file) says who the editors are: today editor tokens,
+//     fixed at start (Tokens: JEVENTS_EDITOR_TOKEN, or the token generated
+//     into the data directory) or a tokens file reloaded when it changes
+//     (TokensFile, tokens.go). An OpenID Connect provider would be one more
+//     Source, with its own sign-in routes that open sessions through
+//     Gate.OpenSession; producers, projections and pages read only the
+//     Identity.
+//   - Sessions (session.go) are signed with the server secret
+//     (internal/serversecret), never with a token, carry the editor's name
+//     and a session id, and are recorded in a store (a NATS KV bucket,
+//     kvstore.go) so that signing out, or the removal of the token a
+//     session was opened with, ends it at once in every process.
+//
+// The package is leaf plumbing: it imports nothing of the product.
 package auth
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
-	"fmt"
-	"io/fs"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 )
 
-// Editors knows the editors' tokens, by their SHA-256, and their names.
-// It is immutable and safe for concurrent use.
-type Editors struct {
-	byHash map[[32]byte]string
-}
+// Method is how a request proved its editor.
+type Method string
 
-// Source says where tokens come from, in order of preference.
-type Source struct {
-	// Token is one token (JEVENTS_EDITOR_TOKEN); its editor is "editor".
-	Token string
-	// File holds one token per line, as "name:token" or "token"; blank
-	// lines and lines starting with # are ignored.
-	File string
-	// DataDir receives a generated token in DataDir/editor-token (mode 0600)
-	// when neither Token nor File is set.
-	DataDir string
-}
+const (
+	// Bearer: an Authorization: Bearer token (the API, the CLI).
+	Bearer Method = "bearer"
+	// SessionCookie: the editors' page session cookie.
+	SessionCookie Method = "session"
+)
 
-// TokenFile is the generated token's file in a data directory.
-func TokenFile(dataDir string) string { return filepath.Join(dataDir, "editor-token") }
-
-// Load reads the editors' tokens. generated is the path of a token file it
-// created, so that the caller can log where to find it.
-func Load(src Source) (e *Editors, generated string, err error) {
-	e = &Editors{byHash: map[[32]byte]string{}}
-	switch {
-	case src.Token != "":
-		if err := e.add("editor", src.Token); err != nil {
-			return nil, "", err
-		}
-	case src.File != "":
-		if err := e.readFile(src.File); err != nil {
-			return nil, "", err
-		}
-	case src.DataDir != "":
-		path := TokenFile(src.DataDir)
-		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			tok, gerr := NewToken()
-			if gerr != nil {
-				return nil, "", gerr
-			}
-			if err := os.MkdirAll(src.DataDir, 0o700); err != nil {
-				return nil, "", fmt.Errorf("auth: %w", err)
-			}
-			if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-				return nil, "", fmt.Errorf("auth: write %s: %w", path, err)
-			}
-			b, generated = []byte(tok), path
-		} else if err != nil {
-			return nil, "", fmt.Errorf("auth: read %s: %w", path, err)
-		}
-		if err := e.add("editor", strings.TrimSpace(string(b))); err != nil {
-			return nil, "", err
-		}
-	default:
-		return nil, "", errors.New("auth: no editor token, tokens file or data directory")
-	}
-	return e, generated, nil
-}
-
-func (e *Editors) readFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, tok, ok := strings.Cut(line, ":")
-		if !ok {
-			name, tok = fmt.Sprintf("editor-%d", n), line
-		}
-		if err := e.add(strings.TrimSpace(name), strings.TrimSpace(tok)); err != nil {
-			return fmt.Errorf("auth: %s line %d: %w", path, n, err)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("auth: %s: %w", path, err)
-	}
-	if len(e.byHash) == 0 {
-		return fmt.Errorf("auth: %s holds no token", path)
-	}
-	return nil
-}
-
-func (e *Editors) add(name, token string) error {
-	if err := checkStrength(token); err != nil { // strength.go
-		return fmt.Errorf("auth: editor %q: %w", name, err)
-	}
-	e.byHash[sha256.Sum256([]byte(token))] = name
-	return nil
-}
-
-// NewToken returns a random token with 256 bits of entropy.
-func NewToken() (string, error) {
-	for {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", fmt.Errorf("auth: %w", err)
-		}
-		// Random bytes practically always pass the estimate; a draw that
-		// happens not to is drawn again, so a generated token always loads.
-		if tok := base64.RawURLEncoding.EncodeToString(b); TokenBits(tok) >= 2*MinTokenBits-64 {
-			return tok, nil
-		}
-	}
-}
-
-// Check returns the editor a token belongs to. Tokens are compared by their
-// hash, so the lookup's timing says nothing about the token.
-func (e *Editors) Check(token string) (string, bool) {
-	if token == "" {
-		return "", false
-	}
-	name, ok := e.byHash[sha256.Sum256([]byte(token))]
-	return name, ok
-}
-
-// FromRequest returns the editor behind an Authorization: Bearer header.
-func (e *Editors) FromRequest(r *http.Request) (string, bool) {
-	tok, ok := bearerToken(r)
-	if !ok {
-		return "", false
-	}
-	return e.Check(tok)
+// Identity is the editor a request comes from.
+type Identity struct {
+	// Editor is the editor's name (as the log's actor records it).
+	Editor string
+	// Method is how the request proved it.
+	Method Method
+	// Source names the Source that vouched for the editor.
+	Source string
+	// Session is the session id when Method is SessionCookie.
+	Session string
 }
 
 type ctxKey struct{}
 
-// WithEditor returns ctx carrying the editor's name.
-func WithEditor(ctx context.Context, name string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, name)
+// WithIdentity returns ctx carrying id.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
 }
 
-// Editor returns the editor a request context carries.
-func Editor(ctx context.Context) (string, bool) {
-	name, ok := ctx.Value(ctxKey{}).(string)
-	return name, ok && name != ""
+// From returns the identity a request context carries: set by the gate
+// only (Gate.Identify, Gate.Require).
+func From(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(ctxKey{}).(Identity)
+	return id, ok && id.Editor != ""
 }
 
-// Identify is middleware that marks requests with a valid editor token; it
-// refuses nothing (Guard without a throttle).
-func (e *Editors) Identify(next http.Handler) http.Handler { return e.Guard(next, nil) }
-
-// Guard is middleware that marks requests with a valid editor token. A
-// request with a wrong bearer token goes on without an editor (routes that
-// need one answer 401) and counts against its client in t (nil: no
-// throttle); once the client has used up its wrong tokens, it is answered
-// 429 at once (throttle.go). A right token is never refused.
-func (e *Editors) Guard(next http.Handler, t *Throttle) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, bearer := bearerToken(r)
-		if !bearer {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if name, ok := e.Check(tok); ok {
-			next.ServeHTTP(w, r.WithContext(WithEditor(r.Context(), name)))
-			return
-		}
-		if t != nil && t.Wrong(w, r, "bearer") {
-			return // answered 429
-		}
-		next.ServeHTTP(w, r)
-	})
+// Principal is an editor as a Source knows it: the name, and the id of
+// the credential that proved it (never the credential itself), which
+// sessions record so that they end when the credential is withdrawn.
+type Principal struct {
+	Editor     string
+	Credential string
 }
 
-// bearerToken reads an Authorization: Bearer header.
-func bearerToken(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return strings.TrimSpace(tok), true
+// Source says who the editors are. Implementations are safe for
+// concurrent use; their answers may change over time (a reloaded file, a
+// revoked grant), and the gate asks again on every request.
+type Source interface {
+	// Name names the source in session records ("tokens", "tokens-file").
+	Name() string
+	// Token returns the editor a bearer token (or a token typed into the
+	// sign-in page) belongs to.
+	Token(token string) (Principal, bool)
+	// Current returns the editor a credential id still belongs to,
+	// ErrWithdrawn once it is no editor's (the gate then ends the
+	// sessions opened with it, for good), or another error when the
+	// source cannot tell just now (sessions are refused meanwhile, and
+	// kept).
+	Current(credential string) (editor string, err error)
+}
+
+// ErrWithdrawn is a Source's answer for a credential that is no editor's.
+var ErrWithdrawn = errors.New("auth: credential withdrawn")
+
+// ErrSourceUnavailable is a Source's answer while it cannot tell.
+var ErrSourceUnavailable = errors.New("auth: identity source unavailable")
+
+// TokenID names a token in session records and logs without revealing
+// anything usable: a hash of the token's SHA-256.
+func TokenID(token string) string {
+	return tokenIDOf(sha256.Sum256([]byte(token)))
+}
+
+func tokenIDOf(tokenHash [32]byte) string {
+	sum := sha256.Sum256(append([]byte("jevents token id\x00"), tokenHash[:]...))
+	return hex.EncodeToString(sum[:16])
 }

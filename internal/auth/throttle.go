@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,25 +65,6 @@ func NewThrottle(clients *clientaddr.Resolver, lim ratelimit.Limit, log *slog.Lo
 
 // Client is the client a request comes from (the process's one resolver).
 func (t *Throttle) Client(r *http.Request) netip.Addr { return t.clients.Client(r) }
-
-// Wrong counts a wrong token tried through via (bearer, sign_in) and logs
-// it. When the client had used up its wrong tokens it reports throttled
-// with how long to wait; for via "bearer" it then answers the request
-// itself (429, problem+json) and returns true.
-func (t *Throttle) Wrong(w http.ResponseWriter, r *http.Request, via string) bool {
-	throttled, wait := t.Failed(r, via)
-	if !throttled || via != "bearer" {
-		return false
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write([]byte(`{"type":"about:blank","title":"Too many wrong editor tokens","status":429,` +
-		`"detail":"this address sent many wrong editor tokens; wait before trying again"}` + "\n"))
-	return true
-}
 
 // Failed counts a wrong token and reports whether the client had already
 // used up its wrong tokens, and how long until it may try again.

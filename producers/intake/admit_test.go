@@ -42,7 +42,9 @@ func TestGateThatCannotCountIs503(t *testing.T) {
 	in := New(eventlog.New(js, nil), quiet, nil, nil)
 	in.SetGate(gate, nil)
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, in.Routes())
+	if err := httpapi.Handle(mux, in.Routes(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 

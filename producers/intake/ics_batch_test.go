@@ -53,7 +53,7 @@ func newBudgetIntake(t *testing.T, maxBytes int64) (*httptest.Server, jetstream.
 	log := eventlog.New(js, nil)
 	in := New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, in.Routes())
+	_ = httpapi.Handle(mux, in.Routes(), nil, nil) // public routes only
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, js, log, in

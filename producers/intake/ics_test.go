@@ -315,7 +315,7 @@ func newIntake(t *testing.T) (*httptest.Server, jetstream.JetStream, *eventlog.L
 	}
 	log := eventlog.New(js, nil)
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil).Routes())
+	_ = httpapi.Handle(mux, New(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil).Routes(), nil, nil) // public routes only
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, js, log

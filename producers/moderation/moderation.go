@@ -242,7 +242,7 @@ func (m *Moderation) command(ctx context.Context, id string, ifMatch uint64, edi
 // Routes are the editors' routes, every one for editors only.
 func (m *Moderation) Routes() []httpapi.Route {
 	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
-		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(m.logger, h), Editors: true}
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.Editor(m.logger, h), Editors: true}
 	}
 	routes := []httpapi.Route{editors("GET /api/v1/moderation/queue", m.handleQueue)}
 	for _, d := range []Decision{Approve, Reject, Cancel, Unpublish} {

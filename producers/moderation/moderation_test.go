@@ -22,7 +22,7 @@ import (
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/httpapi"
-	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/auth/authtest"
 	"github.com/justiceevents/jevents/internal/natstest"
 	"github.com/justiceevents/jevents/producers/moderation"
 )
@@ -352,13 +352,12 @@ func TestRejectMany(t *testing.T) {
 func TestAPI(t *testing.T) {
 	f := newFixture(t)
 	f.submit(t, "c1", "One", "pat@example.org")
-	editors, _, err := auth.Load(auth.Source{Token: editorToken})
-	if err != nil {
+	gate := authtest.Gate(t, f.js, "editor:"+editorToken)
+	mux := http.NewServeMux()
+	if err := httpapi.Handle(mux, f.mod.Routes(), gate, quiet); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	httpapi.Handle(mux, f.mod.Routes())
-	srv := httptest.NewServer(editors.Identify(mux))
+	srv := httptest.NewServer(gate.Identify(mux, httpapi.Refuse(quiet)))
 	t.Cleanup(srv.Close)
 	do := func(method, path, token, ifMatch, body string) (int, http.Header, []byte) {
 		t.Helper()

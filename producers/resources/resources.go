@@ -349,7 +349,7 @@ func (p *Producer) Seed(ctx context.Context, page *SeedPage) (SeedResult, error)
 // Routes are the editors' directory commands, every one for editors only.
 func (p *Producer) Routes() []httpapi.Route {
 	editors := func(pattern string, h func(http.ResponseWriter, *http.Request, string)) httpapi.Route {
-		return httpapi.Route{Pattern: pattern, Handler: httpapi.EditorOnly(p.logger, h), Editors: true}
+		return httpapi.Route{Pattern: pattern, Handler: httpapi.Editor(p.logger, h), Editors: true}
 	}
 	return []httpapi.Route{
 		editors("POST /api/v1/resources", p.handleAdd),

@@ -18,7 +18,7 @@ import (
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/httpapi"
-	"github.com/justiceevents/jevents/internal/auth"
+	"github.com/justiceevents/jevents/internal/auth/authtest"
 	"github.com/justiceevents/jevents/internal/natstest"
 	"github.com/justiceevents/jevents/producers/resources"
 )
@@ -43,13 +43,12 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	p := resources.New(eventlog.New(js, nil), quiet, nil)
-	editors, _, err := auth.Load(auth.Source{Token: editorToken})
-	if err != nil {
+	gate := authtest.Gate(t, js, "editor:"+editorToken)
+	mux := http.NewServeMux()
+	if err := httpapi.Handle(mux, p.Routes(), gate, quiet); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	httpapi.Handle(mux, p.Routes())
-	srv := httptest.NewServer(editors.Identify(mux))
+	srv := httptest.NewServer(gate.Identify(mux, httpapi.Refuse(quiet)))
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, js: js, p: p, base: srv.URL}
 }

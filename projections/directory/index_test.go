@@ -154,7 +154,9 @@ func server(t *testing.T, src mapSource) (*httptest.Server, *directory.Index) {
 	t.Helper()
 	index := directory.NewIndex(src)
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, directory.NewServer(index, quiet, nil).Routes())
+	if err := httpapi.Handle(mux, directory.NewServer(index, quiet, nil).Routes(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, index

@@ -9,11 +9,16 @@
 // ETag, its gzip form and 304s: a request costs the same for 10 or 100,000
 // conferences, and a change re-encodes one conference, not the feed.
 //
-// The window: a conference stays in feeds until Config.Window after it
-// ended, cancelled ones too (STATUS:CANCELLED, "Cancelled: " before the
-// title), so subscribers see the cancellation; then it drops out. The window
-// moves once a day, at midnight UTC. The feed of one conference
-// (/conferences/{id}.ics) has no window.
+// The window: a conference stays in list feeds until Config.Window (by
+// default a year, DefaultWindow) after it ended, cancelled ones too
+// (STATUS:CANCELLED, "Cancelled: " before the title), so subscribers see
+// the cancellation; then it drops out, and a syncing client (vdirsyncer,
+// Thunderbird) deletes it from the subscriber's calendar. A year keeps last
+// year's conferences in view when people plan this year's; ?past=all
+// (Filter.AllPast) keeps every one. The window moves once a day, at
+// midnight UTC. The feed of one conference (/conferences/{id}.ics) has no
+// window. Each feed's description (X-WR-CALDESC) says how long past
+// conferences stay (Retention).
 //
 // It imports the domain package, the calendar projection's record type,
 // ical, httpapi and internal packages; never a producer nor the event log.
@@ -51,8 +56,9 @@ type Config struct {
 	// PublicURL is where people reach the service (https://events.example);
 	// links, SOURCE and the UID domain derive from it.
 	PublicURL *url.URL
-	// Window is how long a conference stays in feeds after it ended;
+	// Window is how long a conference stays in list feeds after it ended;
 	// cancelled conferences too, so subscribers see the cancellation.
+	// Default DefaultWindow; ?past=all feeds have none.
 	Window time.Duration
 	// Refresh is the suggested polling interval (REFRESH-INTERVAL,
 	// X-PUBLISHED-TTL) and the Cache-Control max-age of feeds.
@@ -65,6 +71,7 @@ type Config struct {
 // Defaults of Config's zero fields (`jevents serve` shows them as its
 // flags' defaults).
 const (
+	DefaultWindow     = 365 * 24 * time.Hour
 	DefaultRefresh    = 6 * time.Hour
 	DefaultCacheBytes = 256 << 20
 )
@@ -126,6 +133,9 @@ func New(cfg Config, src Source, log *slog.Logger, m *Metrics) *Server {
 	}
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = DefaultRefresh
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
@@ -202,6 +212,14 @@ func (s *Server) cutoff(now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-s.cfg.Window)
 }
 
+// keepFrom is the cutoff of the feed of f: none for ?past=all.
+func (s *Server) keepFrom(f Filter, cut time.Time) time.Time {
+	if f.AllPast {
+		return time.Time{}
+	}
+	return cut
+}
+
 // dropsOut is the midnight (UTC) at which a conference that ends at end
 // leaves the feeds: the first day whose cutoff is after end.
 func (s *Server) dropsOut(end time.Time) time.Time {
@@ -222,7 +240,7 @@ func (s *Server) feed(ctx context.Context, f Filter, now time.Time) (*slot, *htt
 	cut := s.cutoff(now)
 	keep := alwaysKept(f.Kind())
 	return s.prepare(ctx, f.key(), f, f.Kind(), keep, cut, func() (*httpcache.Entry, error) {
-		e, err := s.render(f, cut)
+		e, err := s.render(f, s.keepFrom(f, cut))
 		// Compressed now when small; a large one in the background once
 		// it is kept (cache.go).
 		if err == nil && len(e.Body) < gzipLater {

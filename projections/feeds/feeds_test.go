@@ -22,6 +22,8 @@ var goldenFeeds = []struct {
 	filter  Filter
 }{
 	{"all", sample, Filter{}},
+	{"all-past", sample, Filter{AllPast: true}},
+	{"topic-courts-past", sample, Filter{AllPast: true, Terms: map[string][]string{"topic": {"courts"}}}},
 	{"topic-courts", sample, Facet("topic", "courts")},
 	{"region-ny", sample, Facet("region", "NY")},
 	{"sponsor", sample, Filter{Sponsors: []string{"office for victims of crime"}}},
@@ -187,7 +189,7 @@ func TestFeedProperties(t *testing.T) {
 	for _, want := range []string{
 		"\r\nNAME:Justice Events: Courts\r\n",
 		"\r\nX-WR-CALNAME:Justice Events: Courts\r\n",
-		"\r\nDESCRIPTION:Criminal-justice conferences from the Justice Events calendar\\, approved by its editors. Conferences\\, cancelled ones too\\, stay in the feed for 90 days after they end.\r\n",
+		"\r\nDESCRIPTION:Criminal-justice conferences from the Justice Events calendar\\, approved by its editors. Past conferences\\, cancelled ones too\\, stay in this feed for a year after they end. To keep every one\\, add past=all to the feed's address.\r\n",
 		"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT6H\r\n",
 		"\r\nX-PUBLISHED-TTL:PT6H\r\n",
 		"\r\nSOURCE;VALUE=URI:https://events.test/calendar/topics/courts.ics\r\n",
@@ -230,49 +232,104 @@ func TestFeedProperties(t *testing.T) {
 	}
 }
 
-// TestWindow: ended conferences, cancelled ones too, stay for the window
-// and drop out at the first midnight (UTC) past it; the feed of one
-// conference has no window.
+// feedUIDs are the conference ids of a feed on a day, in its order.
+func feedUIDs(t *testing.T, s *Server, f Filter, now time.Time) []string {
+	t.Helper()
+	e, err := s.Feed(f, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := ical.Import(e.Body, ical.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ev := range im.Events {
+		out = append(out, strings.TrimSuffix(ev.UID, "@events.test"))
+	}
+	return out
+}
+
+// TestWindow: ended conferences, cancelled ones too, stay a year (the
+// default window) and drop out at the first midnight (UTC) past it;
+// ?past=all keeps every one; the feed of one conference has no window.
 func TestWindow(t *testing.T) {
 	s := newServer(t, newSource(sample(t)...))
 	uids := func(now time.Time, f Filter) string {
 		t.Helper()
-		e, err := s.Feed(f, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		im, err := ical.Import(e.Body, ical.ImportOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, ev := range im.Events {
-			out = append(out, strings.TrimSuffix(ev.UID, "@events.test"))
-		}
-		return strings.Join(out, " ")
+		return strings.Join(feedUIDs(t, s, f, now), " ")
 	}
-	if got, want := uids(fixedNow, Filter{}), "c-recent c-recent-cancelled c-webinar c-bail c-summit c-policing"; got != want {
+	// c-old ended 140 days before fixedNow: a 90-day window (the old
+	// default) had dropped it, and a subscriber's calendar with it.
+	if got, want := uids(fixedNow, Filter{}), "c-old c-recent c-recent-cancelled c-webinar c-bail c-summit c-policing"; got != want {
 		t.Fatalf("feed on %v: %s, want %s", fixedNow, got, want)
 	}
-	// c-recent's last day is 2026-10-02, so it ends at 2026-10-03 00:00
-	// and stays 90 days, to 2027-01-01 00:00; the window moves by days,
-	// so it is in feeds all of 1 January and drops out at midnight UTC on
-	// 2 January.
-	last := time.Date(2027, 1, 1, 23, 59, 59, 0, time.UTC)
+	// c-old's last day is 2026-07-03, so it ends at 2026-07-04 00:00 and
+	// stays 365 days, to 2027-07-04 00:00; the window moves by days, so
+	// it is in feeds all of 4 July and drops out at midnight UTC on 5 July.
+	last := time.Date(2027, 7, 4, 23, 59, 59, 0, time.UTC)
 	before, _ := s.Feed(Filter{}, last)
-	if got := uids(last, Filter{}); !strings.HasPrefix(got, "c-recent c-recent-cancelled") {
+	if got := uids(last, Filter{}); !strings.HasPrefix(got, "c-old c-recent") {
 		t.Fatalf("feed on %v: %s", last, got)
 	}
 	next := last.Add(time.Second)
-	if got := uids(next, Filter{}); strings.Contains(got, "c-recent ") {
-		t.Fatalf("feed on %v still holds c-recent: %s", next, got)
+	if got := uids(next, Filter{}); strings.Contains(got, "c-old") {
+		t.Fatalf("feed on %v still holds c-old: %s", next, got)
 	}
 	after, _ := s.Feed(Filter{}, next)
-	if after.ETag == before.ETag || !after.LastModified.Equal(time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)) {
+	if after.ETag == before.ETag || !after.LastModified.Equal(time.Date(2027, 7, 5, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("after the drop: ETag %s (was %s), Last-Modified %v, want the midnight of the drop", after.ETag, before.ETag, after.LastModified)
+	}
+	// ?past=all: everything published, years later too, per facet as well.
+	later := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got, want := uids(later, Filter{AllPast: true}), "c-old c-recent c-recent-cancelled c-webinar c-bail c-summit c-policing"; got != want {
+		t.Fatalf("?past=all in 2031: %s, want %s", got, want)
+	}
+	if got := uids(later, Filter{}); got != "" {
+		t.Fatalf("the windowed feed in 2031: %s", got)
+	}
+	if got := uids(later, Filter{AllPast: true, Terms: map[string][]string{"topic": {"tribal-justice"}}}); got != "c-old" {
+		t.Fatalf("?past=all&topic=tribal-justice in 2031: %q", got)
 	}
 	if got := uids(fixedNow, Filter{ID: "c-old"}); got != "c-old" {
 		t.Fatalf("the feed of a past conference: %q", got)
+	}
+}
+
+// TestNoEarlyDeletion plays a subscriber whose client mirrors the feed
+// every day, as vdirsyncer and Thunderbird do (a conference gone from the
+// feed is deleted from the calendar), for two years from fixedNow: no
+// conference is deleted before it has been over for the whole window, and
+// from ?past=all none ever is.
+func TestNoEarlyDeletion(t *testing.T) {
+	src := newSource(sample(t)...)
+	s := newServer(t, src)
+	window := s.cfg.Window
+	if window != DefaultWindow || DefaultWindow != 365*24*time.Hour {
+		t.Fatalf("default window %v", window)
+	}
+	for _, f := range []Filter{{}, {AllPast: true}, Facet("topic", "corrections")} {
+		calendarOf := map[string]bool{} // the subscriber's calendar: ids
+		for day := 0; day < 730; day++ {
+			now := fixedNow.AddDate(0, 0, day)
+			got := map[string]bool{}
+			for _, id := range feedUIDs(t, s, f, now) {
+				got[id] = true
+				calendarOf[id] = true
+			}
+			for id := range calendarOf {
+				if got[id] {
+					continue
+				}
+				c, _ := src.Get(calendar.Key(id))
+				ended := c.Details.EndTime()
+				if f.AllPast || now.Before(ended.Add(window)) {
+					t.Fatalf("feed %s on %s: %s deleted from the subscriber's calendar, %v after it ended",
+						f.key(), now.Format("2006-01-02"), id, now.Sub(ended).Round(time.Hour))
+				}
+				delete(calendarOf, id)
+			}
+		}
 	}
 }
 

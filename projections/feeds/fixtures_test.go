@@ -69,7 +69,7 @@ func newServer(t testing.TB, src Source) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{PublicURL: u, Window: 90 * 24 * time.Hour, Refresh: 6 * time.Hour}, src, quiet, nil)
+	return New(Config{PublicURL: u, Refresh: 6 * time.Hour}, src, quiet, nil) // the default window: a year
 }
 
 // contactEmail is in every fixture submission; it must never be published.

@@ -27,6 +27,10 @@ type Filter struct {
 	Terms    map[string][]string
 	Sponsors []string // directory ids or sponsor names
 	Words    []string // every word must appear in the title, description, location or sponsors
+	// AllPast keeps every past conference (?past=all): the feed has no
+	// window. Without it a list feed keeps conferences that ended within
+	// Config.Window.
+	AllPast bool
 }
 
 // Facet is a filter of one facet's values: Facet("topic", "courts").
@@ -84,11 +88,17 @@ func (f Filter) match(c calendar.Conference, text *string) bool {
 // key is the filter's canonical form: equal filters share one cached feed.
 func (f Filter) key() string {
 	if f.IsZero() {
+		if f.AllPast {
+			return "all|past"
+		}
 		return "all"
 	}
 	f = f.canonical()
 	var b strings.Builder
 	b.WriteString(strconv.Quote(f.ID))
+	if f.AllPast && f.ID == "" {
+		b.WriteString("|past")
+	}
 	lists := make([][]string, 0, len(domain.Facets)+2)
 	for _, facet := range domain.Facets {
 		lists = append(lists, f.Terms[facet.Param])
@@ -155,7 +165,8 @@ func (f Filter) canonical() Filter {
 			terms[param] = vs
 		}
 	}
-	return Filter{ID: f.ID, Terms: terms, Sponsors: norm(f.Sponsors), Words: norm(f.Words)}
+	return Filter{ID: f.ID, Terms: terms, Sponsors: norm(f.Sponsors), Words: norm(f.Words),
+		AllPast: f.AllPast && f.ID == ""}
 }
 
 // fileName is the name a browser saves the feed under:
@@ -188,6 +199,9 @@ func (f Filter) fileName() string {
 	}
 	if len(suffix) > 60 {
 		suffix = strings.TrimRight(suffix[:60], "-")
+	}
+	if f.AllPast && f.ID == "" {
+		suffix = strings.TrimPrefix(suffix+"-all", "-")
 	}
 	if suffix == "" {
 		return "justice-events.ics"
@@ -300,11 +314,18 @@ func (s *Server) handleFacet(facet domain.Facet) http.HandlerFunc {
 			s.notFound(w, r, facet.Param)
 			return
 		}
+		f, err := parsePast(r.URL.Query()["past"])
+		if err != nil {
+			s.metrics.requests.WithLabelValues(facet.Param, "400").Inc()
+			httpapi.WriteError(w, r, s.log, err)
+			return
+		}
+		f.Terms = map[string][]string{facet.Param: {t.Value}}
 		srv, now, answer := s.at(w, r)
 		if !answer {
 			return
 		}
-		srv.serveFeed(w, r, Facet(facet.Param, t.Value), now)
+		srv.serveFeed(w, r, f, now)
 	}
 }
 
@@ -314,11 +335,18 @@ func (s *Server) handleSponsor(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, "sponsor")
 		return
 	}
+	f, err := parsePast(r.URL.Query()["past"])
+	if err != nil {
+		s.metrics.requests.WithLabelValues("sponsor", "400").Inc()
+		httpapi.WriteError(w, r, s.log, err)
+		return
+	}
+	f.Sponsors = []string{v}
 	srv, now, answer := s.at(w, r)
 	if !answer {
 		return
 	}
-	srv.serveFeed(w, r, Filter{Sponsors: []string{v}}, now)
+	srv.serveFeed(w, r, f, now)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
@@ -326,12 +354,43 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
 	httpapi.WriteError(w, r, s.log, domain.ErrNotFound)
 }
 
+// pastAll is the value of ?past= that keeps every past conference.
+const pastAll = "all"
+
+// parsePast reads ?past= of a feed whose facets are in its path.
+func parsePast(vs []string) (Filter, error) {
+	var f Filter
+	var errs domain.ValidationError
+	f.readPast(vs, &errs)
+	if err := errs.Err(); err != nil {
+		return Filter{}, &httpapi.Error{Status: http.StatusBadRequest, Title: "Invalid feed query", Fields: err.(*domain.ValidationError).Fields}
+	}
+	return f, nil
+}
+
+// readPast sets AllPast from ?past=all; any other value is an error.
+func (f *Filter) readPast(vs []string, errs *domain.ValidationError) {
+	for _, v := range vs {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		if v != pastAll {
+			errs.Add("past", "invalid", "must be %q (every past conference) or absent (those that ended within the feed's window)", pastAll)
+			continue
+		}
+		f.AllPast = true
+	}
+}
+
 // AddQuery adds the filter's facets and words to q as ParseQuery reads
-// them (?topic=&region=&type=&sponsor=&q=: a parameter per facet of
-// domain.Facets): the one place a filter becomes a query string, for the
-// feeds' addresses and the pages' links alike. The ID of a single
+// them (?topic=&region=&type=&sponsor=&q=&past=: a parameter per facet
+// of domain.Facets): the one place a filter becomes a query string, for
+// the feeds' addresses and the pages' links alike. The ID of a single
 // conference's feed is in its path, not in a query.
 func (f Filter) AddQuery(q url.Values) {
+	if f.AllPast && f.ID == "" {
+		q.Set("past", pastAll)
+	}
 	for _, facet := range domain.Facets {
 		for _, v := range f.Terms[facet.Param] {
 			q.Add(facet.Param, v)
@@ -345,8 +404,8 @@ func (f Filter) AddQuery(q url.Values) {
 	}
 }
 
-// ParseQuery reads a filter from ?topic=&region=&type=&sponsor=&q= (a
-// parameter per facet of domain.Facets), naming the parameter at fault;
+// ParseQuery reads a filter from ?topic=&region=&type=&sponsor=&q=&past=
+// (a parameter per facet of domain.Facets), naming the parameter at fault;
 // Filter.AddQuery writes it.
 func ParseQuery(q map[string][]string) (Filter, error) {
 	var f Filter
@@ -379,6 +438,7 @@ func ParseQuery(q map[string][]string) (Filter, error) {
 		}
 		f.Words = append(f.Words, strings.Fields(strings.ToLower(domain.CleanLine(v)))...)
 	}
+	f.readPast(q["past"], &errs)
 	if f.terms()+len(f.Sponsors)+len(f.Words) > 50 {
 		errs.Add("q", "too_many", "a feed may combine at most 50 values")
 	}
@@ -477,7 +537,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	cut := srv.cutoff(now)
 	kind := f.Kind()
 	sl, e, err := srv.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut,
-		func() (*httpcache.Entry, error) { return srv.renderList(f, cut) })
+		func() (*httpcache.Entry, error) { return srv.renderList(f, srv.keepFrom(f, cut)) })
 	if err != nil {
 		s.fail(w, r, "api", err)
 		return
@@ -497,6 +557,10 @@ func (s *Server) title(f Filter) string {
 	if len(f.Words) > 0 {
 		parts = append(parts, "“"+strings.Join(f.Words, " ")+"”")
 	}
+	past := ""
+	if f.AllPast {
+		past = " (every past conference too)"
+	}
 	switch {
 	case f.ID != "":
 		if c, ok := s.src.Get(calendar.Key(f.ID)); ok {
@@ -504,21 +568,56 @@ func (s *Server) title(f Filter) string {
 		}
 		return "Justice Events"
 	case len(parts) == 0:
-		return "Justice Events"
+		return "Justice Events" + past
 	}
-	return "Justice Events: " + strings.Join(parts, ", ")
+	return "Justice Events: " + strings.Join(parts, ", ") + past
 }
+
+// FeedName is the name of the feed of f in calendar apps (its NAME and
+// X-WR-CALNAME): pages pass it to Outlook's subscribe links, which name
+// the calendar themselves.
+func (s *Server) FeedName(f Filter) string { return s.title(f.canonical()) }
 
 func (s *Server) description(f Filter) string {
 	if f.ID != "" {
 		return "One conference from the Justice Events calendar of criminal-justice conferences, approved by its editors."
 	}
-	days := int(s.cfg.Window / (24 * time.Hour))
-	stay := fmt.Sprintf("Conferences, cancelled ones too, stay in the feed for %d days after they end.", days)
-	if days == 1 {
-		stay = "Conferences, cancelled ones too, stay in the feed for a day after they end."
+	return "Criminal-justice conferences from the Justice Events calendar, approved by its editors. " + s.Retention(f)
+}
+
+// Retention says, in a sentence, how long the feed of f keeps past
+// conferences: the feed's description (X-WR-CALDESC) and the pages'
+// subscribe boxes say the same.
+func (s *Server) Retention(f Filter) string {
+	if f.ID != "" {
+		return ""
 	}
-	return "Criminal-justice conferences from the Justice Events calendar, approved by its editors. " + stay
+	if f.AllPast {
+		return "Every past conference stays in this feed, cancelled ones too."
+	}
+	return "Past conferences, cancelled ones too, stay in this feed for " + Span(s.cfg.Window) +
+		" after they end. To keep every one, add past=all to the feed's address."
+}
+
+// Span says a window in words: "a year", "2 years", "90 days", "a day",
+// "12 hours".
+func Span(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d%(365*day) == 0:
+		if n := int(d / (365 * day)); n > 1 {
+			return fmt.Sprintf("%d years", n)
+		}
+		return "a year"
+	case d%day == 0:
+		if n := int(d / day); n > 1 {
+			return fmt.Sprintf("%d days", n)
+		}
+		return "a day"
+	case d%time.Hour == 0 && d > time.Hour:
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	}
+	return d.String()
 }
 
 // pageURL is the web page of a feed (its URL property): the conference's
@@ -608,6 +707,10 @@ func (s *Server) sponsorNames() []string {
 // feedURL is the feed's own address, its SOURCE.
 func (s *Server) feedURL(f Filter) string {
 	f = f.canonical()
+	if f.AllPast && f.Kind() != "all" && f.Kind() != "query" {
+		f.AllPast = false
+		return s.feedURL(f) + "?past=" + pastAll
+	}
 	if facet, v, ok := f.single(); ok {
 		return s.absolute("/calendar/" + facet.Path + "/" + v + ".ics")
 	}

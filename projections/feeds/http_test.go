@@ -19,7 +19,9 @@ func serve(t *testing.T) (*httptest.Server, *Server) {
 	t.Helper()
 	s := newServer(t, newSource(sample(t)...))
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, s.Routes(nil))
+	if err := httpapi.Handle(mux, s.Routes(nil), nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, s
@@ -133,6 +135,8 @@ func TestFeedHTTPRefusals(t *testing.T) {
 		{"/calendar.ics?region=ZZ", 400},
 		{"/calendar.ics?q=" + strings.Repeat("x", 201), 400},
 		{"/calendar.ics?" + strings.Repeat("topic=courts&", 51), 400},
+		{"/calendar.ics?past=yes", 400},
+		{"/calendar/topics/courts.ics?past=1", 400},
 	} {
 		resp, body := request(t, "GET", srv.URL+tt.path, nil)
 		if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "application/problem+json" {
@@ -141,6 +145,28 @@ func TestFeedHTTPRefusals(t *testing.T) {
 	}
 	if resp, _ := request(t, "POST", srv.URL+"/calendar.ics", nil); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", resp.StatusCode)
+	}
+}
+
+// TestPastAllHTTP: ?past=all works on every list feed, facet paths too,
+// and on the read API; the feed names itself and says so.
+func TestPastAllHTTP(t *testing.T) {
+	srv, _ := serve(t)
+	for _, path := range []string{"/calendar.ics?past=all", "/calendar/topics/courts.ics?past=all",
+		"/calendar/regions/NY.ics?past=all", "/calendar/sponsors/Office%20for%20Victims%20of%20Crime.ics?past=all",
+		"/calendar.ics?topic=courts&past=all"} {
+		resp, body := request(t, "GET", srv.URL+path, nil)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "?past=all\r\n") || // SOURCE
+			!strings.Contains(string(body), "Every past conference stays in this feed") {
+			t.Errorf("%s: %d\n%s", path, resp.StatusCode, body)
+		}
+		if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "-all.ics") && !strings.Contains(cd, "search-all") {
+			t.Errorf("%s: Content-Disposition %q", path, cd)
+		}
+	}
+	resp, body := request(t, "GET", srv.URL+"/api/v1/conferences?past=all", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ics":"https://events.test/calendar.ics?past=all"`) {
+		t.Errorf("the read API with ?past=all: %d %s", resp.StatusCode, body)
 	}
 }
 

@@ -12,6 +12,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/serversecret"
 	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/feeds"
 )
@@ -86,7 +88,8 @@ type Config struct {
 	Replicas int
 	// LogMaxBytes is the event stream's byte budget.
 	LogMaxBytes int64
-	// FeedWindow is how long ended conferences stay in feeds.
+	// FeedWindow is how long ended conferences stay in list feeds (a
+	// year by default); ?past=all feeds keep every one.
 	FeedWindow time.Duration
 	// FeedRefresh is the refresh interval suggested to calendar apps.
 	FeedRefresh time.Duration
@@ -94,6 +97,11 @@ type Config struct {
 	// neither, one is generated into DataDir/editor-token.
 	EditorToken      string
 	EditorTokensFile string
+	// ServerSecretFile holds the server secrets (one a line: the first
+	// signs, any verifies) that sign editors' sessions; without it, one is
+	// generated into DataDir/server-secret (internal/serversecret). Every
+	// editors process of a cluster needs the same list.
+	ServerSecretFile string
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 	// NoSeed keeps the first start on a log without resource events from
@@ -152,23 +160,40 @@ func CheckPublicURL(s string) error {
 	return nil
 }
 
-// validateEditorTokens checks the editors' tokens as auth.Load will read
-// them at start (its rules: one place), before anything touches the data
-// directory. A generated token is checked when it is read.
+// validateEditorTokens checks the editors' tokens and the server secret
+// as the gate will read them at start (auth.LoadTokens, serversecret.Load:
+// their rules, one place), before anything touches the data directory. A
+// generated token or secret is checked when it is read.
 func (c *Config) validateEditorTokens() error {
+	quiet := slog.New(slog.DiscardHandler)
+	var errs []error
 	switch {
 	case c.EditorToken != "":
-		if _, _, err := auth.Load(auth.Source{Token: c.EditorToken}); err != nil {
-			return fmt.Errorf("JEVENTS_EDITOR_TOKEN: %w", err)
+		if _, _, err := auth.LoadTokens(auth.TokenSource{Token: c.EditorToken}, quiet); err != nil {
+			errs = append(errs, fmt.Errorf("JEVENTS_EDITOR_TOKEN: %w", err))
 		}
 	case c.EditorTokensFile != "":
-		if _, _, err := auth.Load(auth.Source{File: c.EditorTokensFile}); err != nil {
-			return fmt.Errorf("--editor-tokens-file: %w", err)
+		if _, _, err := auth.LoadTokens(auth.TokenSource{File: c.EditorTokensFile}, quiet); err != nil {
+			errs = append(errs, fmt.Errorf("--editor-tokens-file: %w", err))
 		}
 	case c.DataDir == "":
-		return errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data")
+		errs = append(errs, errors.New("editors need JEVENTS_EDITOR_TOKEN, --editor-tokens-file or --data"))
 	}
-	return nil
+	if c.ServerSecretFile != "" {
+		secrets, err := serversecret.ReadFile(c.ServerSecretFile)
+		if err == nil && len(secrets) == 0 {
+			err = fmt.Errorf("%s holds no secret", c.ServerSecretFile)
+		}
+		if err == nil {
+			_, err = serversecret.Load("", secrets)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--server-secret-file: %w", err))
+		}
+	} else if c.DataDir == "" {
+		errs = append(errs, errors.New("editors need --server-secret-file (the secret that signs their sessions) or --data to generate one into"))
+	}
+	return errors.Join(errs...)
 }
 
 // NATSAuth are the credentials and TLS settings for an external cluster.
@@ -206,7 +231,7 @@ func Defaults() Config {
 		NATSListen:      "127.0.0.1:4222",
 		HTTP:            "127.0.0.1:8080",
 		LogMaxBytes:     1 << 30,
-		FeedWindow:      90 * 24 * time.Hour,
+		FeedWindow:      feeds.DefaultWindow,
 		FeedRefresh:     feeds.DefaultRefresh,
 		ShutdownTimeout: 15 * time.Second,
 		Conns:           ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
@@ -267,6 +292,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--log-max-bytes must be at least 1 MiB"))
 	}
 	orDefault(&c.FeedWindow, def.FeedWindow)
+	if c.FeedWindow < 24*time.Hour {
+		// Shorter, a conference would leave a subscriber's calendar
+		// before most apps had refreshed once after it ended.
+		errs = append(errs, errors.New("--feed-window must be at least 24h (a year, 8760h, is the default)"))
+	}
 	orDefault(&c.FeedRefresh, def.FeedRefresh)
 	c.FeedRefresh = c.FeedRefresh.Truncate(time.Second) // REFRESH-INTERVAL counts whole seconds
 	if c.FeedRefresh < 15*time.Minute || c.FeedRefresh > 7*24*time.Hour {

@@ -2,7 +2,9 @@ package service_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/admission"
@@ -30,8 +32,21 @@ func TestValidateFillsTheDefaults(t *testing.T) {
 		t.Fatalf("validated zero config:\n%+v\nwant:\n%+v", c, want)
 	}
 	// A value given is kept.
-	c = service.Config{DataDir: "d", HTTP: "127.0.0.1:9", FeedWindow: 1, EditorToken: want.EditorToken}
-	if err := c.Validate(); err != nil || c.HTTP != "127.0.0.1:9" || c.FeedWindow != 1 {
+	c = service.Config{DataDir: "d", HTTP: "127.0.0.1:9", FeedWindow: 48 * time.Hour, EditorToken: want.EditorToken}
+	if err := c.Validate(); err != nil || c.HTTP != "127.0.0.1:9" || c.FeedWindow != 48*time.Hour {
 		t.Fatalf("given values: %+v %v", c, err)
+	}
+}
+
+// TestFeedWindow: past conferences stay a year by default; a window under
+// a day, which would drop a conference from subscribers' calendars before
+// their apps refreshed, is refused.
+func TestFeedWindow(t *testing.T) {
+	if got := service.Defaults().FeedWindow; got != 365*24*time.Hour {
+		t.Fatalf("default feed window %v, want a year", got)
+	}
+	c := service.Config{DataDir: "d", FeedWindow: time.Hour}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--feed-window") {
+		t.Fatalf("a one-hour window: %v", err)
 	}
 }

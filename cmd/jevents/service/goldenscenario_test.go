@@ -331,7 +331,7 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 
 func cookieOf(h http.Header, name string) string {
 	for _, c := range (&http.Response{Header: h}).Cookies() {
-		if c.Name == name {
+		if c.Name == name && c.Value != "" {
 			return c.Name + "=" + c.Value
 		}
 	}

@@ -28,13 +28,13 @@ import (
 	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/internal/dirlock"
 	"github.com/justiceevents/jevents/internal/embednats"
-	"github.com/justiceevents/jevents/internal/ratelimit"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/web"
 )
 
 // Service is one running Justice Events process.
@@ -60,6 +60,7 @@ type Service struct {
 	ready    []readiness
 	routes   []httpapi.Route            // the public listener's table: routes.go
 	mux      *http.ServeMux             // the table registered
+	pages    *web.Server                // the HTML pages, when a role has them
 	replicas map[string]engine.Follower // by read model: readmodels.go
 	presence *engine.Presence           // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
@@ -165,23 +166,15 @@ func (s *Service) Start(ctx context.Context) error {
 	replica := replicaOf(s, calendar.Model)
 	rv := s.newReview() // editors only
 	dir := s.newDirectory()
-	var (
-		editors  *auth.Editors
-		throttle *auth.Throttle // wrong tokens per client: API and sign-in page
-	)
-	// Only the editors role holds editor credentials: public-facing intake
-	// and feed processes never can approve, edit or sign a session.
+	// The one gate of every editors-only route, page and command (gate.go);
+	// only the editors role has one: public-facing intake and feed
+	// processes never can approve, edit or sign a session.
+	var gate *auth.Gate
 	if cfg.Has(RoleEditors) {
-		var generated string
 		var err error
-		editors, generated, err = auth.Load(auth.Source{Token: cfg.EditorToken, File: cfg.EditorTokensFile, DataDir: cfg.DataDir})
-		if err != nil {
+		if gate, err = s.newGate(wctx); err != nil {
 			return err
 		}
-		if generated != "" {
-			s.log.Info("generated an editor token; use it as Authorization: Bearer <token>", slog.String("path", generated))
-		}
-		throttle = auth.NewThrottle(s.clients, ratelimit.Limit{}, s.log, s.registry)
 	}
 	var (
 		in  *intake.Intake
@@ -217,7 +210,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.
-	if err := s.registerPages(replica, dir, editors, throttle, in, mod, fs); err != nil {
+	if err := s.registerPages(replica, dir, gate, in, mod, fs); err != nil {
 		return err
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes
@@ -230,13 +223,22 @@ func (s *Service) Start(ctx context.Context) error {
 	s.startPresence(wctx)
 	// The one place the public listener's routes are registered: the
 	// table of the roles played (routes.go).
+	// Every route declared for editors goes behind the gate here.
 	mux := http.NewServeMux()
-	httpapi.Handle(mux, s.routes)
+	if err := httpapi.Handle(mux, s.routes, gate, s.log); err != nil {
+		return err
+	}
 	s.mux = mux
-	h := s.httpMetrics(mux) // inside every wrapper that copies the request, to see its route
-	h = deadline(h)         // health.go
-	if editors != nil {
-		h = editors.Guard(h, throttle)
+	// What no route takes: 404 or 405, a page for browsers, problem+json
+	// for the rest (httpapi.Unmatched), in one place for every role.
+	var page func(http.ResponseWriter, *http.Request, int, []string)
+	if s.pages != nil {
+		page = s.pages.Unmatched
+	}
+	h := s.httpMetrics(httpapi.Unmatched(mux, page)) // inside every wrapper that copies the request, to see its route
+	h = deadline(h)                                  // health.go
+	if gate != nil {
+		h = gate.Identify(h, httpapi.Refuse(s.log)) // every request: an editor's identity, if any
 	}
 	h = securityHeaders(h)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/justiceevents/jevents/eventlog"
 	"github.com/justiceevents/jevents/eventlog/schedule"
 	"github.com/justiceevents/jevents/internal/admission"
+	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/projections/engine"
 )
 
@@ -70,6 +71,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 		return SetupResult{}, err
 	}
 	res.Buckets = append(res.Buckets, quota)
+	// The editors' sessions (internal/auth), shared by every editors process.
+	sessions, err := auth.EnsureSessionBucket(ctx, js, c.Replicas)
+	if err != nil {
+		return SetupResult{}, err
+	}
+	res.Buckets = append(res.Buckets, sessions)
 	for _, rm := range readModels { // readmodels.go
 		name := rm.Name()
 		bucket, err := rm.Setup(ctx, js, engine.BucketConfig{Replicas: c.Replicas})

@@ -31,7 +31,7 @@ import (
 // the roles not played are nil) and registers their routes, with the
 // feeds' routes, which hand /conferences/{id} to a page.
 func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *directoryModel,
-	editors *auth.Editors, throttle *auth.Throttle, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
+	gate *auth.Gate, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
 	if cal == nil || d == nil {
 		return nil
 	}
@@ -52,6 +52,7 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 	if err != nil {
 		return err
 	}
+	s.pages = ws
 	d.replica.OnChange(ws.DirectoryChanged)
 	d.replica.OnReset(ws.Reset)
 	cal.OnChange(ws.ConferenceChanged)
@@ -64,8 +65,8 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 	if in != nil {
 		s.addRoutes(ws.SubmitRoutes(in))
 	}
-	if mod != nil && editors != nil {
-		s.addRoutes(ws.ModerationRoutes(mod, editors, throttle))
+	if mod != nil && gate != nil {
+		s.addRoutes(ws.ModerationRoutes(mod, gate))
 	}
 	return nil
 }
