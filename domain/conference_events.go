@@ -79,6 +79,8 @@ type Conference struct {
 	Updated     time.Time
 	// Published is when an editor approved it; zero while never approved.
 	Published time.Time
+	// Schedules are its pending plans (schedule.go).
+	Schedules Plan
 }
 
 // Public reports whether the conference may be shown to everyone: an
@@ -100,6 +102,7 @@ func (c *Conference) Apply(r Record) {
 	}
 	c.ID = r.AggregateID
 	c.Updated = r.Time
+	c.Schedules.apply(r)
 	switch e := r.Event.(type) {
 	case ConferenceSubmitted:
 		c.Status = StatusPending
@@ -116,15 +119,17 @@ func (c *Conference) Apply(r Record) {
 		c.Status = StatusRejected
 	case ConferenceCancelled:
 		c.Status = StatusCancelled
+	case ConferenceUnpublished:
+		c.Status = StatusUnpublished
 	}
 }
 
 // Exists reports whether a submission has been applied.
 func (c *Conference) Exists() bool { return c.Status != "" }
 
-// Approve publishes a pending conference.
+// Approve publishes a pending conference, or again an unpublished one.
 func (c *Conference) Approve(note string) (Event, error) {
-	if c.Status != StatusPending {
+	if c.Status != StatusPending && c.Status != StatusUnpublished {
 		return nil, &TransitionError{Command: "approve", Status: c.Status}
 	}
 	note, err := cleanReason(note)
@@ -163,7 +168,7 @@ func (c *Conference) Cancel(reason string) (Event, error) {
 // Update replaces the details with validated new ones. It returns a nil
 // event when nothing changed, so an edit that changes nothing appends nothing.
 func (c *Conference) Update(d ConferenceDetails) (Event, error) {
-	if c.Status != StatusPending && c.Status != StatusApproved {
+	if c.Status != StatusPending && c.Status != StatusApproved && c.Status != StatusUnpublished {
 		return nil, &TransitionError{Command: "edit", Status: c.Status}
 	}
 	changed := ChangedFields(c.Details, d)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/internal/auth"
@@ -60,11 +61,16 @@ func WriteVersion(w http.ResponseWriter, version uint64) {
 
 // Command is what an editor's command on one aggregate carries besides
 // its path: the version it is based on (If-Match, 0 for none), an optional
-// JSON body {"reason": "…"} and the Idempotency-Key.
+// JSON body {"reason": "…", "at": RFC 3339, "publish_at": RFC 3339} and
+// the Idempotency-Key. At and PublishAt (zero when absent) plan the
+// command for later (domain/schedule.go); which command takes which is
+// the handler's to say.
 type Command struct {
-	IfMatch uint64
-	Reason  string
-	Key     string
+	IfMatch   uint64
+	Reason    string
+	Key       string
+	At        time.Time
+	PublishAt time.Time
 }
 
 // ReadCommand reads a Command from r, naming the header or field at fault.
@@ -74,14 +80,36 @@ func ReadCommand(w http.ResponseWriter, r *http.Request) (Command, error) {
 		return Command{}, err
 	}
 	var body struct {
-		Reason string `json:"reason"`
+		Reason    string `json:"reason"`
+		At        string `json:"at"`
+		PublishAt string `json:"publish_at"`
 	}
 	if r.ContentLength != 0 {
 		if err := Decode(w, r, MaxBodyBytes, &body); err != nil {
 			return Command{}, err
 		}
 	}
-	return Command{IfMatch: ifMatch, Reason: body.Reason, Key: r.Header.Get("Idempotency-Key")}, nil
+	c := Command{IfMatch: ifMatch, Reason: body.Reason, Key: r.Header.Get("Idempotency-Key")}
+	var errs domain.ValidationError
+	for _, f := range []struct {
+		name string
+		v    string
+		dst  *time.Time
+	}{{"at", body.At, &c.At}, {"publish_at", body.PublishAt, &c.PublishAt}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.v)
+		if err != nil {
+			errs.Add(f.name, "invalid", "must be an RFC 3339 instant such as 2030-03-01T09:00:00Z")
+			continue
+		}
+		*f.dst = t
+	}
+	if err := errs.Err(); err != nil {
+		return Command{}, &Error{Status: http.StatusUnprocessableEntity, Title: "Invalid command", Fields: errs.Fields}
+	}
+	return c, nil
 }
 
 // Patch is an editor's partial update: the version it is based on, the

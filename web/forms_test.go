@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -361,6 +362,20 @@ func TestModerationPages(t *testing.T) {
 		}
 	}
 	a.waitFor("the approved page", func() bool { return a.do("GET", "/conferences/"+first.ID, nil, nil).status == 200 })
+	// Its history, newest first: the approval links to what the public
+	// saw just after it (?as_of=), the submission was not public.
+	hist := a.do("GET", "/moderation/conferences/"+first.ID, h, nil).body
+	link := regexp.MustCompile(`<a href="(/api/v1/conferences/` + first.ID + `\?as_of=[^"]+)">as the public saw it on ([^<]+)</a> \(<a href="([^"]+)">\.ics</a>\)`).FindStringSubmatch(hist)
+	if !strings.Contains(hist, `<h2 id="h-history">History</h2>`) || link == nil || !strings.Contains(hist, "conference.submitted by ") ||
+		!strings.Contains(hist, "not public then") || strings.Index(hist, "conference.approved") > strings.Index(hist, "conference.submitted") {
+		t.Fatalf("the moderation page's history:\n%s", hist)
+	}
+	for _, u := range []string{link[1], link[3]} {
+		u = html.UnescapeString(u)
+		if r := a.do("GET", u, nil, nil); r.status != http.StatusOK || !strings.Contains(r.body, "First in the queue") {
+			t.Fatalf("%s: %d %s", u, r.status, r.body)
+		}
+	}
 	// A second press of the same button: already approved, said so.
 	if r := decide(first.ID, "approve", first.Version); r.status != http.StatusConflict || !strings.Contains(r.body, "already approved") {
 		t.Fatalf("approve twice: %d", r.status)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,8 @@ type Moderator interface {
 	// Conference is the current state of a conference, with the
 	// organiser's contact.
 	Conference(ctx context.Context, id string) (*domain.Conference, error)
+	// History is the conference's history, oldest first.
+	History(ctx context.Context, id string) ([]moderation.HistoryEntry, error)
 	Decide(ctx context.Context, cmd moderation.Command, d moderation.Decision, reason string) (moderation.Result, error)
 	Edit(ctx context.Context, cmd moderation.Command, patch []byte) (moderation.Result, error)
 	// Select and RejectMany are the bulk rejection (bulk.go).
@@ -395,18 +399,21 @@ func (m *modPages) handleFind(w http.ResponseWriter, r *http.Request, _ auth.Ide
 
 type moderateData struct {
 	editorBase
-	V            conferenceView
-	Status       domain.Status
-	Description  []string
-	Format       string
-	Timezone     string
-	Version      uint64
-	Contact      domain.Contact
-	Mailto       template.URL
-	Submitted    string
-	Updated      string
-	Public       string
-	History      string
+	V           conferenceView
+	Status      domain.Status
+	Description []string
+	Format      string
+	Timezone    string
+	Version     uint64
+	Contact     domain.Contact
+	Mailto      template.URL
+	Submitted   string
+	Updated     string
+	Public      string
+	History     string
+	// Changes are the conference's history, newest first, each with a
+	// link to what the public saw just after it (?as_of=).
+	Changes      []historyView
 	CanDecide    bool // approve and reject: pending
 	CanCancel    bool
 	CanEdit      bool
@@ -452,12 +459,57 @@ func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status i
 	if c.Status.Public() {
 		d.Public, d.History = "/conferences/"+c.ID, "/api/v1/conferences/"+c.ID+"/history"
 	}
+	d.Changes = m.history(r, c.ID)
 	d.CanDecide = c.Status == domain.StatusPending
 	d.CanCancel = c.Status == domain.StatusApproved
 	d.CanEdit = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
 	d.Duplicates = m.s.duplicates(c.Details, m.mod.Queue(), c.ID)
 	d.Idem = newKey()
 	m.s.page(w, r, status, "moderation", "moderate", layoutData{Title: c.Details.Title + " (" + string(c.Status) + ")", Section: "moderation", Body: d})
+}
+
+// historyView is one entry of a conference's history on its moderation
+// page.
+type historyView struct {
+	When, Type, Actor, Reason string
+	// AsOf and AsOfICS show the conference as the public saw it just
+	// after the entry (the read API and the conference's feed with
+	// ?as_of=, answered by the projectors from the log's prefix); empty
+	// while it was not public.
+	AsOf, AsOfICS string
+}
+
+// eventName is an event type without its schema version:
+// conference.submitted for conference.submitted.v2.
+func eventName(typ string) string {
+	if i := strings.LastIndex(typ, ".v"); i > 0 {
+		if _, err := strconv.Atoi(typ[i+2:]); err == nil {
+			return typ[:i]
+		}
+	}
+	return typ
+}
+
+// history is the conference's history, newest first, with links to the
+// public's view at each entry. A failure to read it leaves it out.
+func (m *modPages) history(r *http.Request, id string) []historyView {
+	h, err := m.mod.History(r.Context(), id)
+	if err != nil {
+		m.s.log.Warn("moderation page: history", slog.String("id", id), slog.Any("err", err))
+		return nil
+	}
+	out := make([]historyView, 0, len(h))
+	for _, e := range h {
+		v := historyView{When: e.Time.UTC().Format("January 2, 2006, 15:04:05 UTC"), Type: eventName(e.Type), Actor: e.Actor,
+			Reason: cmp.Or(e.Reason, e.Note)}
+		if e.Public {
+			q := "?as_of=" + url.QueryEscape(e.Time.UTC().Format(time.RFC3339Nano))
+			v.AsOf, v.AsOfICS = "/api/v1/conferences/"+url.PathEscape(id)+q, "/conferences/"+url.PathEscape(id)+".ics"+q
+		}
+		out = append(out, v)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 func (m *modPages) handleConference(w http.ResponseWriter, r *http.Request, sess auth.Identity) {

@@ -45,12 +45,19 @@ var (
 		example: "jevents submit examples/conference.json\n" +
 			"jevents submit examples/conference.ics --topic courts --contact you@example.org",
 		min: 1, max: 1}
-	approveSpec = spec{name: "approve", args: "ID", summary: "publish a pending conference (editors)",
-		example: "jevents approve 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50", min: 1, max: 1}
+	approveSpec = spec{name: "approve", args: "ID", summary: "publish a pending conference, now or at --publish-at (editors)",
+		example: "jevents approve 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50\n" +
+			"jevents approve 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 --publish-at 2030-03-01T09:00:00Z   # an embargo", min: 1, max: 1}
 	rejectSpec = spec{name: "reject", args: "ID", summary: "decline a pending conference (editors)",
 		example: `jevents reject 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 --reason "not a criminal-justice conference"`, min: 1, max: 1}
-	cancelSpec = spec{name: "cancel", args: "ID", summary: "cancel a published conference (editors)",
-		example: `jevents cancel 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 --reason "venue closed"`, min: 1, max: 1}
+	cancelSpec = spec{name: "cancel", args: "ID", summary: "cancel a published conference, now or --at a later instant (editors)",
+		example: `jevents cancel 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 --reason "venue closed"` + "\n" +
+			`jevents cancel 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 --at 2030-03-01T00:00:00Z --reason "the grant ends"`, min: 1, max: 1}
+	unpublishSpec = spec{name: "unpublish", args: "ID", summary: "take a public conference out of feeds and pages, now or --at a later instant (editors)",
+		example: `jevents unpublish 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 --reason "published by mistake"`, min: 1, max: 1}
+	callOffSpec = spec{name: "call-off", args: "ID SCHEDULE", summary: "call off a conference's plan before it comes due (editors)",
+		about:   "SCHEDULE is the plan's id, as `approve --publish-at`, `cancel --at` and GET /api/v1/moderation/conferences/ID show it.",
+		example: "jevents call-off 9b2d6c4e-0f6a-5c1e-8d3f-2a7b1c9e4d50 0193a7c2-…", min: 2, max: 2}
 	rebuildSpec = spec{name: "rebuild", summary: "replay the event log into fresh read models and switch to them",
 		about: "Without --nats it works on the embedded server of the `jevents serve` running on --data, with the\n" +
 			"URL and credentials that server wrote there (<data>/" + embednats.ContextFile + ").",
@@ -82,8 +89,8 @@ var (
 		example: "jevents help reject\njevents help resource edit", max: 2}
 )
 
-var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, rebuildSpec, setupSpec, resourceSpec, seedSpec,
-	healthcheckSpec, versionSpec, helpSpec}
+var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, unpublishSpec, callOffSpec, rebuildSpec, setupSpec,
+	exportSpec, verifySpec, importSpec, resourceSpec, seedSpec, healthcheckSpec, versionSpec, helpSpec}
 
 func usage() string {
 	var b strings.Builder
@@ -128,6 +135,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = decide(ctx, rejectSpec, args, stdout)
 	case "cancel":
 		err = decide(ctx, cancelSpec, args, stdout)
+	case "unpublish":
+		err = decide(ctx, unpublishSpec, args, stdout)
+	case "call-off":
+		err = callOff(ctx, args, stdout)
+	case "export":
+		err = exportLog(ctx, args, stdout, stderr) // export.go
+	case "verify":
+		err = verify(args, stdout)
+	case "import":
+		err = importLog(ctx, args, stdout, stderr)
 	case "rebuild":
 		err = rebuild(ctx, args, stdout, stderr)
 	case "setup":

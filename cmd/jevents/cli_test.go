@@ -66,7 +66,7 @@ func flagSample(t *testing.T, f *flag.Flag) values {
 	switch kind, _ := flag.UnquoteUsage(f); kind {
 	case "duration":
 		return values{"45m", "45m0s", "2h", "2h0m0s", "30d"}
-	case "int":
+	case "int", "uint":
 		return same("3", "1", "three")
 	case "string":
 		return same("some-value", "another-value", "")
@@ -254,7 +254,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	// The log-level commands say truthfully what they dial without --nats.
-	for _, cmd := range []string{"rebuild", "seed", "setup"} {
+	for _, cmd := range []string{"rebuild", "seed", "setup", "export"} {
 		_, out, _ := runCLI(cmd, "-h")
 		if !strings.Contains(out, "nats-context.json") || strings.Contains(out, "empty embeds a server") {
 			t.Errorf("%s -h does not say what it connects to without --nats:\n%s", cmd, out)
@@ -273,7 +273,7 @@ func TestHelp(t *testing.T) {
 // default address.
 func TestLocalCommandsNeedARunningService(t *testing.T) {
 	dir := t.TempDir()
-	for _, cmd := range []string{"rebuild", "seed", "setup"} {
+	for _, cmd := range []string{"rebuild", "seed", "setup", "export"} {
 		code, _, errs := runCLI(cmd, "--data", dir)
 		if code != exitFailure || !strings.Contains(errs, dir) || !strings.Contains(errs, "jevents serve --data") {
 			t.Errorf("%s without a service: exit %d: %s", cmd, code, errs)

@@ -148,7 +148,13 @@ func problemError(status int, body []byte) error {
 // reason, the version it is based on and an Idempotency-Key, and prints
 // the answer.
 func (c *client) command(ctx context.Context, stdout io.Writer, path, reason, ifMatch, key string) error {
-	body, _ := json.Marshal(map[string]string{"reason": reason})
+	return c.send(ctx, stdout, http.MethodPost, path, map[string]string{"reason": reason}, ifMatch, key)
+}
+
+// send sends an editor's command with a JSON body of fields and prints
+// the answer.
+func (c *client) send(ctx context.Context, stdout io.Writer, method, path string, fields map[string]string, ifMatch, key string) error {
+	body, _ := json.Marshal(fields)
 	h := http.Header{"Content-Type": {"application/json"}}
 	if ifMatch != "" {
 		h.Set("If-Match", strconv.Quote(strings.Trim(ifMatch, `"`)))
@@ -157,7 +163,7 @@ func (c *client) command(ctx context.Context, stdout io.Writer, path, reason, if
 		h.Set("Idempotency-Key", key)
 	}
 	var out json.RawMessage
-	if err := c.do(ctx, http.MethodPost, path, h, body, &out); err != nil {
+	if err := c.do(ctx, method, path, h, body, &out); err != nil {
 		return err
 	}
 	return printJSON(stdout, out)
@@ -231,11 +237,48 @@ func decide(ctx context.Context, s spec, args []string, stdout io.Writer) error 
 	c, token := editorClient(f)
 	reason := f.String("reason", "", "reason or note recorded with the decision")
 	ifMatch := f.String("if-match", "", "only if the conference is still at this version")
+	// approve plans a publication (an embargo), cancel and unpublish
+	// plan themselves; the server fires the plan at the instant.
+	var at *string
+	switch s.name {
+	case "approve":
+		at = f.String("publish-at", "", "publish at this RFC 3339 instant instead of now (an embargo), e.g. 2030-03-01T09:00:00Z")
+	case "cancel", "unpublish":
+		at = f.String("at", "", "carry it out at this RFC 3339 instant instead of now, e.g. 2030-03-01T09:00:00Z")
+	}
+	key := f.String("idempotency-key", "", "Idempotency-Key: the same command again changes nothing")
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if err := token(); err != nil {
 		return err
 	}
-	return c.command(ctx, stdout, "/api/v1/conferences/"+url.PathEscape(f.Arg(0))+"/"+s.name, *reason, *ifMatch, "")
+	fields := map[string]string{"reason": *reason}
+	if at != nil && *at != "" {
+		if _, err := time.Parse(time.RFC3339Nano, *at); err != nil {
+			return inputError{fmt.Errorf("%q is not an RFC 3339 instant such as 2030-03-01T09:00:00Z", *at)}
+		}
+		name := "at"
+		if s.name == "approve" {
+			name = "publish_at"
+		}
+		fields[name] = *at
+	}
+	return c.send(ctx, stdout, http.MethodPost, "/api/v1/conferences/"+url.PathEscape(f.Arg(0))+"/"+s.name, fields, *ifMatch, *key)
+}
+
+// callOff calls off a conference's plan.
+func callOff(ctx context.Context, args []string, stdout io.Writer) error {
+	f := newCmd(callOffSpec, stdout)
+	c, token := editorClient(f)
+	reason := f.String("reason", "", "why, recorded in the conference's history")
+	ifMatch := f.String("if-match", "", "only if the conference is still at this version")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := token(); err != nil {
+		return err
+	}
+	return c.send(ctx, stdout, http.MethodDelete, "/api/v1/conferences/"+url.PathEscape(f.Arg(0))+"/schedules/"+url.PathEscape(f.Arg(1)),
+		map[string]string{"reason": *reason}, *ifMatch, "")
 }

@@ -69,6 +69,8 @@ func TestCluster(t *testing.T) {
 
 	t.Run("roles work under their own users", func(t *testing.T) { testRolesWork(t, c, r) })
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, c) })
+	t.Run("as of through the projectors", func(t *testing.T) { testAsOfAcrossRoles(t, c, r) })     // cluster_timetravel_test.go
+	t.Run("a plan across a leader kill", func(t *testing.T) { testPlanAcrossLeaderKill(t, c, r) }) // cluster_timetravel_test.go
 	t.Run("editors' sessions across editors processes", func(t *testing.T) { testSessionsAcrossEditors(t, c, r) })
 	t.Run("one website through the proxy", func(t *testing.T) { testOneWebsite(t, r, px) })
 	t.Run("a browser through the proxy over TLS", func(t *testing.T) { testBrowserThroughProxy(t, px) })
@@ -78,6 +80,7 @@ func TestCluster(t *testing.T) {
 	t.Run("prometheus scrapes every role and the NATS servers", func(t *testing.T) { testPrometheus(t, r, exporter) })
 	t.Run("feeds serve the last model while no projector runs", func(t *testing.T) { testNoProjector(t, c, r) })
 	t.Run("leader and active projector killed under load", func(t *testing.T) { testFailover(t, c, r) })
+	t.Run("an R3 backup restores onto one server", func(t *testing.T) { testBackupR3(t, c, r) }) // backup_test.go
 }
 
 // httpc is the client of the tests: generous timeout, because a request

@@ -40,4 +40,8 @@ func abuseFlags(f *cmdFlags, cfg *service.Config, def service.Config) {
 	f.env("metrics-listen", "JEVENTS_METRICS_LISTEN")
 	f.Int64Var(&cfg.FeedCacheBytes, "feed-cache-bytes", def.FeedCacheBytes, "memory for prepared feeds and read-API answers on feed servers")
 	f.env("feed-cache-bytes", "JEVENTS_FEED_CACHE_BYTES")
+	f.Int64Var(&cfg.AsOfCacheBytes, "as-of-cache-bytes", def.AsOfCacheBytes, "memory for answering ?as_of= on feed servers: the read models as of past instants and their feeds")
+	f.env("as-of-cache-bytes", "JEVENTS_AS_OF_CACHE_BYTES")
+	f.Uint64Var(&cfg.AsOfMaxEvents, "as-of-max-events", def.AsOfMaxEvents, "events one ?as_of= request may have a projector replay (past it: 503)")
+	f.env("as-of-max-events", "JEVENTS_AS_OF_MAX_EVENTS")
 }

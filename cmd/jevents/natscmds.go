@@ -13,6 +13,7 @@ import (
 
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/projections/engine"
 )
 
 // natsFlags are the connection flags to a NATS cluster.
@@ -69,6 +70,20 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	target.define(f)
 	f.IntVar(&replicas, "replicas", 0, "replicas of the new read-model buckets; default 3 on a cluster, 1 on a single server")
 	f.env("replicas", "JEVENTS_REPLICAS")
+	def := service.Defaults()
+	dry := f.Bool("dry-run", false, "report what a rebuild would change (records per read model, field differences, feeds whose ETag changes) and switch nothing")
+	var publicURL string
+	f.checkedVar(&publicURL, "public-url", "", "with --dry-run: the feed servers' --public-url, so the ETags shown are theirs (default http://"+def.HTTP+")",
+		func(s string) error {
+			if s == "" {
+				return nil
+			}
+			return service.CheckPublicURL(s)
+		})
+	f.env("public-url", "JEVENTS_PUBLIC_URL")
+	var window time.Duration
+	f.DurationVar(&window, "feed-window", def.FeedWindow, "with --dry-run: the feed servers' --feed-window")
+	f.env("feed-window", "JEVENTS_FEED_WINDOW")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -83,7 +98,22 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if replicas == 0 {
 		replicas = defaultReplicas(nc)
 	}
-	res, err := service.Rebuild(ctx, js, replicas, slog.New(slog.NewTextHandler(stderr, nil)))
+	p := newProgress(stderr, "jevents rebuild", "events")
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if *dry {
+		rep, err := service.DryRun(ctx, js, service.DryRunConfig{Replicas: replicas, PublicURL: publicURL, FeedWindow: window, Progress: p.report}, log)
+		if err != nil {
+			return err
+		}
+		for _, d := range rep.Models {
+			fmt.Fprintf(stderr, "jevents rebuild --dry-run: %s: %d added, %d removed, %d changed of %d records\n",
+				d.Projection, d.AddedCount, d.RemovedCount, d.ChangedCount, d.Records)
+		}
+		fmt.Fprintf(stderr, "jevents rebuild --dry-run: %d of %d feeds would change their ETag; nothing was switched\n", len(rep.Feeds.Changed), rep.Feeds.Compared)
+		b, _ := json.Marshal(rep)
+		return printJSON(stdout, b)
+	}
+	res, err := service.Rebuild(ctx, js, replicas, log, engine.WithProgress(p.report))
 	if err != nil {
 		return err
 	}

@@ -222,12 +222,22 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 	if c := domain.Fold[domain.Conference](recs); !editor && !c.Public() {
 		return History{}, false
 	}
-	h = History{Aggregate: domain.AggregateConference, ID: id, Total: len(recs), Entries: []Entry{}}
+	h = History{Aggregate: domain.AggregateConference, ID: id, Entries: []Entry{}}
 	var prev domain.ConferenceDetails
 	var status domain.Status
+	plans := map[string]domain.ConferenceScheduled{} // pending, by id
+	planned := func(action domain.Action) string { return "scheduled." + string(action) }
 	for _, rec := range recs {
 		e := Entry{Version: rec.Seq, Time: rec.Time, Actor: actor(rec.Actor, editor), Type: rec.Type, Changes: []Change{}}
 		next := status
+		switch rec.Event.(type) {
+		case domain.ConferenceScheduled, domain.ConferenceScheduleCalledOff, domain.ConferenceScheduleLapsed:
+			// Plans are editors' business until they come due (an
+			// embargo must not leak): the public sees what they lead to.
+			if !editor {
+				continue
+			}
+		}
 		switch ev := rec.Event.(type) {
 		case domain.ConferenceSubmitted:
 			// ev.Contact is private and never leaves the log here.
@@ -248,6 +258,37 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 			next, e.Reason = domain.StatusRejected, ev.Reason
 		case domain.ConferenceCancelled:
 			next, e.Reason = domain.StatusCancelled, ev.Reason
+		case domain.ConferenceUnpublished:
+			next, e.Reason = domain.StatusUnpublished, ev.Reason
+		case domain.ConferenceScheduled:
+			c := Change{Field: planned(ev.Action), To: mustJSON(ev.At)}
+			if old, ok := plans[ev.Replaces]; ok && ev.Replaces != "" {
+				c.From = mustJSON(old.At)
+				delete(plans, ev.Replaces)
+			}
+			plans[ev.Schedule] = ev
+			e.Changes, e.Reason = append(e.Changes, c), ev.Reason
+		case domain.ConferenceScheduleCalledOff:
+			if old, ok := plans[ev.Schedule]; ok {
+				e.Changes = append(e.Changes, Change{Field: planned(ev.Action), From: mustJSON(old.At), To: mustJSON(nil)})
+				delete(plans, ev.Schedule)
+			}
+			e.Reason = ev.Reason
+		case domain.ConferenceScheduleLapsed:
+			if old, ok := plans[ev.Schedule]; ok {
+				e.Changes = append(e.Changes, Change{Field: planned(ev.Action), From: mustJSON(old.At), To: mustJSON(nil)})
+				delete(plans, ev.Schedule)
+			}
+			e.Reason = ev.Why
+		}
+		// An action a plan led to ends it.
+		for sid, p := range plans {
+			if rec.Type == domain.TypeConferenceRejected ||
+				(p.Action == domain.ActionPublish && rec.Type == domain.TypeConferenceApproved) ||
+				(p.Action == domain.ActionCancel && rec.Type == domain.TypeConferenceCancelled) ||
+				(p.Action == domain.ActionUnpublish && rec.Type == domain.TypeConferenceUnpublished) {
+				delete(plans, sid)
+			}
 		}
 		if next != status {
 			if _, opens := rec.Event.(domain.ConferenceSubmitted); !opens {
@@ -257,6 +298,7 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 		}
 		h.Entries = append(h.Entries, e)
 	}
+	h.Total = len(h.Entries)
 	return h, true
 }
 

@@ -74,6 +74,7 @@ type Moderation struct {
 	queue    Queue
 	logger   *slog.Logger
 	sponsors SponsorLinker
+	planner  Planner // schedule.go; nil: nothing can be planned
 }
 
 // New returns a Moderation over log; queue lists pending conferences and
@@ -90,6 +91,8 @@ type Result struct {
 	// Changed lists the fields an edit changed; empty when nothing changed
 	// and nothing was appended.
 	Changed []string `json:"changed,omitempty"`
+	// Scheduled is the plan a command for later made (schedule.go).
+	Scheduled *domain.Schedule `json:"scheduled,omitempty"`
 }
 
 // Decision is one of the commands an editor gives on a conference.
@@ -133,6 +136,8 @@ func (m *Moderation) Decide(ctx context.Context, cmd Command, d Decision, reason
 			return c.Reject(reason)
 		case Cancel:
 			return c.Cancel(reason)
+		case Unpublish:
+			return c.Unpublish(reason)
 		}
 		return nil, fmt.Errorf("moderation: unknown decision %q", d)
 	})
@@ -240,10 +245,11 @@ func (m *Moderation) Routes() []httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: httpapi.Editor(m.logger, h), Editors: true}
 	}
 	routes := []httpapi.Route{editors("GET /api/v1/moderation/queue", m.handleQueue)}
-	for _, d := range []Decision{Approve, Reject, Cancel} {
+	for _, d := range []Decision{Approve, Reject, Cancel, Unpublish} {
 		routes = append(routes, editors("POST /api/v1/conferences/{id}/"+string(d), m.handleDecision(d)))
 	}
 	return append(routes,
+		editors("DELETE /api/v1/conferences/{id}/schedules/{schedule}", m.handleCallOff), // schedule.go
 		editors("PATCH /api/v1/conferences/{id}", m.handleEdit),
 		editors("GET /api/v1/moderation/conferences/{id}", m.handleConference),
 		editors("POST /api/v1/moderation/reject", m.handleBulkReject)) // bulk.go
@@ -259,6 +265,10 @@ type ConferenceView struct {
 	Updated   time.Time                `json:"updated"`
 	Details   domain.ConferenceDetails `json:"details"`
 	Contact   domain.Contact           `json:"contact"`
+	// Scheduled are its pending plans, soonest first; absent when there
+	// are none (so the answers of a log without plans stay what they were:
+	// the golden log, cmd/jevents/service/testdata/goldenlog).
+	Scheduled []domain.Schedule `json:"scheduled,omitempty"`
 }
 
 // handleConference shows any conference, as the log holds it, to editors.
@@ -271,8 +281,11 @@ func (m *Moderation) handleConference(w http.ResponseWriter, r *http.Request, _ 
 	httpapi.WriteVersion(w, c.Version)
 	w.Header().Set("Cache-Control", "private, no-store")
 	httpapi.Write(w, http.StatusOK, ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
-		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact})
+		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact, Scheduled: scheduled(c)})
 }
+
+// scheduled is c's pending plans.
+func scheduled(c *domain.Conference) []domain.Schedule { return c.Schedules.Pending() }
 
 // QueueItem is one entry of the moderation queue, with the organiser's
 // contact, which only editors see.
@@ -282,6 +295,8 @@ type QueueItem struct {
 	Submitted time.Time                `json:"submitted"`
 	Details   domain.ConferenceDetails `json:"details"`
 	Contact   *domain.Contact          `json:"contact,omitempty"`
+	// Scheduled are its pending plans (an embargoed publication).
+	Scheduled []domain.Schedule `json:"scheduled,omitempty"`
 }
 
 // QueuePage is one page of the queue.
@@ -323,7 +338,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 			if c.Status != domain.StatusPending {
 				continue // decided since the read model saw it
 			}
-			item.Version, item.Details, item.Contact = c.Version, c.Details, &c.Contact
+			item.Version, item.Details, item.Contact, item.Scheduled = c.Version, c.Details, &c.Contact, c.Schedules.Pending()
 		}
 		page.Items = append(page.Items, item)
 	}
@@ -355,7 +370,28 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 			httpapi.WriteError(w, r, m.logger, err)
 			return
 		}
-		res, err := m.Decide(r.Context(), Command{ID: r.PathValue("id"), IfMatch: c.IfMatch, Editor: editor, Key: c.Key}, d, c.Reason)
+		// approve takes publish_at (an embargo), cancel and unpublish
+		// take at; reject happens now.
+		at, other := c.At, c.PublishAt
+		field := "publish_at"
+		if d == Approve {
+			at, other, field = c.PublishAt, c.At, "at"
+		}
+		if !other.IsZero() || (d == Reject && !at.IsZero()) {
+			if d == Reject && !at.IsZero() {
+				field = "at"
+			}
+			httpapi.WriteError(w, r, m.logger, &httpapi.Error{Status: http.StatusUnprocessableEntity, Title: "Invalid command",
+				Fields: []domain.FieldError{{Field: field, Code: "unknown", Message: "is not a field of " + string(d) + " (approve takes publish_at, cancel and unpublish take at)"}}})
+			return
+		}
+		var res Result
+		cmd := Command{ID: r.PathValue("id"), IfMatch: c.IfMatch, Editor: editor, Key: c.Key}
+		if at.IsZero() {
+			res, err = m.Decide(r.Context(), cmd, d, c.Reason)
+		} else {
+			res, err = m.Plan(r.Context(), cmd, d, at, c.Reason)
+		}
 		m.answer(w, r, res, err)
 	}
 }

@@ -90,6 +90,12 @@ func (Projection) Subjects() []string {
 
 // Apply implements engine.Projection.
 func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
+	switch r.Event.(type) {
+	case domain.ConferenceScheduled, domain.ConferenceScheduleCalledOff, domain.ConferenceScheduleLapsed:
+		// Plans show nothing to the public until they come due, and then
+		// the event they lead to does (domain/schedule.go).
+		return nil
+	}
 	// A model projected before the split holds pending conferences under
 	// KeyPrefix too (`jevents rebuild` moves them); both places are read.
 	key := unpublishedKey(r.AggregateID)
@@ -112,21 +118,28 @@ func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
 		return fmt.Errorf("calendar: %s for unknown or rejected conference %s", r.Type, r.AggregateID)
 	}
 	wasPublic := c.Public()
+	// A conference published again after an unpublication is a new
+	// version of the event calendar apps had: its SEQUENCE goes on.
+	republished := false
 	switch e := r.Event.(type) {
 	case domain.ConferenceUpdated:
 		c.Details = e.Details
 	case domain.ConferenceApproved:
+		republished = !c.Published.IsZero()
 		c.Status = domain.StatusApproved
 		c.Published = r.Time
+		c.CancelReason = ""
 	case domain.ConferenceRejected:
 		c.Status = domain.StatusRejected
 	case domain.ConferenceCancelled:
 		c.Status = domain.StatusCancelled
 		c.CancelReason = e.Reason
+	case domain.ConferenceUnpublished:
+		c.Status = domain.StatusUnpublished
 	default:
 		return fmt.Errorf("calendar: unexpected event %s", r.Type)
 	}
-	if wasPublic {
+	if wasPublic || republished {
 		c.Sequence++
 	}
 	c.Version, c.Updated = r.Seq, r.Time
@@ -139,7 +152,11 @@ func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
 	case c.Status == domain.StatusRejected:
 		tx.Delete(key) // final: nothing of it is ever shown
 	default:
-		tx.Put(key, c)
+		// Not public (again): kept where servers never look.
+		if key != unpublishedKey(c.ID) {
+			tx.Delete(key)
+		}
+		tx.Put(unpublishedKey(c.ID), c)
 	}
 	return nil
 }

@@ -82,3 +82,40 @@ func TestRejectedLeavesNoRecord(t *testing.T) {
 		t.Fatalf("%d records left after a rejection", n)
 	}
 }
+
+// TestUnpublishedLeavesThePublicRecords: an unpublished conference leaves
+// the records servers hold; approved again, it comes back with a higher
+// SEQUENCE than calendar apps saw; plans change nothing public.
+func TestUnpublishedLeavesThePublicRecords(t *testing.T) {
+	tx := engine.NewTx[calendar.Conference]()
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	details := domain.ConferenceDetails{Title: "Summit", AllDay: true, Start: "2027-06-12", End: "2027-06-13", Topics: []string{"courts"}}
+	steps := []struct {
+		event    domain.Event
+		public   bool
+		sequence int
+	}{
+		{domain.ConferenceSubmitted{Details: details}, false, 0},
+		{domain.ConferenceApproved{}, true, 0},
+		{domain.ConferenceScheduled{Schedule: "s1", Action: domain.ActionUnpublish, At: at.Add(time.Hour)}, true, 0},
+		{domain.ConferenceUnpublished{Schedule: "s1"}, false, 1},
+		{domain.ConferenceApproved{}, true, 2},
+		{domain.ConferenceScheduleCalledOff{Schedule: "s2"}, true, 2},
+	}
+	for i, st := range steps {
+		env, _ := domain.NewEnvelope("e", "c9", "x", at.Add(time.Duration(i)*time.Minute), st.event)
+		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: uint64(i + 1), Envelope: env, Event: st.event}); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		c, ok := tx.Get(calendar.Key("c9"))
+		if _, hidden := calendar.Unpublished(tx, "c9"); ok != st.public || hidden == st.public {
+			t.Fatalf("after %s: public record %v, unpublished record %v", st.event.EventType(), ok, hidden)
+		}
+		if !st.public {
+			c, _ = calendar.Unpublished(tx, "c9")
+		}
+		if c.Sequence != st.sequence || c.Public() != st.public {
+			t.Fatalf("after %s: sequence %d public %v, want %d %v", st.event.EventType(), c.Sequence, c.Public(), st.sequence, st.public)
+		}
+	}
+}

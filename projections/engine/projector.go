@@ -111,6 +111,9 @@ type Projector[V any] struct {
 
 	id string // names this instance in the lease
 
+	// progress, when set, is told how far a rebuild's replay is.
+	progress Progress
+
 	mu       sync.Mutex    // guards closing caughtUp
 	caughtUp chan struct{} // closed once the model has caught up with the log
 }
@@ -376,6 +379,9 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		p.markCaughtUp()
 	}
 	p.log.Info("projecting", slog.String("bucket", bucket), slog.Uint64("from_seq", committed+1), slog.Uint64("pending", info.NumPending))
+	if p.progress != nil {
+		p.progress(name, committed, max(last, committed))
+	}
 
 	// Events are decoded on the consumer's goroutine, beside the one that
 	// applies and commits: decoding is the larger half of the work.
@@ -429,9 +435,16 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 		p.metrics.commitSeconds.WithLabelValues(name).Observe(f.took.Seconds())
 		committed, rev = f.seq, f.rev
 		prog.committedTo(committed, f.events)
-		if untilCaughtUp && time.Since(lastReport) >= rebuildReportEvery {
-			// A rebuild says how far it is (issue 16: a 105k-event
-			// rebuild showed nothing for seconds on end).
+		p.setApplied(committed)
+		switch {
+		case p.progress != nil:
+			// A command's rebuild reports to its terminal (jevents
+			// rebuild: a redrawn line, or a line every few seconds).
+			p.progress(name, committed, max(last, committed))
+		case untilCaughtUp && time.Since(lastReport) >= rebuildReportEvery:
+			// A rebuild inside the service says how far it is in the log
+			// (issue 16: a 105k-event rebuild showed nothing for seconds
+			// on end).
 			lastReport = time.Now()
 			lag, _ := prog.read(ctx)
 			p.log.Info("rebuilding", slog.String("bucket", bucket), slog.Uint64("committed_seq", committed),
@@ -679,7 +692,11 @@ func (p *Projector[V]) setApplied(seq uint64) {
 // read model and, once it has caught up, makes it the active one. Servers
 // keep serving the old generation until the switch; projectors and replicas
 // follow the pointer. It returns the new bucket and its checkpoint.
-func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection[V], cfg BucketConfig, log *slog.Logger, m *Metrics) (string, uint64, error) {
+func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection[V], cfg BucketConfig, log *slog.Logger, m *Metrics, opts ...RebuildOption) (string, uint64, error) {
+	var o rebuildOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	name := proj.Name()
 	meta, err := metaKV(ctx, js, cfg)
 	if err != nil {
@@ -699,6 +716,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, proj Projection
 		return "", 0, fmt.Errorf("readmodel: clear %s: %w", next, err)
 	}
 	p := NewProjector(js, proj, cfg, log, m)
+	p.progress = o.progress
 	seq, err := p.runGeneration(ctx, next, true)
 	if err != nil {
 		return "", 0, err

@@ -30,7 +30,12 @@ type Model interface {
 	// definition's replica options; m may be nil.
 	NewReplica(js jetstream.JetStream, log *slog.Logger, m *Metrics) Follower
 	// Rebuild replays the log into a new generation (see Rebuild).
-	Rebuild(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, m *Metrics) (string, uint64, error)
+	Rebuild(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, m *Metrics, opts ...RebuildOption) (string, uint64, error)
+	// DryRun compares the active generation with what a rebuild would
+	// make of the same events (dryrun.go).
+	DryRun(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, opts ...RebuildOption) (Diff, error)
+	// NewFold returns an empty in-memory fold of the model (fold.go).
+	NewFold() Fold
 }
 
 // Worker is a projector whatever the type of its values: *Projector[V].
@@ -102,8 +107,8 @@ func (d *Definition[V]) Replica(f Follower) *Replica[V] {
 
 // Rebuild replays the log into a new generation of the model and switches
 // to it.
-func (d *Definition[V]) Rebuild(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, m *Metrics) (string, uint64, error) {
-	return Rebuild(ctx, js, d.proj, cfg, log, m)
+func (d *Definition[V]) Rebuild(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, m *Metrics, opts ...RebuildOption) (string, uint64, error) {
+	return Rebuild(ctx, js, d.proj, cfg, log, m, opts...)
 }
 
 // Registry is the list of every read model of a deployment, in the order
@@ -142,14 +147,28 @@ type Rebuilt struct {
 
 // Rebuild replays the log into a fresh generation of every model, one
 // after the other, and switches each to it while servers keep serving.
-func (r Registry) Rebuild(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, m *Metrics) ([]Rebuilt, error) {
+func (r Registry) Rebuild(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, m *Metrics, opts ...RebuildOption) ([]Rebuilt, error) {
 	var out []Rebuilt
 	for _, model := range r {
-		bucket, seq, err := model.Rebuild(ctx, js, cfg, log, m)
+		bucket, seq, err := model.Rebuild(ctx, js, cfg, log, m, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("rebuild %s: %w", model.Name(), err)
 		}
 		out = append(out, Rebuilt{Projection: model.Name(), Bucket: bucket, Sequence: seq})
+	}
+	return out, nil
+}
+
+// DryRun compares every model's active generation with what a rebuild
+// would make of it, changing nothing (dryrun.go).
+func (r Registry) DryRun(ctx context.Context, js jetstream.JetStream, cfg BucketConfig, log *slog.Logger, opts ...RebuildOption) ([]Diff, error) {
+	var out []Diff
+	for _, model := range r {
+		d, err := model.DryRun(ctx, js, cfg, log, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("dry run %s: %w", model.Name(), err)
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }

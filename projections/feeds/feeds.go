@@ -83,6 +83,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	names    SponsorNames // current sponsor names; nil: as stored (sponsors.go)
+	asOf     AsOf         // answers ?as_of= (asof.go); nil: 501
 	prepared *preparedSet
 
 	// The prepared answers (feeds and read-API lists) and their admission
@@ -430,6 +431,7 @@ type Metrics struct {
 	cacheBytes prometheus.Gauge
 	evictions  prometheus.Counter
 	busy       prometheus.Counter
+	asOf       *prometheus.CounterVec
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -451,9 +453,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Prepared feeds and read-API answers dropped to keep the cache within its byte budget."}),
 		busy: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "search_busy_total",
 			Help: "Keyword searches (feeds and read API) answered 503 because they waited too long for a render turn."}),
+		asOf: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "feed", Name: "as_of_requests_total",
+			Help: "Requests with ?as_of= (feeds, the conference API, the list of feeds), by how the instant was resolved: 200, or the error status (400 bad instant, 503 busy or over budget, 501 not served here)."}, []string{"code"}),
+	}
+	for _, code := range []string{"200", "400", "501", "503"} {
+		m.asOf.WithLabelValues(code)
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.render, m.freshness, m.broken, m.cacheBytes, m.evictions, m.busy)
+		reg.MustRegister(m.requests, m.render, m.freshness, m.broken, m.cacheBytes, m.evictions, m.busy, m.asOf)
 	}
 	return m
 }

@@ -244,17 +244,21 @@ func (s *Server) conferenceFile(pages http.Handler) http.HandlerFunc {
 			pages.ServeHTTP(w, r)
 			return
 		}
-		c, found := s.src.Get(calendar.Key(id))
+		srv, now, answer := s.at(w, r)
+		if !answer {
+			return
+		}
+		c, found := srv.src.Get(calendar.Key(id))
 		if !ok || !found || !c.Public() {
 			s.notFound(w, r, "conference")
 			return
 		}
-		s.serveFeed(w, r, Filter{ID: id}, format)
+		srv.serveFeed(w, r, Filter{ID: id}, format, now)
 	}
 }
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, format Format) {
-	sl, e, err := s.feed(r.Context(), f, format, time.Now())
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, f Filter, format Format, now time.Time) {
+	sl, e, err := s.feed(r.Context(), f, format, now)
 	if err != nil {
 		s.fail(w, r, format.metricKind(f.canonical().Kind()), err)
 		return
@@ -292,7 +296,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind string, err e
 func (s *Server) handleQuery(format Format) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" {
-			s.serveFeed(w, r, Filter{}, format) // the whole calendar: most polls
+			s.serveFeed(w, r, Filter{}, format, time.Now()) // the whole calendar: most polls
 			return
 		}
 		f, err := ParseQuery(r.URL.Query())
@@ -301,7 +305,11 @@ func (s *Server) handleQuery(format Format) http.HandlerFunc {
 			httpapi.WriteError(w, r, s.log, err)
 			return
 		}
-		s.serveFeed(w, r, f, format)
+		srv, now, ok := s.at(w, r)
+		if !ok {
+			return
+		}
+		srv.serveFeed(w, r, f, format, now)
 	}
 }
 
@@ -320,7 +328,11 @@ func (s *Server) handleFacet(facet domain.Facet) http.HandlerFunc {
 			return
 		}
 		f.Terms = map[string][]string{facet.Param: {t.Value}}
-		s.serveFeed(w, r, f, format)
+		srv, now, answer := s.at(w, r)
+		if !answer {
+			return
+		}
+		srv.serveFeed(w, r, f, format, now)
 	}
 }
 
@@ -337,7 +349,11 @@ func (s *Server) handleSponsor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Sponsors = []string{v}
-	s.serveFeed(w, r, f, format)
+	srv, now, answer := s.at(w, r)
+	if !answer {
+		return
+	}
+	srv.serveFeed(w, r, f, format, now)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, kind string) {
@@ -476,12 +492,16 @@ func Webcal(u string) string {
 // (GET /api/v1/moderation/conferences/{id}): feed servers hold no editor
 // credential.
 func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.src.Get(calendar.Key(r.PathValue("id")))
+	srv, _, answer := s.at(w, r)
+	if !answer {
+		return
+	}
+	c, ok := srv.src.Get(calendar.Key(r.PathValue("id")))
 	if !ok || !c.Public() {
 		s.notFound(w, r, "api")
 		return
 	}
-	body, _ := json.Marshal(s.view(c))
+	body, _ := json.Marshal(srv.view(c))
 	// The view names sponsors as the directory does now, which c.Updated
 	// does not date: validated by its ETag alone.
 	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
@@ -529,10 +549,14 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f = f.canonical()
-	cut := s.cutoff(time.Now())
+	srv, now, ok := s.at(w, r)
+	if !ok {
+		return
+	}
+	cut := srv.cutoff(now)
 	kind := f.Kind()
-	sl, e, err := s.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut, JSONFeed,
-		func() (*httpcache.Entry, error) { return s.renderList(f, s.keepFrom(f, cut)) })
+	sl, e, err := srv.prepare(r.Context(), "api|"+f.key(), f, "api", alwaysKept(kind) && kind != "conference", cut, JSONFeed,
+		func() (*httpcache.Entry, error) { return srv.renderList(f, srv.keepFrom(f, cut)) })
 	if err != nil {
 		s.fail(w, r, "api", err)
 		return
@@ -644,6 +668,17 @@ type FeedIndex struct {
 
 // handleFeeds lists the feeds with both forms of their address.
 func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
+	srv, _, ok := s.at(w, r)
+	if !ok {
+		return
+	}
+	body := srv.feedIndex()
+	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
+	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
+}
+
+// feedIndex is the JSON of the feeds' list.
+func (s *Server) feedIndex() []byte {
 	info := func(kind, value string, f Filter) FeedInfo {
 		return FeedInfo{Kind: kind, Name: s.title(f), Value: value, FeedLinks: s.links(f)}
 	}
@@ -657,6 +692,16 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 			out.Feeds = append(out.Feeds, info(facet.Param, t.Value, Facet(facet.Param, t.Value)))
 		}
 	}
+	for _, n := range s.sponsorNames() {
+		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
+	}
+	body, _ := json.Marshal(out)
+	return body
+}
+
+// sponsorNames are the sponsors of public conferences, one spelling per
+// name whatever its case (the first in sort order), sorted.
+func (s *Server) sponsorNames() []string {
 	sponsors := map[string]string{} // folded name → name as first seen in sort order
 	s.src.Range(func(_ string, c calendar.Conference) bool {
 		if c.Public() {
@@ -676,12 +721,7 @@ func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(names, func(a, b string) int {
 		return cmp.Or(strings.Compare(strings.ToLower(a), strings.ToLower(b)), strings.Compare(a, b))
 	})
-	for _, n := range names {
-		out.Feeds = append(out.Feeds, info("sponsor", n, Filter{Sponsors: []string{n}}))
-	}
-	body, _ := json.Marshal(out)
-	status := httpcache.Serve(w, r, httpcache.NewEntry(append(body, '\n'), "application/json", "public, max-age=60", time.Time{}))
-	s.metrics.requests.WithLabelValues("api", strconv.Itoa(status)).Inc()
+	return names
 }
 
 // feedURL is the feed's own address, its SOURCE.

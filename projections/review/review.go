@@ -63,6 +63,11 @@ type Entry struct {
 	ContactKey string `json:"contact_key,omitempty"`
 	// Source is how it arrived: api, form, cli, ics.
 	Source string `json:"source,omitempty"`
+	// PublishAt is when an editor's approval with an embargo publishes
+	// it (Schedule names the plan); zero without one. It stays in the
+	// queue, marked scheduled, until then.
+	PublishAt time.Time `json:"publish_at,omitzero"`
+	Schedule  string    `json:"schedule,omitempty"`
 }
 
 // Clipping of an entry's text.
@@ -104,6 +109,17 @@ func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 			return nil // a published conference's edit: not in the queue
 		}
 		e.set(ev.Details)
+	case domain.ConferenceScheduled:
+		if !ok || ev.Action != domain.ActionPublish {
+			return nil // a plan for a published conference: not in the queue
+		}
+		e.PublishAt, e.Schedule = ev.At, ev.Schedule
+	case domain.ConferenceScheduleCalledOff, domain.ConferenceScheduleLapsed:
+		id := scheduleOf(ev)
+		if !ok || e.Schedule != id {
+			return nil
+		}
+		e.PublishAt, e.Schedule = time.Time{}, ""
 	default:
 		// Approved, rejected (or cancelled, which only a published
 		// conference can be): it leaves the queue.
@@ -113,6 +129,17 @@ func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 	e.Version = r.Seq
 	tx.Put(key, e)
 	return nil
+}
+
+// scheduleOf names the plan an event ends.
+func scheduleOf(ev domain.Event) string {
+	switch e := ev.(type) {
+	case domain.ConferenceScheduleCalledOff:
+		return e.Schedule
+	case domain.ConferenceScheduleLapsed:
+		return e.Schedule
+	}
+	return ""
 }
 
 func (e *Entry) set(d domain.ConferenceDetails) {

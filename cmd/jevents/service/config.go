@@ -27,6 +27,7 @@ import (
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/serversecret"
+	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/feeds"
 )
 
@@ -129,6 +130,13 @@ type Config struct {
 	// FeedCacheBytes bounds the prepared feeds and read-API answers a feed
 	// server keeps (feeds.Config.CacheBytes); 0: 256 MiB.
 	FeedCacheBytes int64
+	// AsOfCacheBytes bounds what a feed server keeps to answer ?as_of=
+	// (the read models as of past instants, and their feeds); 0: 128 MiB
+	// (asof.go).
+	AsOfCacheBytes int64
+	// AsOfMaxEvents bounds the events one as_of request may have a
+	// projector replay; 0: 5,000,000 (projections/asof).
+	AsOfMaxEvents uint64
 	// Collectors are registered on the process's registry beside its own
 	// metrics (cmd/jevents adds jevents_build_info).
 	Collectors []prometheus.Collector
@@ -232,6 +240,8 @@ func Defaults() Config {
 		Conns:           ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
 		MetricsListen:   "127.0.0.1:9180",
 		FeedCacheBytes:  feeds.DefaultCacheBytes,
+		AsOfCacheBytes:  DefaultAsOfCacheBytes,
+		AsOfMaxEvents:   asof.DefaultMaxEvents,
 	}
 }
 
@@ -304,6 +314,11 @@ func (c *Config) Validate() error {
 	}
 	orDefault(&c.MetricsListen, "127.0.0.1:0") // not def's: see Defaults
 	orDefault(&c.FeedCacheBytes, def.FeedCacheBytes)
+	orDefault(&c.AsOfCacheBytes, def.AsOfCacheBytes)
+	orDefault(&c.AsOfMaxEvents, def.AsOfMaxEvents)
+	if c.AsOfCacheBytes < 8<<20 {
+		errs = append(errs, errors.New("--as-of-cache-bytes must be at least 8 MiB"))
+	}
 	if c.MetricsListen != "-" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))

@@ -31,6 +31,7 @@ var publicRoutes = []string{
 	"GET /api/v1/resources",
 	"GET /api/v1/resources/{id}",
 	"GET /{$}",
+	"GET /month/{month}", // the month view (issue 14)
 	"GET /resources",
 	"GET /resources/topics/{topic}",
 	"GET /resources/{id}",

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/eventlog/schedule"
 	"github.com/justiceevents/jevents/httpapi"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/clientaddr"
@@ -29,6 +30,7 @@ import (
 	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/changes"
 	"github.com/justiceevents/jevents/projections/engine"
@@ -63,6 +65,7 @@ type Service struct {
 	replicas map[string]engine.Follower // by read model: readmodels.go
 	presence *engine.Presence           // nil unless the process reads or writes read models
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
+	feeds    *feeds.Server              // nil unless the feeds role is played
 	health   *health                    // health.go
 	storage  *storageGuard              // nil unless embedded (storage.go)
 	// embeddedSince is when the embedded server started: leases renewed
@@ -154,6 +157,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 	if cfg.Has(RoleProjector) {
 		s.startProjectors(wctx, bucketCfg, rmMetrics) // readmodels.go: every read model's
+		s.startAsOfReplayer(wctx)                     // asof.go: ?as_of= for the feed servers
 	}
 
 	// The replicas of the read models the roles played hold (readmodels.go);
@@ -187,12 +191,20 @@ func (s *Service) Start(ctx context.Context) error {
 	if cfg.Has(RoleEditors) {
 		log := s.eventLog()
 		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
+		mod.SetPlanner(schedule.NewPlanner(s.js))
+		// Plans that come due are the editors' to carry out: only they
+		// may append what a plan leads to (eventlog/schedule).
+		reactor := schedule.NewReactor(s.js, mod.Fire, s.log, schedule.NewMetrics(s.registry))
+		s.goWorker(wctx, "schedule reactor", reactor.Run)
 		s.addRoutes(mod.Routes())
 		s.registerDirectoryEditors(log)
 	}
 	if cfg.Has(RoleFeeds) {
 		pub, _ := url.Parse(cfg.PublicURL)
-		fs = feeds.New(feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}, replica, s.log, feeds.NewMetrics(s.registry))
+		fcfg := feeds.Config{PublicURL: pub, Window: cfg.FeedWindow, Refresh: cfg.FeedRefresh, CacheBytes: cfg.FeedCacheBytes}
+		fs = feeds.New(fcfg, replica, s.log, feeds.NewMetrics(s.registry))
+		fs.SetAsOf(newAsOfServers(asof.NewClient(s.nc), fcfg, cfg.AsOfCacheBytes, s.log)) // asof.go
+		s.feeds = fs
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(fs, dir)
@@ -526,6 +538,7 @@ type RebuildResult = engine.Rebuilt
 
 // Rebuild replays the log into a fresh generation of every read model
 // (readmodels.go) and switches each to it while the service keeps serving.
-func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) ([]RebuildResult, error) {
-	return readModels.models().Rebuild(ctx, js, engine.BucketConfig{Replicas: replicas}, log, nil)
+// opts may report its progress (engine.WithProgress).
+func Rebuild(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger, opts ...engine.RebuildOption) ([]RebuildResult, error) {
+	return readModels.models().Rebuild(ctx, js, engine.BucketConfig{Replicas: replicas}, log, nil, opts...)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
+	"github.com/justiceevents/jevents/eventlog/schedule"
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/projections/engine"
@@ -38,7 +39,9 @@ type SetupConfig struct {
 
 // SetupResult says what exists after Setup.
 type SetupResult struct {
-	Stream     string            `json:"stream"`
+	Stream string `json:"stream"`
+	// Schedules is the stream of editors' plans (eventlog/schedule).
+	Schedules  string            `json:"schedules"`
 	Replicas   int               `json:"replicas"`
 	MaxBytes   int64             `json:"max_bytes"`
 	Buckets    []string          `json:"buckets"`
@@ -56,6 +59,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 	info := s.CachedInfo()
 	res := SetupResult{Stream: info.Config.Name, Replicas: info.Config.Replicas, MaxBytes: info.Config.MaxBytes,
 		Buckets: []string{engine.MetaBucket, engine.LeaseBucket}, ReadModels: map[string]string{}}
+	// Editors' plans fire from a stream of their own (the log may not
+	// allow what message schedules need).
+	if err := schedule.Ensure(ctx, js, c.Replicas); err != nil {
+		return SetupResult{}, err
+	}
+	res.Schedules = schedule.StreamName
 	// The intake gate's shared quota (internal/admission).
 	quota, err := admission.EnsureBucket(ctx, js, c.Replicas)
 	if err != nil {
