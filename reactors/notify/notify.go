@@ -236,6 +236,20 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		return
 	}
 	seq, tries := meta.Sequence.Stream, int(meta.NumDelivered)
+	working := make(chan struct{})
+	defer close(working)
+	go func() { // still working: a slow server must not hand the event to another notifier
+		t := time.NewTicker(AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-working:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
 	rec, err := domain.DecodeTyped(seq, msg.Subject(), msg.Headers().Get(domain.HeaderEventType), msg.Data())
 	if err != nil { // poison: the projectors count it; no mail can come of it
 		n.logger.Warn("notifier: undecodable event, skipped", slog.Uint64("seq", seq), slog.Any("err", err))
@@ -262,7 +276,6 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 			n.m.mails.WithLabelValues(m.Kind, "skipped").Inc()
 			continue
 		}
-		_ = msg.InProgress()
 		err := n.send(ctx, k, m)
 		switch {
 		case err == nil:

@@ -35,8 +35,9 @@ func Subjects() []string {
 
 // consumerConfig is the one definition of the notifier's consumer. The
 // notifier bounds tries itself (MaxTries, then the dead letters), so the
-// server redelivers without limit; AckWait covers one event's mails, and
-// the worker says it is still working on a slow server.
+// server redelivers without limit. AckWait is short, so that the events a
+// crashed notifier held come back within seconds; a worker tells the
+// server it is still working every AckWait/3 (a slow SMTP server).
 func consumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:        ConsumerName,
@@ -44,7 +45,7 @@ func consumerConfig() jetstream.ConsumerConfig {
 		FilterSubjects: Subjects(),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        60 * time.Second,
+		AckWait:        AckWait,
 		MaxDeliver:     -1,
 		MaxAckPending:  1000,
 	}
@@ -74,6 +75,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, replicas int) ([]string,
 	}
 	return []string{SentBucket, DeadBucket}, nil
 }
+
+// AckWait is how long the server waits for a notifier to finish an event
+// before handing it to another.
+const AckWait = 10 * time.Second
 
 // sent is what the sent bucket holds for a mail.
 type sent struct {

@@ -43,13 +43,16 @@ const (
 	RoleProjector Role = "projector"
 	// RoleFeeds serves feeds, pages and read APIs from the read models.
 	RoleFeeds Role = "feeds"
+	// RoleNotifier mails organisers and editors what happened
+	// (reactors/notify): it reads the log and appends nothing.
+	RoleNotifier Role = "notifier"
 )
 
 // AllRoles is what `jevents serve` plays by default.
-var AllRoles = []Role{RoleIntake, RoleEditors, RoleProjector, RoleFeeds}
+var AllRoles = []Role{RoleIntake, RoleEditors, RoleProjector, RoleFeeds, RoleNotifier}
 
 // ParseRoles reads "all" or a comma-separated subset of intake, editors,
-// projector and feeds.
+// projector, feeds and notifier.
 func ParseRoles(s string) ([]Role, error) {
 	if strings.TrimSpace(s) == "" || s == "all" {
 		return slices.Clone(AllRoles), nil
@@ -58,7 +61,7 @@ func ParseRoles(s string) ([]Role, error) {
 	for _, p := range strings.Split(s, ",") {
 		r := Role(strings.TrimSpace(p))
 		if !slices.Contains(AllRoles, r) {
-			return nil, fmt.Errorf("unknown role %q: use intake, editors, projector, feeds or all", p)
+			return nil, fmt.Errorf("unknown role %q: use intake, editors, projector, feeds, notifier or all", p)
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
@@ -118,6 +121,8 @@ type Config struct {
 	// FeedCacheBytes bounds the prepared feeds and read-API answers a feed
 	// server keeps (feeds.Config.CacheBytes); 0: 256 MiB.
 	FeedCacheBytes int64
+	// Mail configures the notifier role (notifier.go).
+	Mail MailConfig
 	// Collectors are registered on the process's registry beside its own
 	// metrics (cmd/jevents adds jevents_build_info).
 	Collectors []prometheus.Collector
@@ -279,5 +284,6 @@ func (c *Config) Validate() error {
 	if c.Has(RoleEditors) {
 		errs = append(errs, c.validateEditorTokens())
 	}
+	errs = append(errs, c.Mail.validate(c.PublicURL))
 	return errors.Join(errs...)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/reactors/notify"
 )
 
 // Service is one running Justice Events process.
@@ -63,6 +64,7 @@ type Service struct {
 	appendM  *eventlog.Metrics          // shared by the producers of intake and editors
 	health   *health                    // health.go
 	storage  *storageGuard              // nil unless embedded (storage.go)
+	notifier *notify.Notifier           // nil unless the notifier role (notifier.go)
 	// embeddedSince is when the embedded server started: leases renewed
 	// before it are former processes' (engine.BucketConfig.StaleBefore).
 	embeddedSince time.Time
@@ -153,6 +155,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if cfg.Has(RoleProjector) {
 		s.startProjectors(wctx, bucketCfg, rmMetrics) // readmodels.go: every read model's
 	}
+	if cfg.Has(RoleNotifier) {
+		s.startNotifier(wctx) // notifier.go
+	}
 
 	// The replicas of the read models the roles played hold (readmodels.go);
 	// the calendar's holds public conferences only: a pending flood never
@@ -194,6 +199,7 @@ func (s *Service) Start(ctx context.Context) error {
 		log := s.eventLog()
 		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
 		s.addRoutes(mod.Routes())
+		s.addRoutes(notify.NewDeadLetters(s.js).Routes(s.log)) // the notifier's dead letters
 		s.registerDirectoryEditors(log)
 	}
 	if cfg.Has(RoleFeeds) {
@@ -425,6 +431,7 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 		body["projectors"] = projectors
 		degraded = append(degraded, stalled...)
 	}
+	degraded = append(degraded, s.notifierDegraded()...)
 	if degraded == nil {
 		degraded = []string{}
 	}
