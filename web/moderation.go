@@ -32,9 +32,9 @@ type Moderator interface {
 	Conference(ctx context.Context, id string) (*domain.Conference, error)
 	Decide(ctx context.Context, cmd moderation.Command, d moderation.Decision, reason string) (moderation.Result, error)
 	Edit(ctx context.Context, cmd moderation.Command, patch []byte) (moderation.Result, error)
-	// Select and RejectMany are the bulk rejection (bulk.go).
+	// Select and DecideMany are the bulk decisions (bulk.go).
 	Select(ctx context.Context, req moderation.BulkRequest) ([]string, int, error)
-	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
+	DecideMany(ctx context.Context, ids []string, d moderation.Decision, reason, editor, key string) (moderation.BulkResult, error)
 }
 
 // sessionCookie carries a signed-in editor's session (auth.Session): only
@@ -78,7 +78,8 @@ func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle
 	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
 		routes = append(routes, editorsOnly("POST /moderation/conferences/{id}/"+string(d), m.handleDecision(d)))
 	}
-	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject)) // bulk.go
+	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject), // bulk.go
+		editorsOnly("POST /moderation/approve", m.handleBulkApprove))
 }
 
 type modPages struct {

@@ -246,7 +246,8 @@ func (m *Moderation) Routes() []httpapi.Route {
 	return append(routes,
 		editors("PATCH /api/v1/conferences/{id}", m.handleEdit),
 		editors("GET /api/v1/moderation/conferences/{id}", m.handleConference),
-		editors("POST /api/v1/moderation/reject", m.handleBulkReject)) // bulk.go
+		editors("POST /api/v1/moderation/reject", m.handleBulkReject), // bulk.go
+		editors("POST /api/v1/moderation/approve", m.handleBulkApprove))
 }
 
 // ConferenceView is a conference as editors see it: every status, and the

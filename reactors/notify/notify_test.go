@@ -58,7 +58,7 @@ func runChild(natsURL, smtpURL string) int {
 
 // env is a log, a mailpit and the means to run notifiers on them.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ns   interface{ ClientURL() string }
 	js   jetstream.JetStream
 	log  *eventlog.Log
@@ -66,7 +66,7 @@ type env struct {
 	pub  *url.URL
 }
 
-func newEnv(t *testing.T, opts ...mailpittest.Option) *env {
+func newEnv(t testing.TB, opts ...mailpittest.Option) *env {
 	t.Helper()
 	ns, _, js := natstest.Start(t)
 	ctx := context.Background()
