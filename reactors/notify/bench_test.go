@@ -3,6 +3,8 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +20,10 @@ import (
 //
 //	go test -run '^$' -bench Backlog -benchtime 1x ./reactors/notify/
 func BenchmarkBacklog(b *testing.B) {
-	const n = 10000
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("JEVENTS_BENCH_BACKLOG")); err == nil && v > 0 {
+		n = v // a shorter run while profiling
+	}
 	for range b.N {
 		b.StopTimer()
 		e := newEnv(b)

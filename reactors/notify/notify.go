@@ -61,7 +61,7 @@ const (
 	DefaultMaxTries   = 10
 	DefaultBackoff    = 2 * time.Second
 	DefaultMaxBackoff = 5 * time.Minute
-	DefaultWorkers    = 4
+	DefaultWorkers    = 8
 )
 
 // Config is what the notifier needs to know.

@@ -2,9 +2,11 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/eventlog"
 )
 
 // plan is the mails one event calls for, rendered. It reads the
@@ -12,6 +14,9 @@ import (
 // submission only; what an edit changed needs the details before it), so
 // a mail says what was true when it happened, however late it is sent.
 func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) {
+	if f, ok := rec.Event.(domain.ReportFiled); ok {
+		return n.planReport(ctx, rec, f)
+	}
 	if rec.Aggregate != domain.AggregateConference {
 		return nil, nil
 	}
@@ -57,16 +62,9 @@ func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) 
 		return nil
 	}
 	editors := func(kind string, v view) error {
-		v.Name = ""
-		v.PrivateURL = ""
-		for _, e := range n.cfg.EditorEmails {
-			m := Mail{Key: keyOf(rec.ID, kind, e), Kind: kind, Seq: rec.Seq, To: domain.Contact{Email: e}}
-			if err := render(&m, v); err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return nil
+		ms, err := n.toEditors(rec, kind, v)
+		out = append(out, ms...)
+		return err
 	}
 	var err error
 	switch e := rec.Event.(type) {
@@ -97,4 +95,37 @@ func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// toEditors is one mail of kind to each editor: never the organiser's
+// name, address or private link.
+func (n *Notifier) toEditors(rec domain.Record, kind string, v view) ([]Mail, error) {
+	v.Name, v.PrivateURL = "", ""
+	var out []Mail
+	for _, e := range n.cfg.EditorEmails {
+		m := Mail{Key: keyOf(rec.ID, kind, e), Kind: kind, Seq: rec.Seq, To: domain.Contact{Email: e}}
+		if err := render(&m, v); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// planReport tells the editors of a report from the public.
+func (n *Notifier) planReport(ctx context.Context, rec domain.Record, f domain.ReportFiled) ([]Mail, error) {
+	if len(n.cfg.EditorEmails) == 0 {
+		return nil, nil
+	}
+	c, _, err := eventlog.Fold[domain.Conference](ctx, n.log, f.ConferenceID)
+	if errors.Is(err, domain.ErrNotFound) {
+		c = &domain.Conference{}
+	} else if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(n.cfg.PublicURL.String(), "/")
+	page, _, _ := links(n.cfg.PublicURL, f.ConferenceID)
+	v := view{Site: base, ID: f.ConferenceID, Title: c.Details.Title, When: when(c.Details), Where: where(c.Details),
+		PageURL: page, QueueURL: base + "/moderation", Report: &ReportView{Reason: domain.ReportReasonLabel(f.Reason), Text: f.Text}}
+	return n.toEditors(rec, KindEditorReported, v)
 }

@@ -30,7 +30,7 @@ const (
 
 // Subjects are the events that cause mail.
 func Subjects() []string {
-	return []string{domain.AggregateFilter(domain.AggregateConference)}
+	return []string{domain.AggregateFilter(domain.AggregateConference), domain.EventSubject(domain.AggregateReport, "*", "filed")}
 }
 
 // consumerConfig is the one definition of the notifier's consumer. The

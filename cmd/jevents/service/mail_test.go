@@ -138,6 +138,71 @@ func TestMailFlow(t *testing.T) {
 		t.Errorf("rejection lacks the reason:\n%s", rejected.Text)
 	}
 
+	// A report from the public: refused for a conference that is not
+	// public, checked, listed for editors with its count, mailed to them,
+	// resolved.
+	if r := a.do("POST", "/api/v1/conferences/"+rec2.ID+"/reports", nil, map[string]string{"reason": "fraudulent"}); r.status != http.StatusNotFound {
+		t.Errorf("a report on a rejected conference: %d %s", r.status, r.body)
+	}
+	if r := a.do("POST", "/api/v1/conferences/"+rec.ID+"/reports", nil, map[string]string{"reason": "bogus"}); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("reason")) {
+		t.Errorf("a report with an unknown reason: %d %s", r.status, r.body)
+	}
+	var filed []string
+	for _, reason := range []string{"fraudulent", "wrong_details"} {
+		r := a.do("POST", "/api/v1/conferences/"+rec.ID+"/reports", nil, map[string]string{"reason": reason, "text": "<b>Pay first</b>, they said"})
+		if r.status != http.StatusAccepted {
+			t.Fatalf("report: %d %s", r.status, r.body)
+		}
+		var got struct{ ID string }
+		r.json(t, &got)
+		filed = append(filed, got.ID)
+	}
+	var open struct {
+		Conferences []struct {
+			ConferenceID string `json:"conference_id"`
+			Count        int    `json:"count"`
+		} `json:"conferences"`
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		a.do("GET", "/api/v1/moderation/reports", editor, nil).json(t, &open)
+		if len(open.Conferences) == 1 && open.Conferences[0].Count == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("open reports: %+v", open)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.do("GET", "/api/v1/moderation/reports", nil, nil).status != http.StatusUnauthorized {
+		t.Error("the open reports answer without an editor")
+	}
+	reported := waitMail(`to:"editor@events.test" subject:"Listing reported" "Fraudulent"`)
+	if !strings.Contains(reported.HTML, "&lt;b&gt;Pay first&lt;/b&gt;") || !strings.Contains(reported.Text, "https://events.test/conferences/"+rec.ID) {
+		t.Errorf("report mail:\n%s\n%s", reported.Text, reported.HTML)
+	}
+	for i, f := range filed {
+		verb := []string{"resolve", "dismiss"}[i]
+		if r := a.do("POST", "/api/v1/moderation/reports/"+f+"/"+verb, editor, map[string]string{"note": "checked"}); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", verb, r.status, r.body)
+		}
+	}
+	if r := a.do("POST", "/api/v1/moderation/reports/"+filed[0]+"/dismiss", editor, nil); r.status != http.StatusConflict {
+		t.Errorf("dismiss a resolved report: %d %s", r.status, r.body)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		open.Conferences = nil
+		a.do("GET", "/api/v1/moderation/reports", editor, nil).json(t, &open)
+		if len(open.Conferences) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("open reports after closing them: %+v", open)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	// The dead letters: editors only, none here.
 	if r := a.do("GET", "/api/v1/notifier/dead-letters", nil, nil); r.status != http.StatusUnauthorized {
 		t.Errorf("dead letters without a token: %d", r.status)

@@ -7,6 +7,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/engine"
+	reportsmodel "github.com/justiceevents/jevents/projections/reports"
 	"github.com/justiceevents/jevents/projections/review"
 )
 
@@ -23,6 +24,7 @@ var readModels = registry{
 	{calendar.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}},  // intake: /submit's duplicate check
 	{directory.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}}, // sponsor links, names, the read API and pages
 	{review.Model, []Role{RoleEditors}},                           // the moderation queue
+	{reportsmodel.Model, []Role{RoleEditors}},                     // open reports from the public, in the queue
 }
 
 // readModel is one entry of the registry.

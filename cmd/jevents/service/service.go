@@ -30,9 +30,11 @@ import (
 	"github.com/justiceevents/jevents/internal/ratelimit"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/producers/reports"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	reportsmodel "github.com/justiceevents/jevents/projections/reports"
 	"github.com/justiceevents/jevents/reactors/notify"
 )
 
@@ -185,21 +187,26 @@ func (s *Service) Start(ctx context.Context) error {
 		throttle = auth.NewThrottle(s.clients, ratelimit.Limit{}, s.log, s.registry)
 	}
 	var (
-		in  *intake.Intake
-		mod *moderation.Moderation
-		fs  *feeds.Server
+		in           *intake.Intake
+		mod          *moderation.Moderation
+		fs           *feeds.Server
+		reps, edReps *reports.Reports // the public's (intake) and the editors'
 	)
 	if cfg.Has(RoleIntake) {
 		log := s.eventLog()
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
-		s.gateIntake(wctx, in) // operators.go
+		gate := s.gateIntake(wctx, in) // operators.go
 		s.addRoutes(in.Routes())
+		reps = reports.New(log, s.log, gate, s.clients, nil) // reports from the public pass the same gate
+		s.addRoutes(reps.PublicRoutes())
 	}
 	if cfg.Has(RoleEditors) {
 		log := s.eventLog()
 		mod = moderation.New(log, pendingQueue{rv.queue}, s.log, dir.linker())
 		s.addRoutes(mod.Routes())
 		s.addRoutes(notify.NewDeadLetters(s.js).Routes(s.log)) // the notifier's dead letters
+		edReps = reports.New(log, s.log, nil, s.clients, openReports{replicaOf(s, reportsmodel.Model)})
+		s.addRoutes(edReps.EditorRoutes())
 		s.registerDirectoryEditors(log)
 	}
 	if cfg.Has(RoleFeeds) {
