@@ -57,8 +57,8 @@ const (
 //
 // throttle counts wrong tokens per client (the same count as the API's
 // bearer tokens); nil counts nothing.
-func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle *auth.Throttle) []httpapi.Route {
-	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle}
+func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle *auth.Throttle, rm ReportModerator) []httpapi.Route {
+	m := &modPages{s: s, mod: mod, editors: editors, throttle: throttle, reports: rm}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
@@ -78,6 +78,10 @@ func (s *Server) ModerationRoutes(mod Moderator, editors *auth.Editors, throttle
 	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
 		routes = append(routes, editorsOnly("POST /moderation/conferences/{id}/"+string(d), m.handleDecision(d)))
 	}
+	if rm != nil { // report.go
+		routes = append(routes, editorsOnly("POST /moderation/reports/{id}/resolve", m.handleCloseReport(true)),
+			editorsOnly("POST /moderation/reports/{id}/dismiss", m.handleCloseReport(false)))
+	}
 	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject), // bulk.go
 		editorsOnly("POST /moderation/approve", m.handleBulkApprove))
 }
@@ -87,6 +91,7 @@ type modPages struct {
 	mod      Moderator
 	editors  *auth.Editors
 	throttle *auth.Throttle
+	reports  ReportModerator // nil: no reports shown
 }
 
 // editorOnly answers the sign-in page to a request without a valid
@@ -228,6 +233,8 @@ type queueData struct {
 	Paged bool
 	// BulkIdem is the bulk rejection form's idempotency key.
 	BulkIdem string
+	// Reports are the open reports from the public, by conference.
+	Reports []reportGroup
 }
 
 // The queue is paged from the queue's read model (the order) and the log
@@ -242,6 +249,7 @@ func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth
 	doneV, _ := strconv.ParseUint(q.Get("v"), 10, 64)
 	d.Flash = m.flash(r.Context(), q)
 	d.Total = queue.Len()
+	d.Reports = m.openReports()
 	var afterAt time.Time
 	after := q.Get("after")
 	if after != "" {

@@ -219,3 +219,12 @@ func (rp *Reports) handleClose(resolved bool) func(http.ResponseWriter, *http.Re
 		httpapi.Write(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "status": status})
 	}
 }
+
+// Open lists the open reports by conference (nil without the editors'
+// read model).
+func (rp *Reports) Open() []Group {
+	if rp.open == nil {
+		return nil
+	}
+	return rp.open.Open()
+}

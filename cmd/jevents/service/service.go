@@ -36,6 +36,7 @@ import (
 	"github.com/justiceevents/jevents/projections/feeds"
 	reportsmodel "github.com/justiceevents/jevents/projections/reports"
 	"github.com/justiceevents/jevents/reactors/notify"
+	"github.com/justiceevents/jevents/web"
 )
 
 // Service is one running Justice Events process.
@@ -218,7 +219,17 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.
-	if err := s.registerPages(replica, dir, editors, throttle, in, mod, fs); err != nil {
+	var (
+		rep web.Reporter
+		rm  web.ReportModerator
+	)
+	if reps != nil {
+		rep = reps
+	}
+	if edReps != nil {
+		rm = edReps
+	}
+	if err := s.registerPages(replica, dir, editors, throttle, in, mod, fs, rep, rm); err != nil {
 		return err
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes
