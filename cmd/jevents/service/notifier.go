@@ -21,8 +21,8 @@ type MailConfig struct {
 	// unconfigured: the notifier keeps its place in the log and sends
 	// nothing. JEVENTS_SMTP_PASSWORD, when set, is the password.
 	SMTPURL string
-	// From is the From of every mail; default "Justice Events
-	// <noreply@<public host>>".
+	// From is the From of every mail; empty: "Justice Events
+	// <noreply@<public host>>" (fromOr).
 	From string
 	// EditorEmails are told of new submissions and reports
 	// (--editor-emails, comma-separated).
@@ -65,14 +65,7 @@ func (m *MailConfig) validate(publicURL string) error {
 			m.smtp = s
 		}
 	}
-	if m.From == "" {
-		host := "localhost"
-		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
-			host = u.Hostname()
-		}
-		m.From = "Justice Events <noreply@" + host + ">"
-	}
-	if _, err := mail.ParseAddress(m.From); err != nil {
+	if _, err := mail.ParseAddress(m.fromOr(publicURL)); err != nil {
 		errs = append(errs, fmt.Errorf("--mail-from %q: want an address such as \"Justice Events <events@example.org>\"", m.From))
 	}
 	if m.MaxAge < 0 {
@@ -81,12 +74,24 @@ func (m *MailConfig) validate(publicURL string) error {
 	return errors.Join(errs...)
 }
 
+// fromOr is From, or the default for the public URL.
+func (m MailConfig) fromOr(publicURL string) string {
+	if m.From != "" {
+		return m.From
+	}
+	host := "localhost"
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return "Justice Events <noreply@" + host + ">"
+}
+
 // startNotifier runs the notifier (notifier role); /readyz lists it under
 // degraded while it cannot send.
 func (s *Service) startNotifier(ctx context.Context) {
 	pub, _ := url.Parse(s.cfg.PublicURL)
 	m := s.cfg.Mail
-	n := notify.New(s.js, s.eventLog(), notify.Config{SMTP: m.smtp, From: m.From, PublicURL: pub, EditorEmails: m.EditorEmails,
+	n := notify.New(s.js, s.eventLog(), notify.Config{SMTP: m.smtp, From: m.fromOr(s.cfg.PublicURL), PublicURL: pub, EditorEmails: m.EditorEmails,
 		MaxAge: m.MaxAge}, s.log.With("worker", "notifier"), notify.NewMetrics(s.registry))
 	s.notifier = n
 	s.goWorker(ctx, "notifier", n.Run)
