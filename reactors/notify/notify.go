@@ -284,7 +284,7 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		default:
 			n.m.mails.WithLabelValues(m.Kind, "failed").Inc()
 			n.logger.Warn("notifier: mail not sent, will retry", slog.String("kind", m.Kind), slog.String("key", m.Key),
-				slog.Int("try", tries), slog.String("err", answer(err)))
+				slog.Int("try", tries), slog.String("err", redact(answer(err), m.To.Email)))
 			retry = true
 		}
 		if retry {
@@ -379,7 +379,7 @@ func (n *Notifier) bury(ctx context.Context, m Mail, cause error, tries int) {
 	}
 	n.m.mails.WithLabelValues(m.Kind, "dead").Inc()
 	n.logger.Warn("notifier: mail given up, see the dead letters", slog.String("kind", m.Kind), slog.String("key", m.Key),
-		slog.Int("tries", tries), slog.String("err", answer(cause)))
+		slog.Int("tries", tries), slog.String("err", redact(answer(cause), m.To.Email)))
 	b, _ := json.Marshal(DeadLetter{Key: m.Key, Kind: m.Kind, Seq: m.Seq, To: m.To.Email, Error: answer(cause), Tries: tries, At: time.Now().UTC()})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -484,6 +484,18 @@ func (n *Notifier) rebuild(ctx context.Context, dl DeadLetter) (Mail, error) {
 		}
 	}
 	return Mail{}, fmt.Errorf("the event at %d no longer calls for mail %s", dl.Seq, dl.Key)
+}
+
+// redact keeps a recipient's address out of a log line: an SMTP server's
+// answer often repeats it. The dead letter (editors only) keeps it whole.
+func redact(s, email string) string {
+	if email == "" {
+		return s
+	}
+	if i := strings.Index(strings.ToLower(s), strings.ToLower(email)); i >= 0 {
+		return redact(s[:i]+"<recipient>"+s[i+len(email):], email)
+	}
+	return s
 }
 
 // keyOf is a mail's key: the causing event's id, the kind and, for a

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -280,7 +281,17 @@ func TestHostileText(t *testing.T) {
 
 func TestRefusedAddressIsADeadLetter(t *testing.T) {
 	e := newEnv(t, mailpittest.Option{"--smtp-allowed-recipients", `@example\.org$`})
-	n, _ := e.run(e.config())
+	var logs syncBuffer
+	n := notify.New(e.js, e.log, e.config(), slog.New(slog.NewTextHandler(&logs, nil)), notify.NewMetrics(nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	defer func() {
+		if strings.Contains(logs.String(), "nobody@refused.test") {
+			t.Errorf("the log names the refused address:\n%s", logs.String())
+		}
+	}()
 	e.submit("Refused", domain.Contact{Email: "nobody@refused.test"}, time.Now())
 	e.submit("Taken", domain.Contact{Email: "pat@example.org"}, time.Now())
 	dl := notify.NewDeadLetters(e.js)
@@ -289,6 +300,7 @@ func TestRefusedAddressIsADeadLetter(t *testing.T) {
 		dead, _ = dl.List(context.Background())
 		return len(dead) == 1
 	})
+	t.Logf("the server answered: %s", dead[0].Error)
 	if d := dead[0]; d.Kind != notify.KindReceipt || d.To != "nobody@refused.test" || !strings.Contains(d.Error, "550") || d.Tries != 1 {
 		t.Errorf("dead letter = %+v: want the receipt to the refused address with the server's 550, after one try", d)
 	}
@@ -450,4 +462,22 @@ func assertUnique(t *testing.T, m *mailpittest.Server, n int) {
 	if len(all) != n {
 		t.Errorf("%d mails, want %d", len(all), n)
 	}
+}
+
+// syncBuffer collects a notifier's log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
