@@ -256,13 +256,19 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		n.ack(ctx, msg)
 		return
 	}
+	if age(rec) > n.cfg.MaxAge {
+		// Too old to tell anyone (mail was not configured, or a long
+		// outage): no mail, and no need to read its conference.
+		n.m.skipped.Inc()
+		n.ack(ctx, msg)
+		return
+	}
 	mails, err := n.plan(ctx, rec)
 	if err != nil {
 		n.logger.Warn("notifier: read the conference", slog.Uint64("seq", seq), slog.Any("err", err))
 		_ = msg.NakWithDelay(n.backoff(tries))
 		return
 	}
-	old := age(rec) > n.cfg.MaxAge
 	retry := false
 	for _, m := range mails {
 		if done, err := n.isSent(ctx, m.Key); err != nil {
@@ -270,10 +276,6 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 			break
 		} else if done {
 			n.m.mails.WithLabelValues(m.Kind, "duplicate").Inc()
-			continue
-		}
-		if old {
-			n.m.mails.WithLabelValues(m.Kind, "skipped").Inc()
 			continue
 		}
 		err := n.send(ctx, k, m)
@@ -522,13 +524,14 @@ type Metrics struct {
 	dead        prometheus.Gauge
 	configured  prometheus.Gauge
 	sendSeconds prometheus.Histogram
+	skipped     prometheus.Counter
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		mails: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "mails_total",
-			Help: "Mails by kind and outcome: sent, failed (will retry), dead (given up: see the dead letters), skipped (event older than the notifier's max age), duplicate (already sent)."},
+			Help: "Mails by kind and outcome: sent, failed (will retry), dead (given up: see the dead letters), duplicate (already sent)."},
 			[]string{"kind", "outcome"}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "lag_events",
 			Help: "Events the notifier has not finished: waiting in its consumer and in flight."}),
@@ -536,16 +539,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Mails on the dead-letter list, waiting for an editor."}),
 		configured: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "smtp_configured",
 			Help: "1 when the notifier has an SMTP server (--smtp-url), 0 when mail waits."}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "skipped_events_total",
+			Help: "Events older than the notifier's max age when it reached them: no mail sent for them."}),
 		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "notify", Name: "send_seconds",
 			Help: "Time to hand one mail to the SMTP server.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}),
 	}
 	for _, k := range Kinds {
-		for _, o := range []string{"sent", "failed", "dead", "skipped", "duplicate"} {
+		for _, o := range []string{"sent", "failed", "dead", "duplicate"} {
 			m.mails.WithLabelValues(k, o)
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds)
+		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped)
 	}
 	return m
 }
