@@ -144,7 +144,9 @@ func (n *Notifier) Problem() string { return n.problem.Load().(string) }
 func (n *Notifier) Run(ctx context.Context) error {
 	if n.cfg.SMTP == nil {
 		n.m.configured.Set(0)
-		n.logger.Warn("mail is not configured: the notifier sends nothing and keeps its place in the log until --smtp-url is set",
+		// Info, not a warning: the default start (`go run ./cmd/jevents`)
+		// has no mail; /readyz and jevents_notify_smtp_configured say so.
+		n.logger.Info("mail is not configured: the notifier sends nothing and keeps its place in the log until --smtp-url is set",
 			slog.String("consumer", ConsumerName))
 	} else {
 		n.m.configured.Set(1)
