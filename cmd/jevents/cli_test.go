@@ -53,6 +53,10 @@ func flagSample(t *testing.T, f *flag.Flag) values {
 		return same("https://events.example.org", "http://127.0.0.1:9", "ftp://events.example.org")
 	case "trusted-proxies":
 		return same("10.0.0.0/8,192.0.2.1", "192.0.2.2", "not-an-address")
+	case "smtp-url":
+		return same("smtp://mail.example.org:587", "smtps://relay.example.org", "ftp://mail.example.org")
+	case "editor-emails":
+		return same("ada@example.org", "ada@example.org,bo@example.org", "not an address")
 	case "log-format":
 		return same("json", "text", "xml")
 	case "log-level":

@@ -31,6 +31,10 @@ import (
 type roles struct {
 	intake, editors, feeds *proc
 	projectors             []*proc
+	// notifier runs without SMTP here: it finds its consumer and buckets
+	// as its own user and exports its metrics (reactors/notify's tests
+	// send mail through a real server).
+	notifier *proc
 }
 
 // TestCluster runs Justice Events as it runs in production, on one machine:
@@ -56,7 +60,8 @@ func TestCluster(t *testing.T) {
 	r.editors = c.launchRole(t, "editors")
 	r.projectors = []*proc{c.launchRole(t, "projector"), c.launchRole(t, "projector")}
 	r.feeds = c.launchRole(t, "feeds")
-	for _, p := range append([]*proc{r.intake, r.editors, r.feeds}, r.projectors...) {
+	r.notifier = c.launchRole(t, "notifier")
+	for _, p := range append([]*proc{r.intake, r.editors, r.feeds, r.notifier}, r.projectors...) {
 		c.waitReady(t, p, 90*time.Second)
 	}
 
