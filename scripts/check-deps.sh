@@ -29,6 +29,7 @@ layer() {
     internal/*) echo internal ;;
     producers/*) echo producer ;;
     projections/*) echo projection ;;
+    reactors/*) echo reactor ;;
     web) echo web ;;
     *) echo unknown ;;
   esac
@@ -71,6 +72,11 @@ while IFS='|' read -r pkg imports deps; do
         bad "$p imports $r: projections never import the event log (the engine consumes the stream itself)" ;;
       logreader:producer | logreader:projection)
         bad "$p imports $r: the log's readers import no producer and no projection" ;;
+      producer:reactor | projection:reactor)
+        bad "$p imports $r: producers and projections never import a reactor (reactors follow the log behind them)" ;;
+      reactor:domain | reactor:eventlog | reactor:internal | reactor:httpapi) ;;
+      reactor:*)
+        bad "$p imports $r: a reactor imports only the domain, the event log, httpapi and internal/ (never a producer, a projection or another reactor)" ;;
       *:root | *:cmd)
         [ "$l" = cmd ] || bad "$p imports $r: only cmd/ imports the composition root" ;;
       *:web)

@@ -61,6 +61,29 @@ func TestBulkRejectPage(t *testing.T) {
 	if r := a.post("/moderation/reject", url.Values{"csrf": {"x"}, "id": {spam[0].ID}}, h); r.status != http.StatusForbidden {
 		t.Fatalf("a forged bulk rejection: %d", r.status)
 	}
+
+	// Approve selected: the same form, another button.
+	var good []submitReceipt
+	for i := range 3 {
+		good = append(good, a.submitAPI(fmt.Sprintf("Good %d", i), nextYear(5, 1+i), nil))
+	}
+	a.waitFor("the good ones", func() bool { return len(a.pending()) == 3 })
+	q = a.do("GET", "/moderation", h, nil)
+	if !strings.Contains(q.body, `formaction="/moderation/approve">Approve selected</button>`) {
+		t.Error("queue page: no Approve selected button")
+	}
+	v := url.Values{"id": {good[0].ID, good[2].ID}, "scope": {"selected"}, "idem": {"k4"}, "csrf": {q.hidden("csrf")}}
+	r = a.post("/moderation/approve", v, h)
+	if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "n=2") {
+		t.Fatalf("approve a selection: %d %v", r.status, r.header)
+	}
+	a.waitFor("the approved gone from the queue", func() bool { return len(a.pending()) == 1 })
+	if page := a.do("GET", r.header.Get("Location"), h, nil); !strings.Contains(page.body, "Approved 2 conferences.") {
+		t.Error("no notice of the bulk approval")
+	}
+	if r := a.post("/moderation/approve", url.Values{"csrf": {"x"}, "id": {good[1].ID}}, h); r.status != http.StatusForbidden {
+		t.Fatalf("a forged bulk approval: %d", r.status)
+	}
 }
 
 // TestSignInThrottle: wrong tokens from one address are answered 429 once

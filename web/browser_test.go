@@ -818,3 +818,46 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		tb.axe(fmt.Sprintf("edit with errors (phone %v)", phone))
 	})
 }
+
+// TestBrowserReportAProblem: a visitor follows "Report a problem with this
+// listing" from a conference page, picks a reason, writes, sends (no
+// script); an editor sees it in the queue with its count and resolves it.
+func TestBrowserReportAProblem(t *testing.T) {
+	a := startApp(t)
+	c := a.submitAPI("Conference to report", nextYear(7, 1), nil)
+	a.approveAPI(c.ID)
+	tb := newTab(t, a)
+	a.waitFor("the conference page", func() bool { return tb.open("/conferences/"+c.ID) == 200 })
+	if st := tb.submit(`a[href="/conferences/` + c.ID + `/report"]`); st != 200 {
+		t.Fatalf("report link: %d", st)
+	}
+	tb.check("report-form")
+	tb.do("fill in the report",
+		chromedp.Click(chromedp.ID("reason-duplicate")),
+		chromedp.SendKeys(chromedp.ID("text"), "Listed again as <i>another</i> entry."))
+	if st := tb.submit("#send-report"); st != 200 || !strings.Contains(tb.text("h1"), "your report was sent") {
+		t.Fatalf("send: %d %q", st, tb.text("h1"))
+	}
+	tb.check("report-sent")
+
+	tb.open("/moderation")
+	tb.do("token", chromedp.SendKeys(chromedp.ID("token"), editorToken))
+	if st := tb.submit(`form[action="/moderation/sign-in"] button`); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	a.waitFor("the report in the queue", func() bool {
+		tb.open("/moderation")
+		return strings.Contains(tb.text("main"), "1 open report")
+	})
+	if !strings.Contains(tb.text(".reports"), "Listed again as <i>another</i> entry.") {
+		t.Errorf("the queue shows the report as %q", tb.text(".reports"))
+	}
+	tb.check("queue-reports")
+	if st := tb.submit(`.reports form[action$="/resolve"] button`); st != 200 {
+		t.Fatalf("resolve: %d", st)
+	}
+	a.waitFor("the report resolved", func() bool {
+		tb.open("/moderation")
+		return !strings.Contains(tb.text("main"), "open report")
+	})
+}

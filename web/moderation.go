@@ -36,9 +36,9 @@ type Moderator interface {
 	History(ctx context.Context, id string) ([]moderation.HistoryEntry, error)
 	Decide(ctx context.Context, cmd moderation.Command, d moderation.Decision, reason string) (moderation.Result, error)
 	Edit(ctx context.Context, cmd moderation.Command, patch []byte) (moderation.Result, error)
-	// Select and RejectMany are the bulk rejection (bulk.go).
+	// Select and DecideMany are the bulk decisions (bulk.go).
 	Select(ctx context.Context, req moderation.BulkRequest) ([]string, int, error)
-	RejectMany(ctx context.Context, ids []string, reason, editor, key string) (moderation.BulkResult, error)
+	DecideMany(ctx context.Context, ids []string, d moderation.Decision, reason, editor, key string) (moderation.BulkResult, error)
 }
 
 // sessionCookie carries a signed-in editor's session (auth.Gate opens,
@@ -63,9 +63,10 @@ const (
 // Every route but the sign-in is declared for editors: the composition
 // root puts it behind the one gate (gate, which also opens and ends the
 // sessions and makes their CSRF tokens), and a request the gate refuses
-// gets the sign-in page (signInRefusal).
-func (s *Server) ModerationRoutes(mod Moderator, gate *auth.Gate) []httpapi.Route {
-	m := &modPages{s: s, mod: mod, gate: gate}
+// gets the sign-in page (signInRefusal). rm shows and settles the
+// reports from the public (nil: none shown).
+func (s *Server) ModerationRoutes(mod Moderator, gate *auth.Gate, rm ReportModerator) []httpapi.Route {
+	m := &modPages{s: s, mod: mod, gate: gate, reports: rm}
 	s.metrics.requests.WithLabelValues("moderation", "200")
 	for _, r := range [][2]string{{"sign_in", "rate_limited"}, {"sign_in", "csrf"}, {"sign_in", "wrong_token"}, {"moderation", "csrf"}} {
 		s.metrics.formRejects.WithLabelValues(r[0], r[1])
@@ -85,13 +86,19 @@ func (s *Server) ModerationRoutes(mod Moderator, gate *auth.Gate) []httpapi.Rout
 	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
 		routes = append(routes, editorsOnly("POST /moderation/conferences/{id}/"+string(d), m.handleDecision(d)))
 	}
-	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject)) // bulk.go
+	if rm != nil { // report.go
+		routes = append(routes, editorsOnly("POST /moderation/reports/{id}/resolve", m.handleCloseReport(true)),
+			editorsOnly("POST /moderation/reports/{id}/dismiss", m.handleCloseReport(false)))
+	}
+	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject), // bulk.go
+		editorsOnly("POST /moderation/approve", m.handleBulkApprove))
 }
 
 type modPages struct {
-	s    *Server
-	mod  Moderator
-	gate *auth.Gate
+	s       *Server
+	mod     Moderator
+	gate    *auth.Gate
+	reports ReportModerator // nil: no reports shown
 }
 
 // signInRefusal is what the gate's refusals get on the editors' pages: the
@@ -268,6 +275,8 @@ type queueData struct {
 	Paged bool
 	// BulkIdem is the bulk rejection form's idempotency key.
 	BulkIdem string
+	// Reports are the open reports from the public, by conference.
+	Reports []reportGroup
 }
 
 // The queue is paged from the queue's read model (the order) and the log
@@ -282,6 +291,7 @@ func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth
 	doneV, _ := strconv.ParseUint(q.Get("v"), 10, 64)
 	d.Flash = m.flash(r.Context(), q)
 	d.Total = queue.Len()
+	d.Reports = m.openReports()
 	var afterAt time.Time
 	after := q.Get("after")
 	if after != "" {

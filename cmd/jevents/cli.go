@@ -13,6 +13,7 @@ import (
 
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/reactors/notify"
 )
 
 // Exit statuses.
@@ -239,6 +240,31 @@ func checkLogFormat(s string) error {
 	return nil
 }
 
+// mailFlags are the notifier's (reactors/notify).
+func mailFlags(f *cmdFlags, m *service.MailConfig) {
+	f.checkedVar(&m.SMTPURL, "smtp-url", "", "SMTP server of the notifier: smtp://[user@]host[:587] (STARTTLS), smtps://[user@]host[:465] (implicit TLS), ?tls=none for a local relay; the password in the URL or JEVENTS_SMTP_PASSWORD; none: mail waits in the log",
+		func(s string) error {
+			if s == "" {
+				return nil
+			}
+			_, err := notify.ParseSMTPURL(s)
+			return err
+		})
+	f.env("smtp-url", "JEVENTS_SMTP_URL")
+	f.StringVar(&m.From, "mail-from", "", "From of every mail, such as \"Justice Events <events@example.org>\"; default noreply@<public host>")
+	f.env("mail-from", "JEVENTS_MAIL_FROM")
+	var emails string
+	f.checkedVar(&emails, "editor-emails", "", "editors told of new submissions and reports, comma-separated addresses",
+		func(s string) error {
+			v, err := service.ParseEmails(s)
+			m.EditorEmails = v
+			return err
+		})
+	f.env("editor-emails", "JEVENTS_EDITOR_EMAILS")
+	f.DurationVar(&m.MaxAge, "mail-max-age", notify.DefaultMaxAge, "events older than this when the notifier reaches them send no mail (after mail was not configured, or a long outage)")
+	f.env("mail-max-age", "JEVENTS_MAIL_MAX_AGE")
+}
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newCmd(serveSpec, stdout)
 	var (
@@ -246,7 +272,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		roles, logFormat, logLevel, trustedProxies string
 		def                                        = service.Defaults() // the one source of the defaults
 	)
-	f.checkedVar(&roles, "role", "all", "roles to play: all, or a comma-separated subset of intake, editors, projector, feeds",
+	f.checkedVar(&roles, "role", "all", "roles to play: all, or a comma-separated subset of intake, editors, projector, feeds, notifier",
 		func(s string) error { _, err := service.ParseRoles(s); return err })
 	f.env("role", "JEVENTS_ROLE")
 	f.StringVar(&cfg.DataDir, "data", def.DataDir, "data directory of the embedded mode: NATS store, its credentials ("+embednats.SeedFile+", mode 0600), the generated editor token; one process per directory")
@@ -287,6 +313,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		func(s string) error { _, err := service.ParseEmbedOrigins(s); return err })
 	f.env("embed-origins", "JEVENTS_EMBED_ORIGINS")
 	abuseFlags(f, &cfg, def) // limits.go
+	mailFlags(f, &cfg.Mail)
 	f.checkedVar(&logFormat, "log-format", "text", "log format: text or json", checkLogFormat)
 	f.env("log-format", "JEVENTS_LOG_FORMAT")
 	f.checkedVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error", checkLogLevel)

@@ -55,6 +55,10 @@ func flagSample(t *testing.T, f *flag.Flag) values {
 		return same("10.0.0.0/8,192.0.2.1", "192.0.2.2", "not-an-address")
 	case "embed-origins":
 		return same("https://partner.example,http://localhost:3000", "https://other.example", "https://partner.example/path")
+	case "smtp-url":
+		return same("smtp://mail.example.org:587", "smtps://relay.example.org", "ftp://mail.example.org")
+	case "editor-emails":
+		return same("ada@example.org", "ada@example.org,bo@example.org", "not an address")
 	case "log-format":
 		return same("json", "text", "xml")
 	case "log-level":

@@ -55,6 +55,7 @@ var natsUsers = map[string]string{
 	"editors":   "NATS_EDITORS_PASSWORD",
 	"projector": "NATS_PROJECTOR_PASSWORD",
 	"feeds":     "NATS_FEEDS_PASSWORD",
+	"notifier":  "NATS_NOTIFIER_PASSWORD",
 	"monitor":   "NATS_MONITOR_PASSWORD",
 	"sys":       "NATS_SYS_PASSWORD",
 	"route":     "NATS_ROUTE_PASSWORD",

@@ -26,6 +26,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/mailpittest"
 	"github.com/justiceevents/jevents/projections/engine"
 )
 
@@ -33,6 +34,9 @@ import (
 type roles struct {
 	intake, editors, feeds *proc
 	projectors             []*proc
+	// notifier mails through a real SMTP server (mailpit) as its own
+	// least-privileged NATS user.
+	notifier *proc
 }
 
 // TestCluster runs Justice Events as it runs in production, on one machine:
@@ -58,7 +62,9 @@ func TestCluster(t *testing.T) {
 	r.editors = c.launchRole(t, "editors")
 	r.projectors = []*proc{c.launchRole(t, "projector"), c.launchRole(t, "projector")}
 	r.feeds = c.launchRole(t, "feeds")
-	for _, p := range append([]*proc{r.intake, r.editors, r.feeds}, r.projectors...) {
+	mail := mailpittest.Start(t)
+	r.notifier = c.launchRole(t, "notifier", "--smtp-url", mail.SMTPURL())
+	for _, p := range append([]*proc{r.intake, r.editors, r.feeds, r.notifier}, r.projectors...) {
 		c.waitReady(t, p, 90*time.Second)
 	}
 
@@ -77,6 +83,14 @@ func TestCluster(t *testing.T) {
 	t.Run("projectors' consumers are named", func(t *testing.T) { testConsumerNames(t, c) })
 	t.Run("README's commands for TLS and nkeys", func(t *testing.T) { runReadmeCommands(t, c, "tls") })
 	t.Run("every role exports its catalogued metrics", func(t *testing.T) { testCatalogue(t, c, r) })
+	t.Run("the notifier mails as its own user", func(t *testing.T) {
+		// The roles' test submitted and decided conferences: their
+		// organisers' mails arrive, read and acknowledged under the
+		// notifier's permissions (deploy/nats).
+		if n := mail.WaitCount(1, 30*time.Second); n == 0 {
+			t.Fatalf("no mail arrived; the notifier's log:\n%s", r.notifier.logs.String())
+		}
+	})
 	t.Run("prometheus scrapes every role and the NATS servers", func(t *testing.T) { testPrometheus(t, r, exporter) })
 	t.Run("feeds serve the last model while no projector runs", func(t *testing.T) { testNoProjector(t, c, r) })
 	t.Run("leader and active projector killed under load", func(t *testing.T) { testFailover(t, c, r) })

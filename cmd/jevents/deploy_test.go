@@ -160,7 +160,7 @@ func natsOptions(t *testing.T, env map[string]string) *server.Options {
 }
 
 // roleUsers: the deploy user each role connects as.
-var roleUsers = map[string]string{"intake": "intake", "editors": "editors", "projector": "projector", "feeds": "feeds"}
+var roleUsers = map[string]string{"intake": "intake", "editors": "editors", "projector": "projector", "feeds": "feeds", "notifier": "notifier"}
 
 func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 	c := readCompose(t)
@@ -251,7 +251,7 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 			}
 		}
 		for k := range s.Environment {
-			if k == "JEVENTS_EDITOR_TOKEN" { // a secret, read from the environment only
+			if k == "JEVENTS_EDITOR_TOKEN" || k == "JEVENTS_SMTP_PASSWORD" { // secrets, read from the environment only
 				continue
 			}
 			if !envSet[k] {
@@ -305,7 +305,7 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 			if len(s.Ports) > 0 {
 				t.Errorf("%s publishes %v: only the proxy, Prometheus and Grafana are published", name, s.Ports)
 			}
-			if role != "projector" {
+			if role != "projector" && role != "notifier" { // they serve the public nothing
 				trusted[s.Environment["JEVENTS_TRUSTED_PROXIES"]] = append(trusted[s.Environment["JEVENTS_TRUSTED_PROXIES"]], name)
 			}
 		} else {
@@ -331,7 +331,7 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 			t.Errorf("%s: --nats should list all three nodes", name)
 		}
 	}
-	if want := map[string]int{"setup": 1, "intake": 1, "editors": 1, "projector": 2, "feeds": 2}; !mapsEqual(count, want) {
+	if want := map[string]int{"setup": 1, "intake": 1, "editors": 1, "projector": 2, "feeds": 2, "notifier": 1}; !mapsEqual(count, want) {
 		t.Errorf("jevents services: %v, want %v", count, want)
 	}
 
@@ -389,7 +389,7 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 	upstreams := map[string]string{"intake": "JEVENTS_INTAKE_UPSTREAMS", "editors": "JEVENTS_EDITORS_UPSTREAMS", "feeds": "JEVENTS_FEEDS_UPSTREAMS"}
 	for name, port := range publicPorts {
 		role := strings.TrimRight(name, "-0123456789")
-		if role == "projector" {
+		if role == "projector" || role == "notifier" {
 			continue
 		}
 		if !slices.Contains(strings.Fields(px.Environment[upstreams[role]]), name+":"+port) {
@@ -403,6 +403,14 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 		t.Errorf("the roles' JEVENTS_TRUSTED_PROXIES %v, want the proxy's address %q", trusted, proxyIP)
 	}
 	for name, s := range c.Services {
+		if name == "mailpit" { // for trying the mail flow: its web UI, on this machine only
+			for _, p := range s.Ports {
+				if !strings.HasPrefix(fmt.Sprint(p), "127.0.0.1:") {
+					t.Errorf("mailpit publishes %v beyond loopback", p)
+				}
+			}
+			continue
+		}
 		if len(s.Ports) > 0 && name != "proxy" && name != "prometheus" && name != "grafana" {
 			t.Errorf("%s publishes %v", name, s.Ports)
 		}

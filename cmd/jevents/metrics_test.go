@@ -211,7 +211,7 @@ func testPrometheus(t *testing.T, r *roles, natsExporter string) {
 	}
 	targets := map[string][]string{
 		"jevents-intake": addrs(r.intake), "jevents-editors": addrs(r.editors),
-		"jevents-projector": addrs(r.projectors...), "jevents-feeds": addrs(r.feeds),
+		"jevents-projector": addrs(r.projectors...), "jevents-feeds": addrs(r.feeds), "jevents-notifier": addrs(r.notifier),
 		"nats": {natsExporter},
 	}
 	nTargets := 0

@@ -3,6 +3,7 @@ package moderation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -10,9 +11,10 @@ import (
 	"github.com/justiceevents/jevents/httpapi"
 )
 
-// Bulk rejection, to clean up a flood: an editor rejects many pending
-// conferences at once — those they selected, or every one from the
-// organiser of a given conference. Each rejection is its own event, decided
+// Bulk decisions. Rejection, to clean up a flood: an editor rejects many
+// pending conferences at once — those they selected, or every one from the
+// organiser of a given conference. Approval, to clear a queue of good
+// submissions: the same selection, approved. Each rejection is its own event, decided
 // and appended like a single one (the conference's state in the log, its
 // version checked), so the history of every conference says who rejected
 // it and why. Editors' appends never pass the intake gate and may use the
@@ -39,7 +41,8 @@ type BulkRequest struct {
 // (with their new versions), those skipped (already decided, unknown), and
 // how many of the organiser's (ContactOf) still wait past BulkLimit.
 type BulkResult struct {
-	Rejected  []Result      `json:"rejected"`
+	Rejected  []Result      `json:"rejected,omitempty"`
+	Approved  []Result      `json:"approved,omitempty"`
 	Skipped   []BulkSkipped `json:"skipped"`
 	Remaining int           `json:"remaining"`
 }
@@ -99,11 +102,27 @@ func (m *Moderation) Select(ctx context.Context, req BulkRequest) ([]string, int
 // refuses the whole request (a *domain.ValidationError) before anything
 // is appended; a failure of the log stops it, with what was done so far.
 func (m *Moderation) RejectMany(ctx context.Context, ids []string, reason, editor, key string) (BulkResult, error) {
-	out := BulkResult{Rejected: []Result{}, Skipped: []BulkSkipped{}}
+	return m.DecideMany(ctx, ids, Reject, reason, editor, key)
+}
+
+// DecideMany gives decision d (Approve or Reject), with one reason or note,
+// to each conference: RejectMany's rules, each decision its own event.
+func (m *Moderation) DecideMany(ctx context.Context, ids []string, d Decision, reason, editor, key string) (BulkResult, error) {
+	out := BulkResult{Skipped: []BulkSkipped{}}
+	done := &out.Rejected
+	probe := (&domain.Conference{Status: domain.StatusPending}).Reject
+	switch d {
+	case Reject:
+	case Approve:
+		done, probe = &out.Approved, (&domain.Conference{Status: domain.StatusPending}).Approve
+	default:
+		return out, fmt.Errorf("moderation: no bulk %q", d)
+	}
+	*done = []Result{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	if _, err := (&domain.Conference{Status: domain.StatusPending}).Reject(reason); err != nil {
+	if _, err := probe(reason); err != nil {
 		return out, err
 	}
 	var (
@@ -117,12 +136,12 @@ func (m *Moderation) RejectMany(ctx context.Context, ids []string, reason, edito
 	for range min(bulkWorkers, len(ids)) {
 		wg.Go(func() {
 			for id := range next {
-				res, err := m.Decide(ctx, Command{ID: id, Editor: editor, Key: key}, Reject, reason)
+				res, err := m.Decide(ctx, Command{ID: id, Editor: editor, Key: key}, d, reason)
 				var te *domain.TransitionError
 				mu.Lock()
 				switch {
 				case err == nil:
-					out.Rejected = append(out.Rejected, res)
+					*done = append(*done, res)
 				case errors.As(err, &te):
 					out.Skipped = append(out.Skipped, BulkSkipped{ID: id, Status: te.Status, Reason: "not pending"})
 				case errors.Is(err, domain.ErrNotFound):
@@ -149,6 +168,14 @@ func (m *Moderation) RejectMany(ctx context.Context, ids []string, reason, edito
 }
 
 func (m *Moderation) handleBulkReject(w http.ResponseWriter, r *http.Request, editor string) {
+	m.handleBulk(w, r, editor, Reject)
+}
+
+func (m *Moderation) handleBulkApprove(w http.ResponseWriter, r *http.Request, editor string) {
+	m.handleBulk(w, r, editor, Approve)
+}
+
+func (m *Moderation) handleBulk(w http.ResponseWriter, r *http.Request, editor string, d Decision) {
 	var req BulkRequest
 	if err := httpapi.Decode(w, r, httpapi.MaxBodyBytes, &req); err != nil {
 		httpapi.WriteError(w, r, m.logger, err)
@@ -159,7 +186,7 @@ func (m *Moderation) handleBulkReject(w http.ResponseWriter, r *http.Request, ed
 		httpapi.WriteError(w, r, m.logger, err)
 		return
 	}
-	res, err := m.RejectMany(r.Context(), ids, req.Reason, editor, r.Header.Get("Idempotency-Key"))
+	res, err := m.DecideMany(r.Context(), ids, d, req.Reason, editor, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		httpapi.WriteError(w, r, m.logger, err)
 		return

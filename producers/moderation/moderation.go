@@ -252,7 +252,8 @@ func (m *Moderation) Routes() []httpapi.Route {
 		editors("DELETE /api/v1/conferences/{id}/schedules/{schedule}", m.handleCallOff), // schedule.go
 		editors("PATCH /api/v1/conferences/{id}", m.handleEdit),
 		editors("GET /api/v1/moderation/conferences/{id}", m.handleConference),
-		editors("POST /api/v1/moderation/reject", m.handleBulkReject)) // bulk.go
+		editors("POST /api/v1/moderation/reject", m.handleBulkReject), // bulk.go
+		editors("POST /api/v1/moderation/approve", m.handleBulkApprove))
 }
 
 // ConferenceView is a conference as editors see it: every status, and the

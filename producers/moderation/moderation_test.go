@@ -345,6 +345,39 @@ func TestRejectMany(t *testing.T) {
 	}
 }
 
+// TestApproveMany: a bulk approval approves each pending conference with
+// its own event and the note, skips what was decided, and appends nothing
+// on a retry.
+func TestApproveMany(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range 4 {
+		f.submit(t, fmt.Sprintf("g%d", i), fmt.Sprintf("Good %d", i), "pat@example.org")
+	}
+	if _, err := f.mod.Decide(ctx, moderation.Command{ID: "g3", Editor: "ada"}, moderation.Reject, "no"); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"g0", "g1", "g2", "g3", "nobody"}
+	res, err := f.mod.DecideMany(ctx, ids, moderation.Approve, "welcome", "ada", "bulk-a")
+	if err != nil || len(res.Approved) != 3 || len(res.Rejected) != 0 || len(res.Skipped) != 2 {
+		t.Fatalf("approve many: %+v %v", res, err)
+	}
+	for _, id := range ids[:3] {
+		c, recs := f.conference(t, id)
+		last := recs[len(recs)-1]
+		if c.Status != domain.StatusApproved || last.Actor != "ada" || last.Event.(domain.ConferenceApproved).Note != "welcome" {
+			t.Fatalf("%s: %s by %q", id, c.Status, last.Actor)
+		}
+	}
+	before := f.events(t)
+	if again, err := f.mod.DecideMany(ctx, ids, moderation.Approve, "welcome", "ada", "bulk-a"); err != nil || len(again.Approved) != 3 || f.events(t) != before {
+		t.Fatalf("retry: %+v %v, %d events appended", again, err, f.events(t)-before)
+	}
+	if _, err := f.mod.DecideMany(ctx, ids, moderation.Cancel, "", "ada", ""); err == nil {
+		t.Fatal("a bulk cancellation was accepted")
+	}
+}
+
 // TestAPI: the editors' routes over HTTP: 401 without an editor, the
 // decision and the edit with their version in the ETag, 428 for an edit
 // without If-Match, 409 for a stale one, 400 for the contact, and the

@@ -46,13 +46,16 @@ const (
 	RoleProjector Role = "projector"
 	// RoleFeeds serves feeds, pages and read APIs from the read models.
 	RoleFeeds Role = "feeds"
+	// RoleNotifier mails organisers and editors what happened
+	// (reactors/notify): it reads the log and appends nothing.
+	RoleNotifier Role = "notifier"
 )
 
 // AllRoles is what `jevents serve` plays by default.
-var AllRoles = []Role{RoleIntake, RoleEditors, RoleProjector, RoleFeeds}
+var AllRoles = []Role{RoleIntake, RoleEditors, RoleProjector, RoleFeeds, RoleNotifier}
 
 // ParseRoles reads "all" or a comma-separated subset of intake, editors,
-// projector and feeds.
+// projector, feeds and notifier.
 func ParseRoles(s string) ([]Role, error) {
 	if strings.TrimSpace(s) == "" || s == "all" {
 		return slices.Clone(AllRoles), nil
@@ -61,7 +64,7 @@ func ParseRoles(s string) ([]Role, error) {
 	for _, p := range strings.Split(s, ",") {
 		r := Role(strings.TrimSpace(p))
 		if !slices.Contains(AllRoles, r) {
-			return nil, fmt.Errorf("unknown role %q: use intake, editors, projector, feeds or all", p)
+			return nil, fmt.Errorf("unknown role %q: use intake, editors, projector, feeds, notifier or all", p)
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
@@ -137,6 +140,8 @@ type Config struct {
 	// AsOfMaxEvents bounds the events one as_of request may have a
 	// projector replay; 0: 5,000,000 (projections/asof).
 	AsOfMaxEvents uint64
+	// Mail configures the notifier role (notifier.go).
+	Mail MailConfig
 	// Collectors are registered on the process's registry beside its own
 	// metrics (cmd/jevents adds jevents_build_info).
 	Collectors []prometheus.Collector
@@ -327,5 +332,6 @@ func (c *Config) Validate() error {
 	if c.Has(RoleEditors) {
 		errs = append(errs, c.validateEditorTokens())
 	}
+	errs = append(errs, c.Mail.validate(c.PublicURL))
 	return errors.Join(errs...)
 }

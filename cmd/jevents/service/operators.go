@@ -83,9 +83,10 @@ func (s *Service) closeOperators(ctx context.Context) error {
 // gateIntake makes every submission pass the intake gate: per address
 // (the process's one client resolver), per contact, the shared quota and
 // the editors' reserve (internal/admission).
-func (s *Service) gateIntake(ctx context.Context, in *intake.Intake) {
+func (s *Service) gateIntake(ctx context.Context, in *intake.Intake) *admission.Gate {
 	g := admission.New(s.js, domain.StreamName, s.cfg.Intake, s.log, admission.NewMetrics(s.registry))
 	s.ready = append(s.ready, readiness{"intake quota bucket " + admission.Bucket + " (run `jevents setup`)", g.Ready()})
 	s.goWorker(ctx, "intake gate", g.Run)
 	in.SetGate(g, s.clients)
+	return g
 }

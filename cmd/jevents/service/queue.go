@@ -5,7 +5,9 @@ import (
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/producers/reports"
 	"github.com/justiceevents/jevents/projections/engine"
+	reportsmodel "github.com/justiceevents/jevents/projections/reports"
 	"github.com/justiceevents/jevents/projections/review"
 )
 
@@ -71,4 +73,24 @@ func (p pendingQueue) ByContact(email string, limit int) ([]moderation.Pending, 
 func (p pendingQueue) Similar(d domain.ConferenceDetails, exclude string, limit int) ([]moderation.Pending, []string) {
 	es, why := p.q.Similar(review.TitleKey(d), review.URLKey(d), exclude, limit)
 	return pending(es), why
+}
+
+// openReports is the reports read model as the reports producer lists it.
+type openReports struct {
+	r *engine.Replica[reportsmodel.Entry]
+}
+
+func (o openReports) Open() []reports.Group {
+	if o.r == nil {
+		return nil
+	}
+	var out []reports.Group
+	for _, c := range reportsmodel.Open(o.r) {
+		g := reports.Group{ConferenceID: c.ConferenceID, Count: len(c.Reports)}
+		for _, e := range c.Reports {
+			g.Reports = append(g.Reports, reports.OpenReport{ID: e.ID, Reason: e.Reason, Text: e.Text, Filed: e.Filed})
+		}
+		out = append(out, g)
+	}
+	return out
 }

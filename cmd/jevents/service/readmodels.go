@@ -8,6 +8,7 @@ import (
 	"github.com/justiceevents/jevents/projections/changes"
 	"github.com/justiceevents/jevents/projections/directory"
 	"github.com/justiceevents/jevents/projections/engine"
+	reportsmodel "github.com/justiceevents/jevents/projections/reports"
 	"github.com/justiceevents/jevents/projections/review"
 )
 
@@ -25,6 +26,7 @@ var readModels = registry{
 	{directory.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}}, // sponsor links, names, the read API and pages
 	{review.Model, []Role{RoleEditors}},                           // the moderation queue
 	{changes.Model, nil},                                          // the public change stream: feed servers read its stream, no replica
+	{reportsmodel.Model, []Role{RoleEditors}},                     // open reports from the public, in the queue
 }
 
 // readModel is one entry of the registry.

@@ -30,11 +30,14 @@ import (
 	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/producers/reports"
 	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/changes"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	reportsmodel "github.com/justiceevents/jevents/projections/reports"
+	"github.com/justiceevents/jevents/reactors/notify"
 	"github.com/justiceevents/jevents/web"
 )
 
@@ -68,6 +71,7 @@ type Service struct {
 	feeds    *feeds.Server              // nil unless the feeds role is played
 	health   *health                    // health.go
 	storage  *storageGuard              // nil unless embedded (storage.go)
+	notifier *notify.Notifier           // nil unless the notifier role (notifier.go)
 	// embeddedSince is when the embedded server started: leases renewed
 	// before it are former processes' (engine.BucketConfig.StaleBefore).
 	embeddedSince time.Time
@@ -159,6 +163,9 @@ func (s *Service) Start(ctx context.Context) error {
 		s.startProjectors(wctx, bucketCfg, rmMetrics) // readmodels.go: every read model's
 		s.startAsOfReplayer(wctx)                     // asof.go: ?as_of= for the feed servers
 	}
+	if cfg.Has(RoleNotifier) {
+		s.startNotifier(wctx) // notifier.go
+	}
 
 	// The replicas of the read models the roles played hold (readmodels.go);
 	// the calendar's holds public conferences only: a pending flood never
@@ -178,15 +185,18 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 	}
 	var (
-		in  *intake.Intake
-		mod *moderation.Moderation
-		fs  *feeds.Server
+		in           *intake.Intake
+		mod          *moderation.Moderation
+		fs           *feeds.Server
+		reps, edReps *reports.Reports // the public's (intake) and the editors'
 	)
 	if cfg.Has(RoleIntake) {
 		log := s.eventLog()
 		in = intake.New(log, s.log, intake.NewMetrics(s.registry), dir.linker())
-		s.gateIntake(wctx, in) // operators.go
+		gate := s.gateIntake(wctx, in) // operators.go
 		s.addRoutes(in.Routes())
+		reps = reports.New(log, s.log, gate, s.clients, nil) // reports from the public pass the same gate
+		s.addRoutes(reps.PublicRoutes())
 	}
 	if cfg.Has(RoleEditors) {
 		log := s.eventLog()
@@ -197,6 +207,9 @@ func (s *Service) Start(ctx context.Context) error {
 		reactor := schedule.NewReactor(s.js, mod.Fire, s.log, schedule.NewMetrics(s.registry))
 		s.goWorker(wctx, "schedule reactor", reactor.Run)
 		s.addRoutes(mod.Routes())
+		s.addRoutes(notify.NewDeadLetters(s.js).Routes(s.log)) // the notifier's dead letters
+		edReps = reports.New(log, s.log, nil, s.clients, openReports{replicaOf(s, reportsmodel.Model)})
+		s.addRoutes(edReps.EditorRoutes())
 		s.registerDirectoryEditors(log)
 	}
 	if cfg.Has(RoleFeeds) {
@@ -213,7 +226,17 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.
-	if err := s.registerPages(replica, dir, gate, in, mod, fs); err != nil {
+	var (
+		rep web.Reporter
+		rm  web.ReportModerator
+	)
+	if reps != nil {
+		rep = reps
+	}
+	if edReps != nil {
+		rm = edReps
+	}
+	if err := s.registerPages(replica, dir, gate, in, mod, fs, rep, rm); err != nil {
 		return err
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes
@@ -442,6 +465,7 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 		body["projectors"] = projectors
 		degraded = append(degraded, stalled...)
 	}
+	degraded = append(degraded, s.notifierDegraded()...)
 	if degraded == nil {
 		degraded = []string{}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/projections/engine"
+	"github.com/justiceevents/jevents/reactors/notify"
 )
 
 // Who creates the stream and the buckets:
@@ -77,6 +78,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 		return SetupResult{}, err
 	}
 	res.Buckets = append(res.Buckets, sessions)
+	// The notifier's consumer and buckets (reactors/notify).
+	nb, err := notify.Setup(ctx, js, c.Replicas)
+	if err != nil {
+		return SetupResult{}, err
+	}
+	res.Buckets = append(res.Buckets, nb...)
 	for _, rm := range readModels { // readmodels.go
 		name := rm.Name()
 		bucket, err := rm.Setup(ctx, js, engine.BucketConfig{Replicas: c.Replicas})

@@ -31,7 +31,7 @@ import (
 // the roles not played are nil) and registers their routes, with the
 // feeds' routes, which hand /conferences/{id} to a page.
 func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *directoryModel,
-	gate *auth.Gate, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server) error {
+	gate *auth.Gate, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server, rep web.Reporter, rm web.ReportModerator) error {
 	if cal == nil || d == nil {
 		return nil
 	}
@@ -65,8 +65,11 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 	if in != nil {
 		s.addRoutes(ws.SubmitRoutes(in))
 	}
+	if rep != nil {
+		s.addRoutes(ws.ReportRoutes(rep))
+	}
 	if mod != nil && gate != nil {
-		s.addRoutes(ws.ModerationRoutes(mod, gate))
+		s.addRoutes(ws.ModerationRoutes(mod, gate, rm))
 	}
 	return nil
 }

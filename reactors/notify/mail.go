@@ -1,0 +1,215 @@
+package notify
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/justiceevents/jevents/domain"
+)
+
+// The kinds of mail, as metrics and the sent record name them.
+const (
+	KindReceipt        = "receipt"         // organiser: we have your submission
+	KindApproved       = "approved"        // organiser: it is public
+	KindRejected       = "rejected"        // organiser: an editor declined it, and why
+	KindChanged        = "changed"         // organiser: an editor changed it, and what
+	KindCancelled      = "cancelled"       // organiser: it is marked cancelled
+	KindEditorNew      = "editor_new"      // editors: a new submission waits
+	KindEditorReported = "editor_reported" // editors: the public reported a listing
+)
+
+// Kinds lists every kind, for metrics.
+var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported}
+
+// Mail is one message to one recipient, ready to send. Key names it for
+// ever: the sent record, the dead letters and its Message-ID derive from
+// it, and it derives from the event that caused it.
+type Mail struct {
+	Key     string
+	Kind    string
+	Seq     uint64 // the causing event's stream sequence
+	To      domain.Contact
+	Subject string
+	Text    string
+	HTML    string
+}
+
+//go:embed templates
+var templateFS embed.FS
+
+// The mails' text and HTML, one template file each, every kind a block:
+// "<kind>.subject", "<kind>" in mails.txt and "<kind>" in mails.html.
+// html/template escapes every value in the HTML part; the plain part is
+// text, and the subject one line.
+var (
+	textTemplates = texttemplate.Must(texttemplate.New("").ParseFS(templateFS, "templates/mails.txt"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").ParseFS(templateFS, "templates/mails.html"))
+)
+
+// view is what the templates see.
+type view struct {
+	Site        string // the public URL
+	ID          string
+	Title       string
+	When        string
+	Where       string
+	Name        string // the recipient's name, may be empty
+	Reason      string
+	PageURL     string
+	FeedURL     string
+	CalendarURL string
+	PrivateURL  string // the organiser's private page; empty when not offered
+	QueueURL    string
+	Changes     []Change
+	Report      *ReportView
+}
+
+// ReportView is a report from the public as the editors' mail shows it.
+type ReportView struct {
+	Reason string
+	Text   string
+}
+
+// Change is one field an editor changed, as people read it.
+type Change struct {
+	Label, Before, After string
+}
+
+// render fills m's subject and parts from the templates of its kind.
+func render(m *Mail, v view) error {
+	var subj, txt, html bytes.Buffer
+	if err := textTemplates.ExecuteTemplate(&subj, m.Kind+".subject", v); err != nil {
+		return fmt.Errorf("notify: subject of %s: %w", m.Kind, err)
+	}
+	if err := textTemplates.ExecuteTemplate(&txt, m.Kind, v); err != nil {
+		return fmt.Errorf("notify: text of %s: %w", m.Kind, err)
+	}
+	if err := htmlTemplates.ExecuteTemplate(&html, m.Kind, v); err != nil {
+		return fmt.Errorf("notify: html of %s: %w", m.Kind, err)
+	}
+	m.Subject = oneLine(subj.String())
+	m.Text, m.HTML = txt.String(), html.String()
+	return nil
+}
+
+// oneLine makes a header value of s: every control character (CR and LF
+// among them) a space, runs of space one. go-mail encodes what is left
+// (RFC 2047), so no text of anyone's can add a header.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// message turns m into a go-mail message: From, To (the contact's name
+// encoded, never able to add a header), Subject, a Message-ID derived from
+// the key, Auto-Submitted (RFC 3834) so that auto-responders stay quiet,
+// plain text with an HTML alternative. No tracking: no pixel, no rewritten
+// links, no per-recipient identifiers beyond the Message-ID.
+func message(m Mail, from, domainName string) (*mail.Msg, error) {
+	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := msg.From(from); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := msg.AddToFormat(oneLine(m.To.Name), m.To.Email); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(m.Key + "@" + domainName)
+	msg.SetDate()
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader("X-Auto-Response-Suppress", "All")
+	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	return msg, nil
+}
+
+// addressKey is a short, stable name for an address in a mail's key: the
+// sent record never holds an address.
+func addressKey(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return hex.EncodeToString(sum[:6])
+}
+
+// links are the public addresses of a conference.
+func links(pub *url.URL, id string) (page, feed, calendar string) {
+	base := strings.TrimRight(pub.String(), "/")
+	esc := url.PathEscape(id)
+	return base + "/conferences/" + esc, base + "/conferences/" + esc + ".ics", base + "/calendar.ics"
+}
+
+// when is the conference's dates as people read them.
+func when(d domain.ConferenceDetails) string {
+	start, end := d.Start, d.End
+	if !d.AllDay {
+		start, end = strings.Replace(start, "T", " ", 1), strings.Replace(end, "T", " ", 1)
+		if len(start) > 16 {
+			start = start[:16]
+		}
+		if len(end) > 16 {
+			end = end[:16]
+		}
+	}
+	s := start
+	if end != "" && end != start {
+		s += " – " + end
+	}
+	if d.Timezone != "" && !d.AllDay {
+		s += " (" + d.Timezone + ")"
+	}
+	return s
+}
+
+// where is the conference's place as people read it.
+func where(d domain.ConferenceDetails) string {
+	return locationText(d.Location, d.Format)
+}
+
+func locationText(l domain.Location, f domain.Format) string {
+	var parts []string
+	for _, p := range []string{l.Venue, l.City, l.Region} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if l.Country != "" && l.Country != "US" {
+		parts = append(parts, l.Country)
+	}
+	if f == domain.FormatOnline && len(parts) == 0 {
+		return "online"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// changes lists the fields that differ between before and after, each
+// with its label and its text as the conference field list gives them
+// (domain.ConferenceFields), in the list's order: a new field appears in
+// the mail without an edit here.
+func changes(before, after domain.ConferenceDetails) []Change {
+	var out []Change
+	for _, name := range domain.ChangedFields(before, after) {
+		f, ok := domain.Field(name)
+		if !ok {
+			continue
+		}
+		out = append(out, Change{Label: f.Label, Before: f.Text(before), After: f.Text(after)})
+	}
+	return out
+}
+
+// age is how old an event is.
+func age(r domain.Record) time.Duration { return time.Since(r.Time) }
