@@ -176,6 +176,7 @@ var ConferenceFields = []ConferenceField{
 			{Name: "country", Label: "Country", Max: 64, Paths: []string{"location.country"}},
 		},
 		value: func(d ConferenceDetails) any { return d.Location },
+		text:  func(d ConferenceDetails) string { return d.Place() },
 		input: func(d ConferenceDetails) any {
 			l := d.Location
 			return &LocationInput{Venue: l.Venue, City: l.City, Region: l.Region, Country: l.Country}
@@ -541,4 +542,21 @@ func ChangedFields(a, b ConferenceDetails) []string {
 		}
 	}
 	return out
+}
+
+// Place is where the conference happens as people read it, "Venue, City,
+// MD, US", or "Online" for an online one with no place: the feeds'
+// LOCATION, the description's "Where" and the mails say it the same way.
+func (d ConferenceDetails) Place() string {
+	l := d.Location
+	var parts []string
+	for _, p := range []string{l.Venue, l.City, l.Region, l.Country} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if d.Format == FormatOnline && len(parts) == 0 {
+		return "Online"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -328,7 +328,7 @@ func (s *Server) event(c calendar.Conference, p *prepared) (ical.Event, error) {
 		UID:          c.ID + "@" + s.cfg.PublicURL.Hostname(),
 		Summary:      d.Title,
 		Description:  s.eventDescription(c),
-		Location:     locationText(d),
+		Location:     d.Place(),
 		URL:          cmp.Or(d.URL, s.absolute("/conferences/"+c.ID)),
 		Cancelled:    c.Status == domain.StatusCancelled,
 		AllDay:       d.AllDay,
@@ -399,21 +399,6 @@ func (s *Server) withSponsorNames(d domain.ConferenceDetails) domain.ConferenceD
 	}
 	d.Sponsors = sponsors
 	return d
-}
-
-// locationText is "Venue, City, MD, US", or "Online".
-func locationText(d domain.ConferenceDetails) string {
-	l := d.Location
-	var parts []string
-	for _, p := range []string{l.Venue, l.City, l.Region, l.Country} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if d.Format == domain.FormatOnline && len(parts) == 0 {
-		return "Online"
-	}
-	return strings.Join(parts, ", ")
 }
 
 func (s *Server) absolute(path string) string {

@@ -47,7 +47,7 @@ func expectEvent(s *Server, c calendar.Conference, p *prepared) icalinterop.Even
 		UID:         c.ID + "@events.test",
 		Summary:     d.Title,
 		Description: s.eventDescription(c),
-		Location:    locationText(d),
+		Location:    d.Place(),
 		URL:         d.URL,
 		Status:      "CONFIRMED",
 	}

@@ -20,7 +20,7 @@ func (s *Server) FeedURLAs(f Filter, format Format) string { return s.feedURL(f.
 // the title, description, location and sponsor names of c.
 func SearchText(c calendar.Conference) string {
 	d := c.Details
-	hay := strings.ToLower(d.Title + "\n" + d.Description + "\n" + locationText(d))
+	hay := strings.ToLower(d.Title + "\n" + d.Description + "\n" + d.Place())
 	for _, s := range d.Sponsors {
 		hay += "\n" + strings.ToLower(s.Name)
 	}

@@ -193,7 +193,7 @@ func (s *Server) item(c calendar.Conference, p *prepared) item {
 		it.topics = append(it.topics, t)
 		it.tags = append(it.tags, domain.TopicLabel(t))
 	}
-	where := locationText(d)
+	where := d.Place()
 	var txt, h strings.Builder
 	para := func(label, v string) {
 		if v == "" {

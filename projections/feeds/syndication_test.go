@@ -187,7 +187,7 @@ func compareEntries(t *testing.T, s *Server, format Format, want []calendar.Conf
 		p := s.prepared.times(c)
 		when, _, _ := whenText(d, p)
 		text := squash(e.Text)
-		for _, part := range []string{when, d.Description, locationText(d)} {
+		for _, part := range []string{when, d.Description, d.Place()} {
 			if !strings.Contains(text, squash(part)) {
 				t.Errorf("%s: text %q lacks %q", c.ID, text, squash(part))
 			}

@@ -174,27 +174,6 @@ func when(d domain.ConferenceDetails) string {
 	return s
 }
 
-// where is the conference's place as people read it.
-func where(d domain.ConferenceDetails) string {
-	return locationText(d.Location, d.Format)
-}
-
-func locationText(l domain.Location, f domain.Format) string {
-	var parts []string
-	for _, p := range []string{l.Venue, l.City, l.Region} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if l.Country != "" && l.Country != "US" {
-		parts = append(parts, l.Country)
-	}
-	if f == domain.FormatOnline && len(parts) == 0 {
-		return "online"
-	}
-	return strings.Join(parts, ", ")
-}
-
 // changes lists the fields that differ between before and after, each
 // with its label and its text as the conference field list gives them
 // (domain.ConferenceFields), in the list's order: a new field appears in

@@ -44,7 +44,7 @@ func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) 
 	}
 	page, feed, cal := links(n.cfg.PublicURL, rec.AggregateID)
 	base := strings.TrimRight(n.cfg.PublicURL.String(), "/")
-	v := view{Site: base, ID: rec.AggregateID, Title: after.Details.Title, When: when(after.Details), Where: where(after.Details),
+	v := view{Site: base, ID: rec.AggregateID, Title: after.Details.Title, When: when(after.Details), Where: after.Details.Place(),
 		Name: after.Contact.Name, QueueURL: base + "/moderation"}
 	if n.cfg.PrivateLink != nil && after.Contact.Email != "" {
 		v.PrivateURL = n.cfg.PrivateLink(rec.AggregateID, after.Contact)
@@ -125,7 +125,7 @@ func (n *Notifier) planReport(ctx context.Context, rec domain.Record, f domain.R
 	}
 	base := strings.TrimRight(n.cfg.PublicURL.String(), "/")
 	page, _, _ := links(n.cfg.PublicURL, f.ConferenceID)
-	v := view{Site: base, ID: f.ConferenceID, Title: c.Details.Title, When: when(c.Details), Where: where(c.Details),
+	v := view{Site: base, ID: f.ConferenceID, Title: c.Details.Title, When: when(c.Details), Where: c.Details.Place(),
 		PageURL: page, QueueURL: base + "/moderation", Report: &ReportView{Reason: domain.ReportReasonLabel(f.Reason), Text: f.Text}}
 	return n.toEditors(rec, KindEditorReported, v)
 }
