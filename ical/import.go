@@ -2,6 +2,7 @@ package ical
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,8 +50,9 @@ type ImportedEvent struct {
 	// OrganizerEmail and OrganizerName come from ORGANIZER;CN=…:mailto:….
 	OrganizerEmail string
 	OrganizerName  string
-	// Conference are the CONFERENCE URIs (RFC 7986 §5.11): ways to join
-	// online.
+	// Conference are the ways to join online: CONFERENCE URIs (RFC 7986
+	// §5.11) and the vendors' properties of the same meaning
+	// (conferenceProps).
 	Conference []string
 
 	// AllDay events have DATE values: Start is the first day and End the
@@ -65,6 +67,12 @@ type ImportedEvent struct {
 	// Problems say why the event cannot be taken; empty when it can.
 	Problems []Problem
 }
+
+// conferenceProps are the properties that give a way to join an event
+// online: RFC 7986's CONFERENCE, Google Calendar's X-GOOGLE-CONFERENCE (a
+// Meet link), and Outlook's and Exchange's Teams and Skype links.
+var conferenceProps = []string{"CONFERENCE", "X-GOOGLE-CONFERENCE", "X-MICROSOFT-SKYPETEAMSMEETINGURL",
+	"X-MICROSOFT-ONLINEMEETINGCONFLINK", "X-MICROSOFT-ONLINEMEETINGEXTERNALLINK"}
 
 // Problem is one reason a VEVENT cannot be taken, named after the
 // property at fault.
@@ -187,9 +195,11 @@ func (r eventReader) read(index int, c *goical.Component) ImportedEvent {
 		}
 		ev.OrganizerName = strings.TrimSpace(p.Params.Get(goical.ParamCommonName))
 	}
-	for _, p := range c.Props.Values("CONFERENCE") {
-		if v := strings.TrimSpace(p.Value); v != "" {
-			ev.Conference = append(ev.Conference, v)
+	for _, name := range conferenceProps {
+		for _, p := range c.Props.Values(name) {
+			if v := strings.TrimSpace(p.Value); v != "" && !slices.Contains(ev.Conference, v) {
+				ev.Conference = append(ev.Conference, v)
+			}
 		}
 	}
 

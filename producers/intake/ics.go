@@ -49,7 +49,7 @@ var icsParams = []string{"contact", "contact_name", "format", "topic", "sponsor"
 // icsDefaults are the parsed query parameters.
 type icsDefaults struct {
 	contact  *domain.Contact // ?contact= (and ?contact_name=): wins over ORGANIZER
-	format   string          // ?format=: wins over what LOCATION and CONFERENCE suggest
+	format   string          // ?format=: for events that have neither a LOCATION nor a way to join online
 	topics   []string        // ?topic=: added to the topics found in CATEGORIES
 	sponsors []string        // ?sponsor=
 	zone     *time.Location  // ?timezone=: floating times, and the zone UTC times are shown in
@@ -389,26 +389,35 @@ func icsSubmission(ev ical.ImportedEvent, d icsDefaults, fileZone string, now ti
 	}
 	icsWhen(ev, d, fileZone, &in)
 
-	// Format and location.
-	place, online := strings.TrimSpace(ev.Location), len(ev.Conference) > 0
-	if _, msg := domain.ParseWebURL(place); msg == "" || isOnlineWord(place) {
+	// Format and location: what the VEVENT describes wins; ?format= is
+	// for an event that describes neither a place nor a way to join.
+	place, online := strings.TrimSpace(ev.Location), len(ev.Conference) > 0 || hasMeetingLink(ev.Description) || hasMeetingLink(ev.URL)
+	if _, msg := domain.ParseWebURL(place); msg == "" || isOnlineWord(place) || isMeetingPlace(place) {
 		place, online = "", true
+	} else if hasMeetingLink(place) { // "Hall B, Messe Berlin, Berlin, DE; https://zoom.us/j/1"
+		place, online = withoutLinks(place), true
 	}
-	in.Format = d.format
 	switch {
-	case in.Format != "":
 	case place != "" && online:
 		in.Format = string(domain.FormatHybrid)
 	case place != "":
 		in.Format = string(domain.FormatInPerson)
 	case online:
 		in.Format = string(domain.FormatOnline)
+	case d.format != "":
+		in.Format = d.format
 	default:
 		fields = append(fields, domain.FieldError{Field: "LOCATION", Code: "required",
-			Message: "the event has no LOCATION and no CONFERENCE link: add LOCATION (Venue, City, ST), or send ?format=online"})
+			Message: "the event has no LOCATION and no link to join online: add LOCATION (Venue, City, Country; in the US Venue, City, ST), or send ?format=online"})
 	}
+	placed := true
 	if place != "" {
-		in.Location = parseLocation(place)
+		loc, msg := parsePlace(place, eventZone(ev, d, fileZone))
+		if msg != "" {
+			placed = false
+			fields = append(fields, domain.FieldError{Field: "LOCATION", Code: "unknown_place", Message: msg})
+		}
+		in.Location = loc
 	}
 
 	// Topics: the categories that are topics of the calendar, and ?topic.
@@ -437,6 +446,9 @@ func icsSubmission(ev ical.ImportedEvent, d icsDefaults, fileZone string, now ti
 		for _, f := range ve.Fields {
 			if (f.Field == "topics" || f.Field == "contact.email" || f.Field == "format") && f.Code == "required" {
 				continue // reported above, in iCalendar terms
+			}
+			if !placed && strings.HasPrefix(f.Field, "location") {
+				continue // the place is refused as a whole above
 			}
 			f.Field = icsField(f.Field, d)
 			fields = append(fields, f)
@@ -523,60 +535,6 @@ func isOnlineWord(s string) bool {
 		return true
 	}
 	return false
-}
-
-// parseLocation reads a LOCATION such as "Hyatt Regency, 400 New Jersey
-// Ave NW, Washington, DC 20001, USA": a trailing country (USA, United
-// States) is dropped, a US state (code or name, maybe with a ZIP code)
-// becomes the region, the part before it the city and the rest the venue.
-// Without a state, the last part is the city.
-func parseLocation(s string) *domain.LocationInput {
-	var parts []string
-	for _, p := range strings.Split(strings.ReplaceAll(s, "\n", ","), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			parts = append(parts, p)
-		}
-	}
-	loc := &domain.LocationInput{}
-	if n := len(parts); n > 0 {
-		switch strings.ToUpper(strings.Trim(parts[n-1], ". ")) {
-		case "USA", "US", "U.S.A", "U.S", "UNITED STATES", "UNITED STATES OF AMERICA":
-			loc.Country, parts = "US", parts[:n-1]
-		}
-	}
-	if n := len(parts); n >= 2 {
-		state := parts[n-1]
-		if f := strings.Fields(state); len(f) > 1 && isZIP(f[len(f)-1]) {
-			state = strings.Join(f[:len(f)-1], " ")
-		}
-		if r, ok := domain.LookupRegion(state); ok {
-			loc.Region, loc.City = r.Code, parts[n-2]
-			loc.Venue = strings.Join(parts[:n-2], ", ")
-			return loc
-		}
-	}
-	switch len(parts) {
-	case 0:
-	case 1:
-		loc.City = parts[0]
-	default:
-		loc.City = parts[len(parts)-1]
-		loc.Venue = strings.Join(parts[:len(parts)-1], ", ")
-	}
-	return loc
-}
-
-// isZIP reports whether s is a US ZIP code (12345 or 12345-6789).
-func isZIP(s string) bool {
-	if len(s) != 5 && len(s) != 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !(s[i] >= '0' && s[i] <= '9' || i == 5 && s[i] == '-') {
-			return false
-		}
-	}
-	return len(s) == 5 || s[5] == '-'
 }
 
 // clipText shortens s to at most n bytes on a rune boundary, for answers.

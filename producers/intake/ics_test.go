@@ -58,23 +58,60 @@ func defaults(t testing.TB, query string) icsDefaults {
 	return d
 }
 
-func TestParseLocation(t *testing.T) {
+// TestParsePlace: US addresses as before, places abroad with their
+// country (never a state from a country's code), the ambiguity rule of
+// parsePlace, and what cannot be placed.
+func TestParsePlace(t *testing.T) {
+	type L = domain.LocationInput
 	for _, tt := range []struct {
-		in   string
-		want domain.LocationInput
+		in, zone string
+		want     L
+		refused  bool
 	}{
-		{"Baltimore Convention Center, 1 W Pratt St, Baltimore, MD 21201", domain.LocationInput{Venue: "Baltimore Convention Center, 1 W Pratt St", City: "Baltimore", Region: "MD"}},
-		{"Hyatt Regency Chicago, 151 E Wacker Dr, Chicago, IL 60601, USA", domain.LocationInput{Venue: "Hyatt Regency Chicago, 151 E Wacker Dr", City: "Chicago", Region: "IL", Country: "US"}},
-		{"Denver, CO", domain.LocationInput{City: "Denver", Region: "CO"}},
-		{"Washington, District of Columbia 20001-1234", domain.LocationInput{City: "Washington", Region: "DC"}},
-		{"Room 4, Justice Center, Springfield, Illinois", domain.LocationInput{Venue: "Room 4, Justice Center", City: "Springfield", Region: "IL"}},
-		{"Tribstrül", domain.LocationInput{City: "Tribstrül"}},
-		{"Palais des congrès, Montréal", domain.LocationInput{Venue: "Palais des congrès", City: "Montréal"}},
-		{"Line one\nBaltimore, MD", domain.LocationInput{Venue: "Line one", City: "Baltimore", Region: "MD"}},
-		{" , ,", domain.LocationInput{}},
+		{"Baltimore Convention Center, 1 W Pratt St, Baltimore, MD 21201", "", L{Venue: "Baltimore Convention Center, 1 W Pratt St", City: "Baltimore", Region: "MD", Country: "US"}, false},
+		{"Hyatt Regency Chicago, 151 E Wacker Dr, Chicago, IL 60601, USA", "", L{Venue: "Hyatt Regency Chicago, 151 E Wacker Dr", City: "Chicago", Region: "IL", Country: "US"}, false},
+		{"Denver, CO", "", L{City: "Denver", Region: "CO", Country: "US"}, false},
+		{"Washington, District of Columbia 20001-1234", "", L{City: "Washington", Region: "DC", Country: "US"}, false},
+		{"Room 4, Justice Center, Springfield, Illinois", "", L{Venue: "Room 4, Justice Center", City: "Springfield", Region: "IL", Country: "US"}, false},
+		{"Line one\nBaltimore, MD", "", L{Venue: "Line one", City: "Baltimore", Region: "MD", Country: "US"}, false},
+		{"Baltimore, MD", "America/New_York", L{City: "Baltimore", Region: "MD", Country: "US"}, false},
+		{" , ,", "", L{}, false},
+		// The issue's places.
+		{"Messe Berlin, Berlin, DE", "", L{Venue: "Messe Berlin", City: "Berlin", Country: "DE"}, false},
+		{"Messe Berlin, Berlin, DE", "Europe/Berlin", L{Venue: "Messe Berlin", City: "Berlin", Country: "DE"}, false},
+		{"Vancouver Convention Centre, Vancouver, CA", "America/Vancouver", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Country: "CA"}, false},
+		{"Vancouver Convention Centre, Vancouver, BC, CA", "", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Region: "BC", Country: "CA"}, false},
+		{"Chennai Trade Centre, Chennai, IN", "Asia/Kolkata", L{Venue: "Chennai Trade Centre", City: "Chennai", Country: "IN"}, false},
+		{"Chennai Trade Centre, Chennai, Tamil Nadu, India", "", L{Venue: "Chennai Trade Centre", City: "Chennai", Region: "Tamil Nadu", Country: "IN"}, false},
+		{"Expo Georgia, Tbilisi, Georgia", "", L{Venue: "Expo Georgia", City: "Tbilisi", Country: "GE"}, false},
+		{"Expo Georgia, Tbilisi, GE", "", L{Venue: "Expo Georgia", City: "Tbilisi", Country: "GE"}, false},
+		{"Georgia World Congress Center, Atlanta, Georgia", "America/New_York", L{Venue: "Georgia World Congress Center", City: "Atlanta", Region: "GA", Country: "US"}, false},
+		{"Georgia World Congress Center, Atlanta, GA 30313", "", L{Venue: "Georgia World Congress Center", City: "Atlanta", Region: "GA", Country: "US"}, false},
+		{"Palais des Congrès, 2 Place de la Porte Maillot, 75017 Paris, France", "", L{Venue: "Palais des Congrès, 2 Place de la Porte Maillot", City: "Paris", Country: "FR"}, false},
+		{"Metro Toronto Convention Centre, 255 Front St W, Toronto, ON M5V 2W6, Canada", "", L{Venue: "Metro Toronto Convention Centre, 255 Front St W", City: "Toronto", Region: "ON", Country: "CA"}, false},
+		{"QEII Centre, Broad Sanctuary, London SW1P 3EE, United Kingdom", "", L{Venue: "QEII Centre, Broad Sanctuary", City: "London", Country: "GB"}, false},
+		{"QEII Centre, London, UK", "", L{Venue: "QEII Centre", City: "London", Country: "GB"}, false},
+		{"MiCo, Viale Eginardo, 20149 Milano MI, Italia", "", L{Venue: "MiCo, Viale Eginardo", City: "Milano", Region: "MI", Country: "IT"}, false},
+		{"Centro de Convenções, São Paulo - SP, 01310-100, Brasil", "", L{Venue: "Centro de Convenções", City: "São Paulo", Region: "SP", Country: "BR"}, false},
+		{"IFEMA, Av. del Partenón 5, 28042 Madrid, España", "", L{Venue: "IFEMA, Av. del Partenón 5", City: "Madrid", Country: "ES"}, false},
+		{"Kongresshaus, Zürich, CHE", "", L{Venue: "Kongresshaus", City: "Zürich", Country: "CH"}, false},
+		{"Toronto, Ontario, Canada", "", L{City: "Toronto", Region: "Ontario", Country: "CA"}, false},
+		{"Congress Center Hamburg, Hamburg, Deutschland", "", L{Venue: "Congress Center Hamburg", City: "Hamburg", Country: "DE"}, false},
+		{"Palais des congrès, Montréal", "America/Toronto", L{Venue: "Palais des congrès", City: "Montréal", Country: "CA"}, false},
+		{"Tribstrül", "America/Chicago", L{City: "Tribstrül", Country: "US"}, false},
+		// Nothing says where: refused, saying what to send.
+		{"Palais des congrès, Montréal", "", L{}, true},
+		{"Tribstrül", "UTC", L{}, true},
 	} {
-		if got := parseLocation(tt.in); *got != tt.want {
-			t.Errorf("parseLocation(%q) = %+v, want %+v", tt.in, *got, tt.want)
+		got, msg := parsePlace(tt.in, tt.zone)
+		if tt.refused {
+			if msg == "" || !strings.Contains(msg, "country") {
+				t.Errorf("parsePlace(%q, %q) = %+v, want a refusal saying what to send", tt.in, tt.zone, *got)
+			}
+			continue
+		}
+		if msg != "" || *got != tt.want {
+			t.Errorf("parsePlace(%q, %q) = %+v %q, want %+v", tt.in, tt.zone, *got, msg, tt.want)
 		}
 	}
 }
@@ -163,15 +200,17 @@ func TestICSMapping(t *testing.T) {
 func TestICSDefaults(t *testing.T) {
 	body := sample(t, "outlook.ics")
 	// ?contact wins over ORGANIZER; ?timezone shows UTC times in a zone;
-	// ?format wins over LOCATION.
+	// ?format is only for events that describe neither a place nor a way
+	// to join: each of these describes its own (in person, online, hybrid).
 	subs, ie, err := prepared(t, body, "topic=courts&contact=editor@example.org&timezone=America/Chicago&format=online&sponsor=Office+for+Victims+of+Crime", time.Now())
 	if err != nil || ie != nil {
 		t.Fatalf("%v %+v", err, ie)
 	}
 	year := time.Now().Year() + 1
-	for _, s := range subs {
-		if s.Contact.Email != "editor@example.org" || s.Details.Format != domain.FormatOnline || len(s.Details.Sponsors) != 1 {
-			t.Fatalf("%+v", s)
+	for i, s := range subs {
+		want := []domain.Format{domain.FormatInPerson, domain.FormatOnline, domain.FormatHybrid}[i]
+		if s.Contact.Email != "editor@example.org" || s.Details.Format != want || len(s.Details.Sponsors) != 1 {
+			t.Fatalf("event %d: format %s, want %s: %+v", i, s.Details.Format, want, s)
 		}
 	}
 	if m := subs[2].Details; m.Timezone != "America/Chicago" || m.Start != fmt.Sprintf("%d-06-03T09:00:00", year) {
@@ -233,7 +272,7 @@ func TestICSCorpus(t *testing.T) {
 			1: {"RECURRENCE-ID:unsupported"}, 2: {"RECURRENCE-ID:unsupported"}}},
 		{file: "libical__2445.ics", status: 400},
 		{file: "pyicalendar__big_bad_calendar.ics", status: 400},
-		{file: "pyicalendar__created_calendar_with_unicode_fields.ics", items: map[int][]string{1: {"DTEND:required"}, 2: {"DTSTART:required"}}, day: time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC)},
+		{file: "pyicalendar__created_calendar_with_unicode_fields.ics", items: map[int][]string{0: {"LOCATION:unknown_place"}, 1: {"DTEND:required"}, 2: {"DTSTART:required"}}, day: time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC)},
 		{file: "pyicalendar__fuzz_testcase_vtimezone_lone_cr.ics", status: 400},
 		{file: "pyicalendar__issue_127_categories_with_commas.ics", items: map[int][]string{0: {"DTEND:required"}}},
 		{file: "pyicalendar__issue_722_missing_timezones.ics", items: map[int][]string{0: {"RDATE:unsupported"},
@@ -298,9 +337,11 @@ func TestICSCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, fields := icsSubmission(im.Events[0], defaults(t, query), im.DefaultZone, time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC))
+	// Its LOCATION "Tribstrül" names no country and its times are in UTC:
+	// it cannot be placed (listed above) unless ?timezone says where.
+	sub, fields := icsSubmission(im.Events[0], defaults(t, query+"&timezone=Europe/Berlin"), im.DefaultZone, time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC))
 	if len(fields) > 0 || sub.Details.Title != "Non-ASCII Test: ÄÖÜ äöü €" || sub.Details.Location.City != "Tribstrül" ||
-		sub.Details.Start != "2010-10-10T10:00:00" || sub.Details.Timezone != "UTC" {
+		sub.Details.Location.Country != "DE" || sub.Details.Start != "2010-10-10T12:00:00" || sub.Details.Timezone != "Europe/Berlin" {
 		t.Fatalf("%+v %+v", sub.Details, fields)
 	}
 }
