@@ -12,7 +12,9 @@ import (
 // Limits on what one submission may contain. They keep every event far below
 // the stream's message size limit and every feed entry readable.
 const (
-	MaxTitleLength       = 200
+	// MaxTitleLength is long enough for a real conference's full name in
+	// any script (counted in characters, as every limit here).
+	MaxTitleLength       = 300
 	MaxDescriptionLength = 10000
 	MaxNameLength        = 200 // venue, city, sponsor and contact names
 	MaxURLLength         = 2048
@@ -486,10 +488,10 @@ func validateWhen(in SubmissionInput, now time.Time, d *ConferenceDetails, errs 
 	}
 	if allDay {
 		if tz := strings.TrimSpace(in.Timezone); tz != "" {
-			if _, err := loadZone(tz); err != nil {
-				errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+			if iana, ok := ResolveZone(tz); !ok {
+				errs.Add("timezone", "unknown", "%s", zoneMessage(tz))
 			} else {
-				d.Timezone = tz
+				d.Timezone = iana
 			}
 		}
 		first, err := time.Parse(DateLayout, start)
@@ -521,11 +523,11 @@ func validateWhen(in SubmissionInput, now time.Time, d *ConferenceDetails, errs 
 	var loc *time.Location
 	if tz == "" {
 		errs.Add("timezone", "required", "is required for a conference with times, as an IANA zone such as America/New_York")
-	} else if l, err := loadZone(tz); err != nil {
-		errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+	} else if iana, ok := ResolveZone(tz); !ok {
+		errs.Add("timezone", "unknown", "%s", zoneMessage(tz))
 	} else {
-		loc = l
-		d.Timezone = tz
+		loc, _ = loadZone(iana)
+		d.Timezone = iana
 	}
 	st, sok := parseLocal(errs, "start", start, loc)
 	if end == "" {
@@ -593,4 +595,3 @@ func loadZone(name string) (*time.Location, error) {
 	}
 	return time.LoadLocation(name)
 }
-

@@ -18,6 +18,12 @@ type ImportOptions struct {
 	// used if it names an IANA zone; without either, a floating time is a
 	// problem of its VEVENT.
 	FloatingZone *time.Location
+	// ZoneAliases gives the IANA name of a zone name that is not one: the
+	// Windows names Outlook and Exchange write ("Eastern Standard Time")
+	// and Outlook's display names without their offset ("Eastern Time (US
+	// & Canada)"). nil: IANA names only (and vendor-prefixed ones). The
+	// product passes domain.ZoneAlias, its one table of zone names.
+	ZoneAliases func(name string) (iana string, ok bool)
 }
 
 // Imported is what Import read from an iCalendar object.
@@ -121,7 +127,7 @@ func Import(b []byte, opt ImportOptions) (*Imported, error) {
 			}
 		}
 	}
-	r := eventReader{zones: zones, floating: floating, resolved: map[string]resolvedZone{}}
+	r := eventReader{zones: zones, floating: floating, aliases: opt.ZoneAliases, resolved: map[string]resolvedZone{}}
 	for _, c := range cal.Children {
 		switch c.Name {
 		case goical.CompEvent:
@@ -138,6 +144,7 @@ func Import(b []byte, opt ImportOptions) (*Imported, error) {
 type eventReader struct {
 	zones    map[string]*goical.Component
 	floating *time.Location
+	aliases  func(string) (string, bool)
 	resolved map[string]resolvedZone // TZIDs already resolved, so a file pays once per TZID
 }
 
@@ -342,7 +349,7 @@ func (r eventReader) zone(tzid string) (*time.Location, string) {
 }
 
 func (r eventReader) resolveZone(tzid string) (*time.Location, string) {
-	if loc, ok := zoneByName(tzid); ok {
+	if loc, ok := zoneByName(tzid, r.aliases); ok {
 		return loc, ""
 	}
 	tz := r.zones[tzid]
@@ -350,7 +357,7 @@ func (r eventReader) resolveZone(tzid string) (*time.Location, string) {
 		return nil, fmt.Sprintf("TZID %q is not a time zone this service knows (IANA or Windows name), and the file has no VTIMEZONE for it", clip(tzid))
 	}
 	if p := tz.Props.Get("X-LIC-LOCATION"); p != nil {
-		if loc, ok := zoneByName(p.Value); ok {
+		if loc, ok := zoneByName(p.Value, r.aliases); ok {
 			return loc, ""
 		}
 	}

@@ -90,11 +90,10 @@ func parseICSQuery(q url.Values) (icsDefaults, error) {
 	}
 	d.sponsors = q["sponsor"]
 	if v := strings.TrimSpace(q.Get("timezone")); v != "" {
-		loc, err := time.LoadLocation(v)
-		if err != nil || v == "Local" || strings.ContainsAny(v, " \t") {
-			errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+		if iana, ok := domain.ResolveZone(v); !ok {
+			errs.Add("timezone", "unknown", "is not a time zone: send an IANA name such as %s (US abbreviations, Windows names and UTC are accepted too)", domain.SuggestZone(v))
 		} else {
-			d.zone = loc
+			d.zone, _ = time.LoadLocation(iana)
 		}
 	}
 	if err := errs.Err(); err != nil {
@@ -315,7 +314,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 // submission as of now. The error is an *ICSError listing every VEVENT that
 // cannot be taken, or an *httpapi.Error about the file as a whole.
 func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []domain.Submission, error) {
-	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, FloatingZone: d.zone})
+	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, FloatingZone: d.zone, ZoneAliases: domain.ZoneAlias})
 	if err != nil {
 		return nil, nil, icsFileError(err)
 	}

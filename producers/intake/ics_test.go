@@ -42,7 +42,7 @@ func sample(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	b = bytes.ReplaceAll(b, []byte("{{YEAR}}"), []byte(fmt.Sprint(time.Now().Year()+1)))
-	return bytes.ReplaceAll(b, []byte("{{LONG}}"), []byte(strings.Repeat("Long title ", 20)))
+	return bytes.ReplaceAll(b, []byte("{{LONG}}"), []byte(strings.Repeat("Long title ", domain.MaxTitleLength/10)))
 }
 
 func defaults(t testing.TB, query string) icsDefaults {
@@ -155,7 +155,7 @@ func fieldsOf(it icsItemError) []string {
 // submissions, with the defaults from the query.
 func TestICSMapping(t *testing.T) {
 	year := time.Now().Year() + 1
-	im, err := ical.Import(sample(t, "outlook.ics"), ical.ImportOptions{Limits: icsLimits})
+	im, err := ical.Import(sample(t, "outlook.ics"), ical.ImportOptions{Limits: icsLimits, ZoneAliases: domain.ZoneAlias})
 	if err != nil || len(im.Events) != 3 {
 		t.Fatalf("%v", err)
 	}
@@ -333,7 +333,7 @@ func TestICSCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits})
+	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, ZoneAliases: domain.ZoneAlias})
 	if err != nil {
 		t.Fatal(err)
 	}
