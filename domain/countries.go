@@ -6,6 +6,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/biter777/countries"
 )
@@ -193,3 +195,46 @@ func IsCapital(country, city string) bool {
 	}
 	return strings.EqualFold(cc.Capital().String(), strings.TrimSpace(city))
 }
+
+// ZoneCountries are the countries with a zone that keeps the same time as
+// the zone around at (the same UTC offsets at at and half a year later):
+// for America/Los_Angeles the US, Canada and Mexico; for Europe/Berlin most
+// of Europe. nil for an unknown zone.
+func ZoneCountries(zone string, at time.Time) []string {
+	loc, err := loadZone(zone)
+	if err != nil || zone == "" {
+		return nil
+	}
+	later := at.AddDate(0, 6, 0)
+	_, a := at.In(loc).Zone()
+	_, b := later.In(loc).Zone()
+	seen := map[string]bool{}
+	var out []string
+	for z, l := range zoneLocations() {
+		cc := zoneCountry[z]
+		if seen[cc] {
+			continue
+		}
+		if _, x := at.In(l).Zone(); x != a {
+			continue
+		}
+		if _, y := later.In(l).Zone(); y != b {
+			continue
+		}
+		seen[cc] = true
+		out = append(out, cc)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// zoneLocations are zone.tab's zones, loaded once.
+var zoneLocations = sync.OnceValue(func() map[string]*time.Location {
+	m := make(map[string]*time.Location, len(zoneCountry))
+	for z := range zoneCountry {
+		if l, err := time.LoadLocation(z); err == nil {
+			m[z] = l
+		}
+	}
+	return m
+})

@@ -411,7 +411,7 @@ func icsSubmission(ev ical.ImportedEvent, d icsDefaults, fileZone string, now ti
 	}
 	placed := true
 	if place != "" {
-		loc, msg := parsePlace(place, eventZone(ev, d, fileZone))
+		loc, msg := parsePlace(place, hintsOf(ev, d, fileZone))
 		if msg != "" {
 			placed = false
 			fields = append(fields, domain.FieldError{Field: "LOCATION", Code: "unknown_place", Message: msg})

@@ -80,6 +80,7 @@ func TestParsePlace(t *testing.T) {
 		{"Messe Berlin, Berlin, DE", "", L{Venue: "Messe Berlin", City: "Berlin", Country: "DE"}, false},
 		{"Messe Berlin, Berlin, DE", "Europe/Berlin", L{Venue: "Messe Berlin", City: "Berlin", Country: "DE"}, false},
 		{"Vancouver Convention Centre, Vancouver, CA", "America/Vancouver", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Country: "CA"}, false},
+		{"Vancouver Convention Centre, Vancouver, CA", "America/Los_Angeles", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Region: "CA", Country: "US"}, false},
 		{"Vancouver Convention Centre, Vancouver, BC, CA", "", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Region: "BC", Country: "CA"}, false},
 		{"Chennai Trade Centre, Chennai, IN", "Asia/Kolkata", L{Venue: "Chennai Trade Centre", City: "Chennai", Country: "IN"}, false},
 		{"Chennai Trade Centre, Chennai, Tamil Nadu, India", "", L{Venue: "Chennai Trade Centre", City: "Chennai", Region: "Tamil Nadu", Country: "IN"}, false},
@@ -103,7 +104,7 @@ func TestParsePlace(t *testing.T) {
 		{"Palais des congrès, Montréal", "", L{}, true},
 		{"Tribstrül", "UTC", L{}, true},
 	} {
-		got, msg := parsePlace(tt.in, tt.zone)
+		got, msg := parsePlace(tt.in, placeHints{zone: tt.zone, at: time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)})
 		if tt.refused {
 			if msg == "" || !strings.Contains(msg, "country") {
 				t.Errorf("parsePlace(%q, %q) = %+v, want a refusal saying what to send", tt.in, tt.zone, *got)
@@ -569,4 +570,75 @@ func FuzzICSIntake(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestICSWorldwide: realistic exports (testdata/README.md says what each
+// imitates) are placed in their countries, never a country's code read as
+// a US state, and their online meetings recognised per VEVENT; ?format=
+// only decides for the event that describes neither.
+func TestICSWorldwide(t *testing.T) {
+	type want struct {
+		format                       domain.Format
+		city, region, country, venue string
+		zone                         string
+	}
+	for _, tt := range []struct {
+		file, query string
+		want        []want
+	}{
+		{"google-international.ics", "", []want{
+			{domain.FormatHybrid, "Berlin", "", "DE", "Messe Berlin, Messedamm 22", "Europe/Berlin"},
+			{domain.FormatInPerson, "Tbilisi", "", "GE", "Expo Georgia", ""},
+			{domain.FormatOnline, "", "", "", "", "Europe/Berlin"}, // UTC times shown in X-WR-TIMEZONE
+		}},
+		{"outlook-windows-zones.ics", "", []want{
+			{domain.FormatInPerson, "Vancouver", "", "CA", "Vancouver Convention Centre, 1055 Canada Pl", "America/Los_Angeles"},
+			{domain.FormatInPerson, "Chennai", "", "IN", "Chennai Trade Centre", "Asia/Kolkata"},
+		}},
+		{"teams-invitation.ics", "format=in_person", []want{
+			{domain.FormatOnline, "", "", "", "", "America/New_York"},
+		}},
+		{"zoom-webex.ics", "format=online", []want{
+			{domain.FormatOnline, "", "", "", "", "UTC"},
+			{domain.FormatHybrid, "Chicago", "IL", "US", "Great Hall, Union Station, 225 S Canal St", "America/Chicago"},
+			{domain.FormatOnline, "", "", "", "", ""},
+		}},
+		{"apple-international.ics", "", []want{
+			{domain.FormatInPerson, "Paris", "", "FR", "Palais des Congrès de Paris, 2 Place de la Porte Maillot", "Europe/Paris"},
+			{domain.FormatInPerson, "Madrid", "", "ES", "IFEMA, Av. del Partenón 5", ""},
+			{domain.FormatInPerson, "São Paulo", "SP", "BR", "Centro de Convenções Frei Caneca", "America/Sao_Paulo"},
+			{domain.FormatInPerson, "Toronto", "ON", "CA", "Metro Toronto Convention Centre, 255 Front St W", "America/Toronto"},
+			{domain.FormatInPerson, "London", "", "GB", "QEII Centre, Broad Sanctuary", "Europe/London"},
+			{domain.FormatInPerson, "Milano", "MI", "IT", "MiCo, Viale Eginardo", "Europe/Rome"},
+		}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			subs, ie, err := prepared(t, sample(t, tt.file), tt.query, time.Now())
+			if err != nil || ie != nil {
+				if ie != nil {
+					for _, it := range ie.Items {
+						t.Errorf("%d %s: %+v", it.Index, it.UID, it.Error.Errors)
+					}
+				}
+				t.Fatalf("%v", err)
+			}
+			if len(subs) != len(tt.want) {
+				t.Fatalf("%d submissions, want %d", len(subs), len(tt.want))
+			}
+			for i, w := range tt.want {
+				d := subs[i].Details
+				got := want{d.Format, d.Location.City, d.Location.Region, d.Location.Country, d.Location.Venue, d.Timezone}
+				if got != w {
+					t.Errorf("event %d:\n got %+v\nwant %+v", i, got, w)
+				}
+			}
+		})
+	}
+	// Without ?format the event that says nothing of where is refused,
+	// saying what to send; the others are not.
+	_, ie, err := prepared(t, sample(t, "zoom-webex.ics"), "", time.Now())
+	if err != nil || ie == nil || len(ie.Items) != 1 || ie.Items[0].UID != "nowhere@example.org" ||
+		!strings.Contains(ie.Items[0].Error.Errors[0].Message, "?format=online") {
+		t.Fatalf("%v %+v", err, ie)
+	}
 }

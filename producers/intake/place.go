@@ -2,7 +2,9 @@ package intake
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/ical"
@@ -26,11 +28,17 @@ import (
 //  1. a ZIP code after it ("MD 21201"): the US state;
 //  2. the part before it being a subdivision of the country ("Berlin, DE",
 //     "Vancouver, BC, CA"): the country;
-//  3. the event's time zone: a zone of that country (Europe/Berlin, Asia/Kolkata)
-//     is the country, a zone of the US the state;
+//  3. the event's time zone: a zone of that country (America/Vancouver)
+//     is the country; otherwise, when the countries keeping its time
+//     (domain.ZoneCountries) include that country and not the US
+//     (Europe/Berlin, Asia/Kolkata), the country; the US and not that
+//     country (America/New_York for MD), the state; both (Outlook's
+//     "Pacific Standard Time" for Vancouver): undecided;
 //  4. the city before it being the country's capital (Tbilisi, Georgia): the
 //     country;
-//  5. otherwise the US state: "City, ST" is how the calendar's US addresses
+//  5. the organiser's e-mail address in the country's domain
+//     (events@example.ca): the country;
+//  6. otherwise the US state: "City, ST" is how the calendar's US addresses
 //     are written. To be sure, write the country's name: "Vancouver, Canada".
 //
 // So a code that is only a country (FR, GB, BR) is never a state, and a
@@ -39,7 +47,8 @@ import (
 // either, it cannot be placed, and msg says what to send. Regions are kept
 // outside the US as written (a province, a Land), when the address names
 // one.
-func parsePlace(s, zone string) (loc *domain.LocationInput, msg string) {
+func parsePlace(s string, h placeHints) (loc *domain.LocationInput, msg string) {
+	zone := h.zone
 	var parts []string
 	for _, p := range strings.Split(strings.ReplaceAll(s, "\n", ","), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -59,7 +68,7 @@ func parsePlace(s, zone string) (loc *domain.LocationInput, msg string) {
 	country, isCountry := domain.LookupCountry(last)
 	_, isState := domain.LookupRegion(last)
 	if isCountry && isState && country.Code != "US" {
-		isState = readAsState(parts, last, zip, country.Code, zone)
+		isState = readAsState(parts, zip, country.Code, h)
 		isCountry = !isState
 	}
 	switch {
@@ -86,30 +95,46 @@ func parsePlace(s, zone string) (loc *domain.LocationInput, msg string) {
 	}
 }
 
+// placeHints are what a VEVENT says beside its LOCATION that helps place
+// it: its zone (IANA; "" none), when it starts, its organiser's e-mail.
+type placeHints struct {
+	zone  string
+	at    time.Time
+	email string
+}
+
 // readAsState decides a last part that is both a US state and the country
 // cc (parsePlace's ambiguity rule).
-func readAsState(parts []string, last string, zip bool, cc, zone string) bool {
+func readAsState(parts []string, zip bool, cc string, h placeHints) bool {
 	n := len(parts)
 	if zip {
 		return true
 	}
+	before := ""
 	if n >= 2 {
-		before, _ := trimPostal(parts[n-2])
-		if domain.IsSubdivision(cc, before) && !domain.IsSubdivision("US", before) {
-			return false
-		}
+		before, _ = trimPostal(parts[n-2])
 	}
-	switch domain.ZoneCountry(zone) {
-	case cc:
+	if before != "" && domain.IsSubdivision(cc, before) && !domain.IsSubdivision("US", before) {
 		return false
-	case "US":
-		return true
 	}
-	if n >= 2 {
-		before, _ := trimPostal(parts[n-2])
-		if domain.IsCapital(cc, before) {
+	if zc := domain.ZoneCountries(h.zone, h.at); len(zc) > 0 {
+		inUS, inCC := slices.Contains(zc, "US"), slices.Contains(zc, cc)
+		switch own := domain.ZoneCountry(h.zone); {
+		case own == cc:
 			return false
+		case own == "US" && !inCC:
+			return true
+		case inCC && !inUS:
+			return false
+		case inUS && !inCC:
+			return true
 		}
+	}
+	if before != "" && domain.IsCapital(cc, before) {
+		return false
+	}
+	if _, host, ok := strings.Cut(h.email, "@"); ok && strings.HasSuffix(strings.ToLower(host), "."+strings.ToLower(cc)) {
+		return false
 	}
 	return true
 }
@@ -257,6 +282,15 @@ func isZIP(s string) bool {
 		}
 	}
 	return len(s) == 5 || s[5] == '-'
+}
+
+// hintsOf are the hints an event gives to place it.
+func hintsOf(ev ical.ImportedEvent, d icsDefaults, fileZone string) placeHints {
+	h := placeHints{zone: eventZone(ev, d, fileZone), at: ev.Start, email: ev.OrganizerEmail}
+	if d.contact != nil {
+		h.email = d.contact.Email
+	}
+	return h
 }
 
 // eventZone is the IANA zone the event is in, for placing it: its own, or
