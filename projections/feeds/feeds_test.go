@@ -413,10 +413,15 @@ func TestTopicLabelsAreSafeForParsers(t *testing.T) {
 			t.Errorf("topic label %q holds a character a parser misreads in CATEGORIES", topic.Label)
 		}
 	}
+	for _, typ := range domain.ConferenceTypes { // the event type is a category too
+		if strings.ContainsAny(typ.Label, "\\\"\r\n\t,") || strings.TrimSpace(typ.Label) != typ.Label {
+			t.Errorf("event type label %q holds a character a parser misreads in CATEGORIES", typ.Label)
+		}
+	}
 }
 
-// FuzzFeedText: any title, description, venue and sponsor a submission can
-// hold comes back from the feed, through ical.Import, exactly as stored.
+// FuzzFeedText: any title, description, venue, sponsor, cost and credits
+// a submission can hold come back from the feed, through ical.Import, exactly as stored.
 func FuzzFeedText(f *testing.F) {
 	for _, s := range hostileText {
 		f.Add(s, s+s, s, s)
@@ -424,6 +429,7 @@ func FuzzFeedText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, title, description, venue, sponsor string) {
 		in := timed(title, "America/New_York", "2027-11-07T01:30", "2027-11-07T03:00", "New York", "NY", "courts")
 		in.Description, in.Location.Venue, in.Sponsors = description, venue, []string{sponsor}
+		in.Cost, in.Credits = venue, sponsor // one-line texts of the description, like the venue and sponsor
 		in.Contact = &domain.Contact{Email: contactEmail}
 		sub, err := domain.ValidateSubmission(in, fixedNow)
 		if err != nil {
