@@ -1,6 +1,6 @@
 package domain
 
-//go:generate go run ./internal/genzones
+//go:generate go run gen_zonecountry.go
 
 import (
 	"cmp"
