@@ -180,7 +180,11 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 	}
 	// Hashed before sponsors are linked: the directory may know a sponsor
 	// on a retry that it did not know the first time.
-	items, err := icsAppends(subs, key, o.Actor, func(s []domain.Sponsor) []domain.Sponsor {
+	uids := make([]string, len(subs))
+	for i := range subs {
+		uids[i] = im.Events[i].UID
+	}
+	items, err := icsAppends(subs, uids, key, o.Actor, func(s []domain.Sponsor) []domain.Sponsor {
 		if in.sponsors == nil {
 			return s
 		}
@@ -226,9 +230,10 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 }
 
 // icsAppends are the creations of a file's submissions under key: VEVENT
-// i gets the id of key (i = 0) or key#i and a hash of the whole request and
-// its index. link links sponsors to the directory, after the hash.
-func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.Sponsor) []domain.Sponsor) ([]icsAppend, error) {
+// i gets the id of its UID from its contact (uidKey) when it has one, else
+// of key (i = 0) or key#i, and a hash of the whole request and its index.
+// link links sponsors to the directory, after the hash.
+func icsAppends(subs []domain.Submission, uids []string, key, actor string, link func([]domain.Sponsor) []domain.Sponsor) ([]icsAppend, error) {
 	request := sha256.New()
 	request.Write([]byte("ics\x00"))
 	for _, sub := range subs {
@@ -243,7 +248,10 @@ func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.
 			eventKey = key + "#" + strconv.Itoa(i)
 		}
 		sum := sha256.Sum256([]byte(requestHash + "\x00" + strconv.Itoa(i)))
-		items[i] = icsAppend{id: ConferenceID(eventKey), hash: hex.EncodeToString(sum[:])}
+		items[i] = icsAppend{id: ConferenceID(eventKey), hash: hex.EncodeToString(sum[:]), sub: sub, actor: actor}
+		if k := uidKey(sub, uids[i]); k != "" {
+			items[i].uid, items[i].id = k, ConferenceID(k)
+		}
 		var err error
 		if items[i].creation, err = creation(sub, items[i].id, items[i].hash, "ics", actor); err != nil {
 			return nil, err
@@ -252,10 +260,25 @@ func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.
 	return items, nil
 }
 
+// uidKey identifies a VEVENT across files: its UID, by its contact (the
+// same UID from another organiser is another event); "" without a UID.
+func uidKey(sub domain.Submission, uid string) string {
+	if uid == "" || sub.Contact.Email == "" {
+		return ""
+	}
+	return "ics-uid\x00" + strings.ToLower(sub.Contact.Email) + "\x00" + uid
+}
+
 // icsAppend is one VEVENT on its way to the log.
 type icsAppend struct {
 	id, hash string
+	// uid is its uidKey; "" when its id comes from the Idempotency-Key.
+	uid      string
+	sub      domain.Submission
+	actor    string
 	creation eventlog.Creation
+	// flagged: id is the flagged duplicate of a decided conference.
+	flagged bool
 }
 
 // appendICS appends the file's submissions in one atomic batch and returns
@@ -270,8 +293,9 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		todo[i] = i
 	}
 	// Each round stores the rest or finds more of it stored; two rounds
-	// settle any state a retry can meet, a third covers a racing retry.
-	for round := 0; round < 3 && len(todo) > 0; round++ {
+	// settle any state a retry can meet, a third covers a racing retry,
+	// two more a re-import (replacing, or flagged beside a decided one).
+	for round := 0; round < 5 && len(todo) > 0; round++ {
 		batch := make([]eventlog.Creation, len(todo))
 		for j, i := range todo {
 			batch[j] = items[i].creation
@@ -290,16 +314,27 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		// Some or all exist: the log says which, and in what state.
 		var missing []int
 		for _, i := range todo {
-			c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, items[i].id)
+			it := &items[i]
+			c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, it.id)
 			switch {
 			case errors.Is(err, domain.ErrNotFound):
 				missing = append(missing, i)
 			case err != nil:
-				return nil, fmt.Errorf("intake: load %s of an .ics retry: %w", items[i].id, err)
-			case c.RequestHash != items[i].hash:
+				return nil, fmt.Errorf("intake: load %s of an .ics retry: %w", it.id, err)
+			case c.RequestHash == it.hash:
+				out[i] = receipt(it.id, c.Status, c.Version, true)
+			case it.uid == "":
 				return nil, domain.ErrIdempotencyMismatch
 			default:
-				out[i] = receipt(items[i].id, c.Status, c.Version, true)
+				again, err := it.reimportOf(c)
+				if err != nil {
+					return nil, err
+				}
+				if !again {
+					out[i] = receipt(it.id, c.Status, c.Version, true)
+					continue
+				}
+				missing = append(missing, i)
 			}
 		}
 		todo = missing
@@ -308,6 +343,48 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		return nil, fmt.Errorf("intake: %d conferences of the file neither stored nor storable: %w", len(todo), domain.ErrUnavailable)
 	}
 	return out, nil
+}
+
+// reimportOf turns a VEVENT whose UID its contact imported before (as c,
+// by another request) into what a re-import is:
+//   - c still pending: the file's version replaces it — the same id, a
+//     conference.updated event following c's last (nothing when nothing
+//     changed: again is false);
+//   - c decided (published, cancelled or rejected): a new pending
+//     submission with a fixed id of its own, flagged ReimportOf c in the
+//     queue, for editors to carry over. Organisers' proposed changes to
+//     published conferences (issue 12) are not in this branch: when they
+//     are, this becomes a proposal. A later re-import replaces that
+//     duplicate while it is pending, so one UID by one contact is at most
+//     its conference and one re-import waiting beside it.
+func (it *icsAppend) reimportOf(c *domain.Conference) (again bool, err error) {
+	switch {
+	case c.Status == domain.StatusPending:
+		changed := domain.ChangedFields(c.Details, it.sub.Details)
+		if len(changed) == 0 {
+			return false, nil
+		}
+		env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), it.id, it.actor, time.Now(),
+			domain.ConferenceUpdated{Details: it.sub.Details, Changed: changed})
+		if err != nil {
+			return false, err
+		}
+		it.creation = eventlog.Creation{Env: env, MsgID: "reimport:" + it.id + ":" + it.hash[:16], Expect: c.Version}
+		return true, nil
+	case it.flagged:
+		return false, &httpapi.Error{Status: http.StatusConflict, Title: "Already re-imported",
+			Detail: "this event was imported before, and the editors have decided on its re-import too: write to them to change it"}
+	}
+	it.flagged = true
+	original := it.id
+	it.id = ConferenceID(it.uid + "\x00reimport")
+	env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), it.id, it.actor, time.Now(), domain.ConferenceSubmitted{
+		Details: it.sub.Details, Contact: it.sub.Contact, Source: "ics", RequestHash: it.hash, ReimportOf: original})
+	if err != nil {
+		return false, err
+	}
+	it.creation = eventlog.Creation{Env: env, MsgID: "submit:" + it.id + ":" + it.hash[:16]}
+	return true, nil
 }
 
 // prepareICS reads a file and maps every VEVENT onto a validated
@@ -338,7 +415,24 @@ func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []do
 		}
 		subs[i] = sub
 	}
+	// One UID by one contact is one conference: a file that holds it twice
+	// cannot say which is the event.
+	first := map[string]int{}
+	for i, ev := range im.Events {
+		k := uidKey(subs[i], ev.UID)
+		if k == "" || subs[i].Contact.Email == "" {
+			continue
+		}
+		if j, ok := first[k]; ok {
+			refused.Items = append(refused.Items, icsItemError{Index: ev.Index, UID: clipText(ev.UID, 255), Summary: clipText(ev.Summary, 100),
+				Error: icsItemErrorDetails{Title: "This VEVENT cannot be submitted", Errors: []domain.FieldError{{Field: "UID", Code: "duplicate",
+					Message: fmt.Sprintf("VEVENT %d has the same UID from the same organiser: give each event its own UID", j)}}}})
+			continue
+		}
+		first[k] = ev.Index
+	}
 	if len(refused.Items) > 0 {
+		slices.SortFunc(refused.Items, func(a, b icsItemError) int { return a.Index - b.Index })
 		return im, nil, refused
 	}
 	return im, subs, nil

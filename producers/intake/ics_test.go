@@ -426,8 +426,9 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 			t.Fatalf("item %d in the log: %+v %v", i, c, err)
 		}
 	}
-	if rec.Items[0].ID != ConferenceID("file-1") || rec.Items[1].ID != ConferenceID("file-1#1") {
-		t.Fatalf("ids do not derive from the key: %+v", rec.Items)
+	// Their ids derive from their UIDs by their contact, not from the key.
+	if rec.Items[1].ID != ConferenceID(uidKey(domain.Submission{Contact: domain.Contact{Email: "pat@example.org"}}, "outlook-2@example.org")) {
+		t.Fatalf("ids do not derive from the UIDs: %+v", rec.Items)
 	}
 	if rec.Items[2].UID != "google-3@example.org" {
 		t.Fatalf("uid %q", rec.Items[2].UID)
@@ -449,18 +450,126 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 		t.Fatal("a retried file appended events")
 	}
 
-	// The key reused for a different file, or for JSON: refused, nothing appended.
-	other := bytes.Replace(body, []byte("Mid-Atlantic"), []byte("South Atlantic"), 1)
-	if a := post(t, srv, query, "file-1", "text/calendar", other); a.status != http.StatusUnprocessableEntity || !bytes.Contains(a.body, []byte("Idempotency-Key")) {
-		t.Fatalf("key reused for another file: %d %s", a.status, a.body)
+	// A VEVENT without a UID keeps the key's id, and the key reused for a
+	// different such file is refused, nothing appended.
+	noUID := bytes.Replace(sample(t, "outlook.ics"), []byte("UID:google-3@example.org\r\n"), nil, 1)
+	noUID = bytes.Replace(noUID, []byte("UID:google-3@example.org\n"), nil, 1)
+	a = post(t, srv, query, "file-2", "text/calendar", noUID)
+	var rec3 ICSReceipt
+	_ = json.Unmarshal(a.body, &rec3)
+	if a.status != http.StatusAccepted || rec3.Items[2].ID != ConferenceID("file-2#2") || rec3.Items[2].UID != "" {
+		t.Fatalf("no UID: %d %s", a.status, a.body)
 	}
-	jsonBody, _ := json.Marshal(map[string]any{"title": "x", "start": fmt.Sprintf("%d-05-04", time.Now().Year()+1), "format": "online",
-		"topics": []string{"courts"}, "contact": map[string]string{"email": "a@example.org"}})
-	if a := post(t, srv, "", "file-1", "application/json", jsonBody); a.status != http.StatusUnprocessableEntity {
-		t.Fatalf("key reused for JSON: %d %s", a.status, a.body)
+	before = messages(t, js)
+	other := bytes.Replace(noUID, []byte("Victim Compensation"), []byte("Witness Compensation"), 1)
+	if a := post(t, srv, query, "file-2", "text/calendar", other); a.status != http.StatusUnprocessableEntity || !bytes.Contains(a.body, []byte("Idempotency-Key")) {
+		t.Fatalf("key reused for another file: %d %s", a.status, a.body)
 	}
 	if messages(t, js) != before {
 		t.Fatal("a refused request appended events")
+	}
+}
+
+// TestICSReimportByUID: the same file sent again, with a new key or none,
+// creates nothing; a changed VEVENT replaces its pending conference (same
+// id, one conference.updated); once published, the file's new version is a
+// duplicate flagged in the queue (ReimportOf), replaced while pending by
+// later sends; never a second conference per UID otherwise.
+func TestICSReimportByUID(t *testing.T) {
+	srv, js, log := newIntake(t)
+	ctx := context.Background()
+	body := sample(t, "google-international.ics")
+	const query = "contact=forum@example.de"
+	first := post(t, srv, query, "send-1", "text/calendar", body)
+	var rec ICSReceipt
+	if err := json.Unmarshal(first.body, &rec); first.status != http.StatusAccepted || err != nil || len(rec.Items) != 3 {
+		t.Fatalf("%d %s", first.status, first.body)
+	}
+	before := messages(t, js)
+	for _, key := range []string{"send-2", ""} {
+		a := post(t, srv, query, key, "text/calendar", body)
+		var again ICSReceipt
+		_ = json.Unmarshal(a.body, &again)
+		if a.status != http.StatusAccepted || len(again.Items) != 3 {
+			t.Fatalf("resend %q: %d %s", key, a.status, a.body)
+		}
+		for i, it := range again.Items {
+			if it.ID != rec.Items[i].ID || !it.Duplicate {
+				t.Fatalf("resend %q item %d: %+v, want %s as it was", key, i, it, rec.Items[i].ID)
+			}
+		}
+	}
+	if messages(t, js) != before {
+		t.Fatal("resending the same file appended events")
+	}
+
+	// Changed: the pending conference is replaced, in place.
+	changed := bytes.Replace(body, []byte("SUMMARY:European Forum on Restorative Justice"), []byte("SUMMARY:European Forum on Restorative Justice 2"), 1)
+	a := post(t, srv, query, "", "text/calendar", changed)
+	var rep ICSReceipt
+	_ = json.Unmarshal(a.body, &rep)
+	if a.status != http.StatusAccepted || rep.Items[0].ID != rec.Items[0].ID || rep.Items[0].Duplicate || !rep.Items[1].Duplicate {
+		t.Fatalf("replacement: %d %s", a.status, a.body)
+	}
+	if got := messages(t, js) - before; got != 1 {
+		t.Fatalf("a replacement appended %d events, want 1 (conference.updated)", got)
+	}
+	records, err := log.Load(ctx, domain.AggregateConference, rec.Items[0].ID)
+	if err != nil || len(records) != 2 {
+		t.Fatalf("%d records %v", len(records), err)
+	}
+	if u, ok := records[1].Event.(domain.ConferenceUpdated); !ok || u.Details.Title != "European Forum on Restorative Justice 2" {
+		t.Fatalf("second event %+v", records[1].Event)
+	}
+
+	// Published: the next version is a flagged duplicate, one per UID.
+	c, _, err := eventlog.Fold[domain.Conference](ctx, log, rec.Items[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := domain.NewEnvelope("approve-1", c.ID, "editor", time.Now(), domain.ConferenceApproved{})
+	if _, err := log.Append(ctx, env, "approve-1", c.Version); err != nil {
+		t.Fatal(err)
+	}
+	var dupID string
+	for n, title := range []string{"European Forum on Restorative Justice 3", "European Forum on Restorative Justice 4"} {
+		next := bytes.Replace(body, []byte("SUMMARY:European Forum on Restorative Justice"), []byte("SUMMARY:"+title), 1)
+		a := post(t, srv, query, "", "text/calendar", next)
+		var r ICSReceipt
+		_ = json.Unmarshal(a.body, &r)
+		if a.status != http.StatusAccepted || r.Items[0].ID == rec.Items[0].ID || r.Items[0].Status != domain.StatusPending {
+			t.Fatalf("re-import of a published conference: %d %s", a.status, a.body)
+		}
+		if n == 0 {
+			dupID = r.Items[0].ID
+		} else if r.Items[0].ID != dupID {
+			t.Fatalf("a second duplicate %s beside %s", r.Items[0].ID, dupID)
+		}
+		records, err := log.Load(ctx, domain.AggregateConference, dupID)
+		if err != nil || len(records) != n+1 {
+			t.Fatalf("duplicate's records: %d %v", len(records), err)
+		}
+		sub, ok := records[0].Event.(domain.ConferenceSubmitted)
+		if !ok || sub.ReimportOf != rec.Items[0].ID {
+			t.Fatalf("not flagged: %+v", records[0].Event)
+		}
+	}
+	if c, _, _ := eventlog.Fold[domain.Conference](ctx, log, rec.Items[0].ID); c.Details.Title != "European Forum on Restorative Justice 2" || c.Status != domain.StatusApproved {
+		t.Fatalf("the published conference changed: %+v", c)
+	}
+
+	// Another organiser's same UID is another event.
+	a = post(t, srv, "contact=other@example.org", "", "text/calendar", body)
+	var o ICSReceipt
+	_ = json.Unmarshal(a.body, &o)
+	if a.status != http.StatusAccepted || o.Items[0].ID == rec.Items[0].ID || o.Items[0].ID == dupID || o.Items[0].Duplicate {
+		t.Fatalf("another contact: %d %s", a.status, a.body)
+	}
+
+	// A file naming one UID twice is refused.
+	twice := bytes.Replace(body, []byte("UID:4h2j6example@google.com"), []byte("UID:0b7l0v9mk1r2q3example@google.com"), 1)
+	if a := post(t, srv, query, "", "text/calendar", twice); a.status != http.StatusUnprocessableEntity || !bytes.Contains(a.body, []byte(`"UID"`)) {
+		t.Fatalf("UID twice: %d %s", a.status, a.body)
 	}
 }
 
