@@ -81,8 +81,11 @@ type Conference struct {
 	Details     ConferenceDetails
 	Contact     Contact
 	RequestHash string
-	Created     time.Time
-	Updated     time.Time
+	// ReimportOf is the decided conference this one re-imports
+	// (ConferenceSubmitted.ReimportOf); "" for any other.
+	ReimportOf string
+	Created    time.Time
+	Updated    time.Time
 	// Published is when an editor approved it; zero while never approved.
 	Published time.Time
 }
@@ -112,6 +115,7 @@ func (c *Conference) Apply(r Record) {
 		c.Details = e.Details
 		c.Contact = e.Contact
 		c.RequestHash = e.RequestHash
+		c.ReimportOf = e.ReimportOf
 		c.Created = r.Time
 	case ConferenceUpdated:
 		c.Details = e.Details

@@ -282,6 +282,10 @@ type QueueItem struct {
 	Submitted time.Time                `json:"submitted"`
 	Details   domain.ConferenceDetails `json:"details"`
 	Contact   *domain.Contact          `json:"contact,omitempty"`
+	// ReimportOf flags an .ics re-import of a conference already decided
+	// (published, cancelled or rejected): the file's new version of it,
+	// for an editor to carry over (edit that one, reject this one).
+	ReimportOf string `json:"reimport_of,omitempty"`
 }
 
 // QueuePage is one page of the queue.
@@ -323,7 +327,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 			if c.Status != domain.StatusPending {
 				continue // decided since the read model saw it
 			}
-			item.Version, item.Details, item.Contact = c.Version, c.Details, &c.Contact
+			item.Version, item.Details, item.Contact, item.ReimportOf = c.Version, c.Details, &c.Contact, c.ReimportOf
 		}
 		page.Items = append(page.Items, item)
 	}
