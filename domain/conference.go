@@ -12,7 +12,9 @@ import (
 // Limits on what one submission may contain. They keep every event far below
 // the stream's message size limit and every feed entry readable.
 const (
-	MaxTitleLength       = 200
+	// MaxTitleLength is long enough for a real conference's full name in
+	// any script (counted in characters, as every limit here).
+	MaxTitleLength       = 300
 	MaxDescriptionLength = 10000
 	MaxNameLength        = 200 // venue, city, sponsor and contact names
 	MaxURLLength         = 2048
@@ -50,8 +52,10 @@ const (
 // Public reports whether conferences in this status appear in feeds and pages.
 func (s Status) Public() bool { return s == StatusApproved || s == StatusCancelled }
 
-// Location is where a conference happens. Region is a USPS code and Country
-// an ISO 3166-1 alpha-2 code.
+// Location is where a conference happens. Country is an ISO 3166-1
+// alpha-2 code, set for every place (an online conference may have none);
+// Region is a USPS code when the country is the US and what the organiser
+// wrote (a province, a county; optional) elsewhere.
 type Location struct {
 	Venue   string `json:"venue,omitempty"`
 	City    string `json:"city,omitempty"`
@@ -330,31 +334,36 @@ func validateDetails(in SubmissionInput, now time.Time, errs *ValidationError) C
 		d.Location = Location{
 			Venue:   CleanLine(in.Location.Venue),
 			City:    CleanLine(in.Location.City),
-			Region:  strings.TrimSpace(in.Location.Region),
-			Country: strings.ToUpper(CleanLine(in.Location.Country)),
+			Region:  CleanLine(in.Location.Region),
+			Country: CleanLine(in.Location.Country),
 		}
 	}
 	loc := &d.Location
 	checkLength(errs, "location.venue", loc.Venue, MaxNameLength)
 	checkLength(errs, "location.city", loc.City, MaxNameLength)
-	switch loc.Country {
-	case "", "USA", "UNITED STATES", "UNITED STATES OF AMERICA":
-		if loc.Country != "" || loc.Region != "" || f != FormatOnline {
+	// Every place has its ISO 3166-1 country; an empty one is the US (the
+	// calendar's first schema asked for US states only), except for an
+	// online conference that names no place at all.
+	switch {
+	case loc.Country == "":
+		if loc.Region != "" || loc.City != "" || loc.Venue != "" || f != FormatOnline {
 			loc.Country = "US"
 		}
-	}
-	if loc.Country != "" && !isAlpha2(loc.Country) {
-		errs.Add("location.country", "invalid", "must be a two-letter ISO 3166 country code, such as US or CA")
+	default:
+		if c, ok := LookupCountry(loc.Country); ok {
+			loc.Country = c.Code
+		} else {
+			errs.Add("location.country", "unknown", "is not a country: send an ISO 3166-1 code such as DE, or a name such as Germany (empty: the US)")
+		}
 	}
 	if loc.Region != "" {
 		if loc.Country == "US" {
 			if r, ok := LookupRegion(loc.Region); ok {
 				loc.Region = r.Code
 			} else {
-				errs.Add("location.region", "unknown", "must be a US state, DC or territory, as a two-letter code such as MD")
+				errs.Add("location.region", "unknown", "must be a US state, DC or territory, as a two-letter code such as MD (for a place outside the US, send its country)")
 			}
 		} else {
-			loc.Region = CleanLine(loc.Region)
 			checkLength(errs, "location.region", loc.Region, MaxNameLength)
 		}
 	}
@@ -363,7 +372,7 @@ func validateDetails(in SubmissionInput, now time.Time, errs *ValidationError) C
 			errs.Add("location.city", "required", "is required for in-person and hybrid conferences")
 		}
 		if loc.Country == "US" && loc.Region == "" {
-			errs.Add("location.region", "required", "is required for in-person and hybrid conferences in the US")
+			errs.Add("location.region", "required", "is required for in-person and hybrid conferences in the US (for a place outside the US, send its country)")
 		}
 	}
 
@@ -479,10 +488,10 @@ func validateWhen(in SubmissionInput, now time.Time, d *ConferenceDetails, errs 
 	}
 	if allDay {
 		if tz := strings.TrimSpace(in.Timezone); tz != "" {
-			if _, err := loadZone(tz); err != nil {
-				errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+			if iana, ok := ResolveZone(tz); !ok {
+				errs.Add("timezone", "unknown", "%s", zoneMessage(tz))
 			} else {
-				d.Timezone = tz
+				d.Timezone = iana
 			}
 		}
 		first, err := time.Parse(DateLayout, start)
@@ -514,11 +523,11 @@ func validateWhen(in SubmissionInput, now time.Time, d *ConferenceDetails, errs 
 	var loc *time.Location
 	if tz == "" {
 		errs.Add("timezone", "required", "is required for a conference with times, as an IANA zone such as America/New_York")
-	} else if l, err := loadZone(tz); err != nil {
-		errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+	} else if iana, ok := ResolveZone(tz); !ok {
+		errs.Add("timezone", "unknown", "%s", zoneMessage(tz))
 	} else {
-		loc = l
-		d.Timezone = tz
+		loc, _ = loadZone(iana)
+		d.Timezone = iana
 	}
 	st, sok := parseLocal(errs, "start", start, loc)
 	if end == "" {
@@ -585,8 +594,4 @@ func loadZone(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("not an IANA zone: %q", name)
 	}
 	return time.LoadLocation(name)
-}
-
-func isAlpha2(s string) bool {
-	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }

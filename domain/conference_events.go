@@ -25,6 +25,12 @@ type ConferenceSubmitted struct {
 	Source string `json:"source,omitempty"`
 	// RequestHash is Submission.Hash, to recognise a retried request.
 	RequestHash string `json:"request_hash"`
+	// ReimportOf is the conference an .ics file's VEVENT was imported as
+	// before (the same UID from the same contact), when that one was no
+	// longer pending: this submission is the file's new version of it,
+	// flagged in the queue for editors to carry over (until organisers'
+	// proposed changes exist); "" for any other submission.
+	ReimportOf string `json:"reimport_of,omitempty"`
 }
 
 // ConferenceUpdated replaces the public details. Changed lists the JSON
@@ -75,8 +81,11 @@ type Conference struct {
 	Details     ConferenceDetails
 	Contact     Contact
 	RequestHash string
-	Created     time.Time
-	Updated     time.Time
+	// ReimportOf is the decided conference this one re-imports
+	// (ConferenceSubmitted.ReimportOf); "" for any other.
+	ReimportOf string
+	Created    time.Time
+	Updated    time.Time
 	// Published is when an editor approved it; zero while never approved.
 	Published time.Time
 	// Schedules are its pending plans (schedule.go).
@@ -109,6 +118,7 @@ func (c *Conference) Apply(r Record) {
 		c.Details = e.Details
 		c.Contact = e.Contact
 		c.RequestHash = e.RequestHash
+		c.ReimportOf = e.ReimportOf
 		c.Created = r.Time
 	case ConferenceUpdated:
 		c.Details = e.Details

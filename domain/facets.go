@@ -30,6 +30,10 @@ type Facet struct {
 	// choices (a box or a button each); "" when the form asks for the value
 	// otherwise (a region is typed).
 	Control string
+	// Sparse: the vocabulary is long (every country), and the pages'
+	// filter form offers only the terms some conference of the calendar
+	// has, and those chosen.
+	Sparse bool
 
 	lookup func(s string) (Term, bool)
 	has    func(d ConferenceDetails, value string) bool
@@ -89,7 +93,18 @@ var Facets = []Facet{
 			r, ok := LookupRegion(s)
 			return Term{r.Code, r.Name}, ok
 		},
-		has: func(d ConferenceDetails, v string) bool { return d.Location.Region == v },
+		// A region is a US state only in the US: elsewhere it is free text.
+		has: func(d ConferenceDetails, v string) bool { return d.Location.Country == "US" && d.Location.Region == v },
+	},
+	{
+		Param: "country", Path: "countries", Label: "Countries",
+		Unknown: "is not a country: an ISO 3166-1 code such as DE, or a name such as Germany", FoldCase: true, Sparse: true,
+		Terms: termsOf(Countries, func(c Country) Term { return Term{c.Code, c.Name} }),
+		lookup: func(s string) (Term, bool) {
+			c, ok := LookupCountry(s)
+			return Term{c.Code, c.Name}, ok
+		},
+		has: func(d ConferenceDetails, v string) bool { return d.Location.Country == v },
 	},
 	{
 		Param: "type", Path: "types", Label: "Types of event", Unknown: "is not a type of event of the calendar", Control: "type",

@@ -47,9 +47,19 @@ func TestFacets(t *testing.T) {
 	}
 	topic, _ := domain.FacetByParam("topic")
 	region, _ := domain.FacetByParam("region")
-	d := domain.ConferenceDetails{Topics: []string{"courts", "reentry"}, Location: domain.Location{Region: "MD"}}
-	if !topic.HasAny(d, []string{"cybercrime", "reentry"}) || topic.Has(d, "cybercrime") || !region.Has(d, "MD") || region.Has(d, "NY") {
+	country, _ := domain.FacetByParam("country")
+	d := domain.ConferenceDetails{Topics: []string{"courts", "reentry"}, Location: domain.Location{Region: "MD", Country: "US"}}
+	if !topic.HasAny(d, []string{"cybercrime", "reentry"}) || topic.Has(d, "cybercrime") || !region.Has(d, "MD") || region.Has(d, "NY") ||
+		!country.Has(d, "US") || country.Has(d, "MD") {
 		t.Error("Has is wrong")
+	}
+	// A region outside the US is no US state, whatever it is called.
+	abroad := domain.ConferenceDetails{Location: domain.Location{City: "Chișinău", Region: "MD", Country: "MD"}}
+	if region.Has(abroad, "MD") || !country.Has(abroad, "MD") {
+		t.Error("a region of Moldova counts as Maryland")
+	}
+	if _, ok := country.FromPath("de"); !ok {
+		t.Error("a country's code in lower case is its feed's path too")
 	}
 	if _, ok := region.FromPath("md"); !ok {
 		t.Error("a region's code in lower case is its feed's path too")

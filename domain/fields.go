@@ -172,7 +172,7 @@ var ConferenceFields = []ConferenceField{
 		Controls: []Control{
 			{Name: "venue", Label: "Venue", Max: MaxNameLength, Paths: []string{"location.venue"}},
 			{Name: "city", Label: "City", Max: MaxNameLength, Paths: []string{"location.city"}},
-			{Name: "region", Label: "State", Max: MaxNameLength, Paths: []string{"location.region"}},
+			{Name: "region", Label: "State or region", Max: MaxNameLength, Paths: []string{"location.region"}},
 			{Name: "country", Label: "Country", Max: 64, Paths: []string{"location.country"}},
 		},
 		value: func(d ConferenceDetails) any { return d.Location },

@@ -13,6 +13,8 @@ import (
 //     dropped: they carry nothing, and calendar apps read U+FFFD as a
 //     broken feed;
 //   - CR LF, lone CR, NEL (U+0085), LINE and PARAGRAPH SEPARATOR become LF;
+//   - the controls that separate words — vertical tab, form feed and the
+//     information separators (U+001C–U+001F) — become a space;
 //   - other C0 and C1 controls, DEL, the byte-order mark and the bidi
 //     embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069)
 //     are removed, so no text can reorder what surrounds it on a page;
@@ -37,6 +39,10 @@ func CleanText(s string) string {
 			}
 		case r == '\n', r == '\t':
 			b.WriteRune(r)
+		case r == 0x0b, r == 0x0c, r >= 0x1c && r <= 0x1f:
+			// vertical tab, form feed and the information separators
+			// separate words: a space, not nothing ("Panel\von bail").
+			b.WriteByte(' ')
 		case r == 0x85, r == 0x2028, r == 0x2029:
 			b.WriteByte('\n')
 		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:

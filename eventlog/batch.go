@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,10 +14,14 @@ import (
 )
 
 // Creation is an event that creates its aggregate: it is stored only if the
-// aggregate has no event yet.
+// aggregate has no event yet. With Expect set it follows the aggregate's
+// event at that sequence instead (an .ics re-import replacing a pending
+// conference), in the same all-or-nothing batch.
 type Creation struct {
 	Env   domain.Envelope
 	MsgID string
+	// Expect is the sequence of the aggregate's last event: 0, none.
+	Expect uint64
 }
 
 // MaxBatch is the most creations CreateAll takes at once: the server's
@@ -84,7 +89,7 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 			}
 			m.Header.Set(jetstream.MsgIDHeader, c.MsgID)
 			m.Header.Set(jetstream.ExpectedStreamHeader, domain.StreamName)
-			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(c.Expect, 10))
 			m.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, domain.AggregateSubject(c.Env.Aggregate, c.Env.AggregateID))
 			msgs[i] = m
 		}
@@ -111,12 +116,12 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 		// very batch was stored.
 		out := make([]Appended, len(cs))
 		for i, c := range cs {
-			seq, last, gerr := l.since(ctx, domain.AggregateSubject(c.Env.Aggregate, c.Env.AggregateID), 0, c.MsgID)
+			seq, last, gerr := l.since(ctx, domain.AggregateSubject(c.Env.Aggregate, c.Env.AggregateID), c.Expect, c.MsgID)
 			if gerr != nil {
 				return nil, l.classify(ctx, op+": check the aggregates", gerr)
 			}
 			if seq == 0 {
-				return nil, &domain.VersionError{Expected: 0, Current: last}
+				return nil, &domain.VersionError{Expected: c.Expect, Current: last}
 			}
 			out[i] = Appended{Seq: seq, Duplicate: true}
 		}

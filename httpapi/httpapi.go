@@ -17,8 +17,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,17 +215,20 @@ func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 				Detail: "send application/json"}
 		}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return mbe
 		}
+		return &Error{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body could not be read"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return bodyError(b, dst, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &Error{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body must hold exactly one JSON object"}
 	}
 	return nil
@@ -233,9 +239,119 @@ func DecodeBytes(b []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
+		return bodyError(b, dst, err)
 	}
 	return nil
+}
+
+// bodyError is jsonError, naming every value of the wrong type when there
+// is one: the JSON decoder stops at the first, and a client fixing its
+// body one field per round trip deserves the whole list.
+func bodyError(b []byte, dst any, err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return jsonError(err)
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return jsonError(err)
+	}
+	var fields []domain.FieldError
+	typeErrors(v, reflect.TypeOf(dst), "", &fields)
+	if len(fields) == 0 {
+		return jsonError(err)
+	}
+	return &Error{Status: http.StatusBadRequest, Title: "Wrong JSON type",
+		Detail: fmt.Sprintf("%d values have the wrong JSON type", len(fields)), Fields: fields}
+}
+
+// typeErrors adds an error for each value of v that cannot be decoded
+// into t, by its path ("location.city", "sponsors[2]"); keys t does not
+// have are left to the unknown-field check.
+func typeErrors(v any, t reflect.Type, path string, out *[]domain.FieldError) {
+	if len(*out) >= 50 {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		if v == nil {
+			return
+		}
+		t = t.Elem()
+	}
+	if v == nil || t.Kind() == reflect.Interface {
+		return
+	}
+	bad := func() {
+		name := path
+		if name == "" {
+			name = "(body)"
+		}
+		*out = append(*out, domain.FieldError{Field: name, Code: "invalid", Message: "must be a " + jsonKind(t.Kind().String())})
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			bad()
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			bad()
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16,
+		reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		if _, ok := v.(json.Number); !ok {
+			bad()
+		}
+	case reflect.Slice, reflect.Array:
+		list, ok := v.([]any)
+		if !ok {
+			bad()
+			return
+		}
+		for i, x := range list {
+			typeErrors(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	case reflect.Map:
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad()
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			typeErrors(m[k], t.Elem(), join(path, k), out)
+		}
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad()
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			for k, x := range m { // as encoding/json, a key matches in any case
+				if strings.EqualFold(k, name) {
+					typeErrors(x, f.Type, join(path, name), out)
+					break
+				}
+			}
+		}
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 func jsonError(err error) error {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,5 +74,30 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 	httpapi.WriteError(w, r, log, fmt.Errorf("worker: %w", context.Canceled))
 	if w.Code != http.StatusInternalServerError || !strings.Contains(logs.String(), "level=ERROR") {
 		t.Fatalf("our own cancellation: status %d, log %q; want a logged 500", w.Code, logs.String())
+	}
+}
+
+// TestEveryTypeErrorNamed: a body with several values of the wrong type
+// is answered with every one of them, by path, not only the first.
+func TestEveryTypeErrorNamed(t *testing.T) {
+	body := `{"title": 7, "all_day": "yes", "location": {"city": ["Berlin"], "country": 49}, "sponsors": ["ok", 3], "topics": "courts", "description": "fine"}`
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/conferences", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	var in domain.SubmissionInput
+	err := httpapi.Decode(httptest.NewRecorder(), r, 1<<16, &in)
+	var he *httpapi.Error
+	if !errors.As(err, &he) || he.Status != http.StatusBadRequest {
+		t.Fatalf("%v", err)
+	}
+	var got []string
+	for _, f := range he.Fields {
+		got = append(got, f.Field)
+	}
+	want := []string{"title", "all_day", "location.city", "location.country", "sponsors[1]", "topics"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("fields %v, want %v", got, want)
+	}
+	if err := httpapi.DecodeBytes([]byte(`{"title": true, "end": 5}`), &in); !errors.As(err, &he) || len(he.Fields) != 2 {
+		t.Fatalf("DecodeBytes: %v", err)
 	}
 }

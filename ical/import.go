@@ -2,6 +2,7 @@ package ical
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,12 @@ type ImportOptions struct {
 	// used if it names an IANA zone; without either, a floating time is a
 	// problem of its VEVENT.
 	FloatingZone *time.Location
+	// ZoneAliases gives the IANA name of a zone name that is not one: the
+	// Windows names Outlook and Exchange write ("Eastern Standard Time")
+	// and Outlook's display names without their offset ("Eastern Time (US
+	// & Canada)"). nil: IANA names only (and vendor-prefixed ones). The
+	// product passes domain.ZoneAlias, its one table of zone names.
+	ZoneAliases func(name string) (iana string, ok bool)
 }
 
 // Imported is what Import read from an iCalendar object.
@@ -49,8 +56,9 @@ type ImportedEvent struct {
 	// OrganizerEmail and OrganizerName come from ORGANIZER;CN=…:mailto:….
 	OrganizerEmail string
 	OrganizerName  string
-	// Conference are the CONFERENCE URIs (RFC 7986 §5.11): ways to join
-	// online.
+	// Conference are the ways to join online: CONFERENCE URIs (RFC 7986
+	// §5.11) and the vendors' properties of the same meaning
+	// (conferenceProps).
 	Conference []string
 
 	// AllDay events have DATE values: Start is the first day and End the
@@ -65,6 +73,12 @@ type ImportedEvent struct {
 	// Problems say why the event cannot be taken; empty when it can.
 	Problems []Problem
 }
+
+// conferenceProps are the properties that give a way to join an event
+// online: RFC 7986's CONFERENCE, Google Calendar's X-GOOGLE-CONFERENCE (a
+// Meet link), and Outlook's and Exchange's Teams and Skype links.
+var conferenceProps = []string{"CONFERENCE", "X-GOOGLE-CONFERENCE", "X-MICROSOFT-SKYPETEAMSMEETINGURL",
+	"X-MICROSOFT-ONLINEMEETINGCONFLINK", "X-MICROSOFT-ONLINEMEETINGEXTERNALLINK"}
 
 // Problem is one reason a VEVENT cannot be taken, named after the
 // property at fault.
@@ -113,7 +127,7 @@ func Import(b []byte, opt ImportOptions) (*Imported, error) {
 			}
 		}
 	}
-	r := eventReader{zones: zones, floating: floating, resolved: map[string]resolvedZone{}}
+	r := eventReader{zones: zones, floating: floating, aliases: opt.ZoneAliases, resolved: map[string]resolvedZone{}}
 	for _, c := range cal.Children {
 		switch c.Name {
 		case goical.CompEvent:
@@ -130,6 +144,7 @@ func Import(b []byte, opt ImportOptions) (*Imported, error) {
 type eventReader struct {
 	zones    map[string]*goical.Component
 	floating *time.Location
+	aliases  func(string) (string, bool)
 	resolved map[string]resolvedZone // TZIDs already resolved, so a file pays once per TZID
 }
 
@@ -187,9 +202,11 @@ func (r eventReader) read(index int, c *goical.Component) ImportedEvent {
 		}
 		ev.OrganizerName = strings.TrimSpace(p.Params.Get(goical.ParamCommonName))
 	}
-	for _, p := range c.Props.Values("CONFERENCE") {
-		if v := strings.TrimSpace(p.Value); v != "" {
-			ev.Conference = append(ev.Conference, v)
+	for _, name := range conferenceProps {
+		for _, p := range c.Props.Values(name) {
+			if v := strings.TrimSpace(p.Value); v != "" && !slices.Contains(ev.Conference, v) {
+				ev.Conference = append(ev.Conference, v)
+			}
 		}
 	}
 
@@ -332,7 +349,7 @@ func (r eventReader) zone(tzid string) (*time.Location, string) {
 }
 
 func (r eventReader) resolveZone(tzid string) (*time.Location, string) {
-	if loc, ok := zoneByName(tzid); ok {
+	if loc, ok := zoneByName(tzid, r.aliases); ok {
 		return loc, ""
 	}
 	tz := r.zones[tzid]
@@ -340,7 +357,7 @@ func (r eventReader) resolveZone(tzid string) (*time.Location, string) {
 		return nil, fmt.Sprintf("TZID %q is not a time zone this service knows (IANA or Windows name), and the file has no VTIMEZONE for it", clip(tzid))
 	}
 	if p := tz.Props.Get("X-LIC-LOCATION"); p != nil {
-		if loc, ok := zoneByName(p.Value); ok {
+		if loc, ok := zoneByName(p.Value, r.aliases); ok {
 			return loc, ""
 		}
 	}

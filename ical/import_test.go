@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/justiceevents/jevents/domain"
 	"os"
 	"path/filepath"
 	"slices"
@@ -89,7 +90,7 @@ func TestImportGolden(t *testing.T) {
 			enc := json.NewEncoder(&buf)
 			enc.SetEscapeHTML(false)
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(golden(Import(b, ImportOptions{}))); err != nil {
+			if err := enc.Encode(golden(Import(b, ImportOptions{ZoneAliases: domain.ZoneAlias}))); err != nil {
 				t.Fatal(err)
 			}
 			got := buf.Bytes()
@@ -149,7 +150,7 @@ func TestImportCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Import(b, ImportOptions{})
+			_, err = Import(b, ImportOptions{ZoneAliases: domain.ZoneAlias})
 			var se *SyntaxError
 			if !errors.As(err, &se) || !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: error %v, want a SyntaxError saying %q", name, err, want)
@@ -157,18 +158,18 @@ func TestImportCorpus(t *testing.T) {
 		}
 	})
 	t.Run("blank line tolerated, no events", func(t *testing.T) {
-		if im := mustImport(t, "testdata/corpus/icaljs__blank_line_mid.ics", ImportOptions{}); len(im.Events) != 0 {
+		if im := mustImport(t, "testdata/corpus/icaljs__blank_line_mid.ics", ImportOptions{ZoneAliases: domain.ZoneAlias}); len(im.Events) != 0 {
 			t.Fatalf("%d events", len(im.Events))
 		}
 	})
 	t.Run("categories with commas", func(t *testing.T) {
-		im := mustImport(t, "testdata/corpus/pyicalendar__issue_127_categories_with_commas.ics", ImportOptions{})
+		im := mustImport(t, "testdata/corpus/pyicalendar__issue_127_categories_with_commas.ics", ImportOptions{ZoneAliases: domain.ZoneAlias})
 		if len(im.Events) != 1 || !slices.Equal(im.Events[0].Categories, []string{"Meeting, John", "Work, Sarah", "Project"}) {
 			t.Fatalf("categories %q", im.Events[0].Categories)
 		}
 	})
 	t.Run("unicode text intact", func(t *testing.T) {
-		im := mustImport(t, "testdata/corpus/pyicalendar__created_calendar_with_unicode_fields.ics", ImportOptions{})
+		im := mustImport(t, "testdata/corpus/pyicalendar__created_calendar_with_unicode_fields.ics", ImportOptions{ZoneAliases: domain.ZoneAlias})
 		e := im.Events[0]
 		if e.Summary != "Non-ASCII Test: ÄÖÜ äöü €" || e.Location != "Tribstrül" || len(e.Problems) != 0 {
 			t.Fatalf("%+v", e)
@@ -187,7 +188,7 @@ func TestImportCorpus(t *testing.T) {
 			"icaljs__recur_instances.ics":                  {{"RRULE:unsupported", "RDATE:unsupported"}, {"RECURRENCE-ID:unsupported"}, {"RECURRENCE-ID:unsupported"}},
 			"pyicalendar__issue_722_missing_timezones.ics": {{"RDATE:unsupported"}, {"RECURRENCE-ID:unsupported", "DTSTART:required"}, {"RDATE:unsupported", "DTSTART:required"}},
 		} {
-			im := mustImport(t, "testdata/corpus/"+name, ImportOptions{})
+			im := mustImport(t, "testdata/corpus/"+name, ImportOptions{ZoneAliases: domain.ZoneAlias})
 			if len(im.Events) != len(want) {
 				t.Fatalf("%s: %d events, want %d", name, len(im.Events), len(want))
 			}
@@ -203,7 +204,7 @@ func TestImportCorpus(t *testing.T) {
 // TestImportExports checks the exports of real calendar programs.
 func TestImportExports(t *testing.T) {
 	t.Run("outlook", func(t *testing.T) {
-		im := mustImport(t, "testdata/import/outlook.ics", ImportOptions{})
+		im := mustImport(t, "testdata/import/outlook.ics", ImportOptions{ZoneAliases: domain.ZoneAlias})
 		e := im.Events[0]
 		if len(e.Problems) != 0 || e.Zone != "America/New_York" || im.Method != "PUBLISH" {
 			t.Fatalf("%+v", e)
@@ -222,7 +223,7 @@ func TestImportExports(t *testing.T) {
 		}
 	})
 	t.Run("google", func(t *testing.T) {
-		im := mustImport(t, "testdata/import/google.ics", ImportOptions{})
+		im := mustImport(t, "testdata/import/google.ics", ImportOptions{ZoneAliases: domain.ZoneAlias})
 		if im.DefaultZone != "America/Chicago" {
 			t.Fatalf("default zone %q", im.DefaultZone)
 		}
@@ -239,7 +240,7 @@ func TestImportExports(t *testing.T) {
 		}
 	})
 	t.Run("apple", func(t *testing.T) {
-		im := mustImport(t, "testdata/import/apple.ics", ImportOptions{})
+		im := mustImport(t, "testdata/import/apple.ics", ImportOptions{ZoneAliases: domain.ZoneAlias})
 		if e := im.Events[0]; !e.AllDay || e.Start.Format(time.DateOnly) != "2027-08-09" || e.End.Format(time.DateOnly) != "2027-08-12" || e.URL != "https://example.org/tribal-summit" {
 			t.Fatalf("%+v", e)
 		}
@@ -248,7 +249,7 @@ func TestImportExports(t *testing.T) {
 		}
 	})
 	t.Run("hostile", func(t *testing.T) {
-		e := mustImport(t, "testdata/import/hostile.ics", ImportOptions{}).Events[0]
+		e := mustImport(t, "testdata/import/hostile.ics", ImportOptions{ZoneAliases: domain.ZoneAlias}).Events[0]
 		if want := "Conférence internationale ⚖️ 刑事司法国際会議 🚨 <b>Law</b>, Order; Justice"; e.Summary != want {
 			t.Fatalf("summary\n got %q\nwant %q (a fold inside a UTF-8 sequence is repaired)", e.Summary, want)
 		}
@@ -295,7 +296,7 @@ func TestImportZones(t *testing.T) {
 		{uid: "period", problems: []string{"DTSTART:invalid"}},
 		{uid: "negative-duration", problems: []string{"DURATION:invalid"}},
 	}
-	im := mustImport(t, "testdata/import/zones.ics", ImportOptions{})
+	im := mustImport(t, "testdata/import/zones.ics", ImportOptions{ZoneAliases: domain.ZoneAlias})
 	byUID := map[string]ImportedEvent{}
 	for _, e := range im.Events {
 		byUID[e.UID] = e
@@ -321,7 +322,7 @@ func TestImportZones(t *testing.T) {
 		})
 	}
 	// With a zone for floating times, the floating event is read in it.
-	im = mustImport(t, "testdata/import/zones.ics", ImportOptions{FloatingZone: ny})
+	im = mustImport(t, "testdata/import/zones.ics", ImportOptions{ZoneAliases: domain.ZoneAlias, FloatingZone: ny})
 	for _, e := range im.Events {
 		if e.UID == "floating" && (len(e.Problems) > 0 || e.Zone != "America/New_York" || !e.Start.Equal(utc(3, 1, 14, 0))) {
 			t.Fatalf("floating with a zone: %+v", e)
@@ -330,17 +331,6 @@ func TestImportZones(t *testing.T) {
 }
 
 func TestZoneByName(t *testing.T) {
-	for name, iana := range windowsZones {
-		loc, ok := zoneByName(name)
-		if !ok || loc.String() != iana {
-			t.Errorf("Windows zone %q: %v %v, want %s", name, loc, ok, iana)
-		}
-	}
-	for name, iana := range windowsDisplayZones {
-		if loc, ok := zoneByName("(UTC+01:00) " + name); !ok || loc.String() != iana {
-			t.Errorf("display name %q: %v %v, want %s", name, loc, ok, iana)
-		}
-	}
 	for _, tt := range []struct{ tzid, want string }{
 		{"America/New_York", "America/New_York"},
 		{"  Europe/Paris ", "Europe/Paris"},
@@ -356,7 +346,7 @@ func TestZoneByName(t *testing.T) {
 		{"../../../etc/passwd", ""},
 		{"America/New_York\r\nX", ""},
 	} {
-		loc, ok := zoneByName(tt.tzid)
+		loc, ok := zoneByName(tt.tzid, domain.ZoneAlias)
 		got := ""
 		if ok {
 			got = loc.String()
@@ -504,7 +494,7 @@ func TestFeedRoundTrip(t *testing.T) {
 // checkImport imports b, the rendering of f, and compares it with f.
 func checkImport(t testing.TB, f Feed, b []byte) {
 	t.Helper()
-	im, err := Import(b, ImportOptions{Limits: Limits{MaxBytes: len(b), MaxEvents: len(f.Events) + 1}})
+	im, err := Import(b, ImportOptions{ZoneAliases: domain.ZoneAlias, Limits: Limits{MaxBytes: len(b), MaxEvents: len(f.Events) + 1}})
 	if err != nil {
 		t.Fatalf("import of a rendered feed: %v", err)
 	}
@@ -558,7 +548,7 @@ func FuzzImport(f *testing.F) {
 	}
 	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nX;A=\"b\"c:d\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		im, err := Import(b, ImportOptions{Limits: Limits{MaxBytes: 64 << 10}})
+		im, err := Import(b, ImportOptions{ZoneAliases: domain.ZoneAlias, Limits: Limits{MaxBytes: 64 << 10}})
 		if err != nil {
 			var se *SyntaxError
 			var le *LimitError

@@ -26,6 +26,10 @@ import (
 type calIndex struct {
 	gen  uint64
 	list []*listed
+	// present are the terms of the sparse facets (domain.Facet.Sparse)
+	// some published conference has, by parameter: what the filter form
+	// offers of them.
+	present map[string]map[string]bool
 }
 
 // listed is a published conference with its times.
@@ -75,7 +79,21 @@ func (s *Server) index() *calIndex {
 	slices.SortFunc(list, func(a, b *listed) int {
 		return cmp.Or(a.start.Compare(b.start), strings.Compare(a.c.ID, b.c.ID))
 	})
-	s.idx = &calIndex{gen: gen, list: list}
+	present := map[string]map[string]bool{}
+	for _, facet := range domain.Facets {
+		if !facet.Sparse {
+			continue
+		}
+		present[facet.Param] = map[string]bool{}
+		for _, l := range list {
+			for _, t := range facet.Terms {
+				if facet.Has(l.c.Details, t.Value) {
+					present[facet.Param][t.Value] = true
+				}
+			}
+		}
+	}
+	s.idx = &calIndex{gen: gen, list: list, present: present}
 	return s.idx
 }
 
@@ -341,8 +359,12 @@ func (s *Server) homeData(h homeQuery, now time.Time) homeData {
 		if facet.Param == "region" {
 			v.Class = "states"
 		}
+		present := s.index().present[facet.Param]
 		for _, t := range facet.Terms {
 			o := option{Value: t.Value, Label: t.Label, Checked: slices.Contains(f.Terms[facet.Param], t.Value)}
+			if facet.Sparse && !o.Checked && !present[t.Value] {
+				continue // a country no conference is in
+			}
 			v.Open = v.Open || o.Checked
 			v.Options = append(v.Options, o)
 		}

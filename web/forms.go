@@ -201,6 +201,9 @@ type fieldsView struct {
 	// (domain.Facet.Control), by the facet's parameter: "topic".
 	Choices map[string][]option
 	Zones   []string
+	// Max is each text control's maxlength, by name: the field list's
+	// limit (domain.Control.Max), the one the API enforces.
+	Max map[string]int
 }
 
 // commonZones are suggested in the time zone field; any IANA zone is
@@ -212,7 +215,10 @@ var commonZones = []string{
 }
 
 func newFieldsView(f conferenceForm, errs fieldErrors, contact bool) fieldsView {
-	v := fieldsView{F: f.clamp(contact), Errors: errs, Contact: contact, Zones: commonZones, Choices: map[string][]option{}}
+	v := fieldsView{F: f.clamp(contact), Errors: errs, Contact: contact, Zones: commonZones, Choices: map[string][]option{}, Max: map[string]int{}}
+	for _, c := range domain.FormControls(contact) {
+		v.Max[c.Name] = c.Max
+	}
 	for _, facet := range domain.Facets {
 		if facet.Control == "" {
 			continue

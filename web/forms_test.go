@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/web"
 )
 
@@ -94,7 +95,7 @@ func TestSubmitForm(t *testing.T) {
 	checkFormPage(t, "invalid", r)
 	for _, want := range []string{
 		`<p class="error" id="title-error">Is required. </p>`,
-		`<input id="title" name="title" type="text" maxlength="400" value="" aria-invalid="true" aria-describedby="title-error">`,
+		`<input id="title" name="title" type="text" maxlength="` + strconv.Itoa(domain.MaxTitleLength) + `" value="" aria-invalid="true" aria-describedby="title-error">`,
 		`<p class="error" id="end_date-error">Must not be before the start. </p>`,
 		`<p class="error" id="region-error">Must be a US state, DC or territory`,
 		`value="ZZ" aria-describedby="region-hint region-error" aria-invalid="true"`,

@@ -259,7 +259,10 @@ type queueItem struct {
 	ContactEmail string
 	Mailto       template.URL
 	Duplicates   []duplicateView
-	Idem         string
+	// ReimportOf is the decided conference this one is an .ics
+	// re-import of.
+	ReimportOf string
+	Idem       string
 	// FromContact is how many conferences of this organiser wait (the
 	// button that rejects them all shows from 2).
 	FromContact int
@@ -326,6 +329,7 @@ func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth
 			it.ContactName, it.ContactEmail = c.Contact.Name, c.Contact.Email
 			it.Mailto = mailto(c.Contact.Email, c.Details.Title)
 			it.Duplicates = m.s.duplicates(c.Details, queue, p.ID)
+			it.ReimportOf = c.ReimportOf
 			_, it.FromContact = queue.ByContact(c.Contact.Email, 0)
 		} else {
 			// The log cannot be read just now: what the queue knows.

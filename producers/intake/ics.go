@@ -49,7 +49,7 @@ var icsParams = []string{"contact", "contact_name", "format", "topic", "sponsor"
 // icsDefaults are the parsed query parameters.
 type icsDefaults struct {
 	contact  *domain.Contact // ?contact= (and ?contact_name=): wins over ORGANIZER
-	format   string          // ?format=: wins over what LOCATION and CONFERENCE suggest
+	format   string          // ?format=: for events that have neither a LOCATION nor a way to join online
 	topics   []string        // ?topic=: added to the topics found in CATEGORIES
 	sponsors []string        // ?sponsor=
 	zone     *time.Location  // ?timezone=: floating times, and the zone UTC times are shown in
@@ -90,11 +90,10 @@ func parseICSQuery(q url.Values) (icsDefaults, error) {
 	}
 	d.sponsors = q["sponsor"]
 	if v := strings.TrimSpace(q.Get("timezone")); v != "" {
-		loc, err := time.LoadLocation(v)
-		if err != nil || v == "Local" || strings.ContainsAny(v, " \t") {
-			errs.Add("timezone", "unknown", "is not an IANA time zone such as America/New_York")
+		if iana, ok := domain.ResolveZone(v); !ok {
+			errs.Add("timezone", "unknown", "is not a time zone: send an IANA name such as %s (US abbreviations, Windows names and UTC are accepted too)", domain.SuggestZone(v))
 		} else {
-			d.zone = loc
+			d.zone, _ = time.LoadLocation(iana)
 		}
 	}
 	if err := errs.Err(); err != nil {
@@ -181,7 +180,11 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 	}
 	// Hashed before sponsors are linked: the directory may know a sponsor
 	// on a retry that it did not know the first time.
-	items, err := icsAppends(subs, key, o.Actor, func(s []domain.Sponsor) []domain.Sponsor {
+	uids := make([]string, len(subs))
+	for i := range subs {
+		uids[i] = im.Events[i].UID
+	}
+	items, err := icsAppends(subs, uids, key, o.Actor, func(s []domain.Sponsor) []domain.Sponsor {
 		if in.sponsors == nil {
 			return s
 		}
@@ -227,9 +230,10 @@ func (in *Intake) submitICS(ctx context.Context, body []byte, d icsDefaults, key
 }
 
 // icsAppends are the creations of a file's submissions under key: VEVENT
-// i gets the id of key (i = 0) or key#i and a hash of the whole request and
-// its index. link links sponsors to the directory, after the hash.
-func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.Sponsor) []domain.Sponsor) ([]icsAppend, error) {
+// i gets the id of its UID from its contact (uidKey) when it has one, else
+// of key (i = 0) or key#i, and a hash of the whole request and its index.
+// link links sponsors to the directory, after the hash.
+func icsAppends(subs []domain.Submission, uids []string, key, actor string, link func([]domain.Sponsor) []domain.Sponsor) ([]icsAppend, error) {
 	request := sha256.New()
 	request.Write([]byte("ics\x00"))
 	for _, sub := range subs {
@@ -244,7 +248,10 @@ func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.
 			eventKey = key + "#" + strconv.Itoa(i)
 		}
 		sum := sha256.Sum256([]byte(requestHash + "\x00" + strconv.Itoa(i)))
-		items[i] = icsAppend{id: ConferenceID(eventKey), hash: hex.EncodeToString(sum[:])}
+		items[i] = icsAppend{id: ConferenceID(eventKey), hash: hex.EncodeToString(sum[:]), sub: sub, actor: actor}
+		if k := uidKey(sub, uids[i]); k != "" {
+			items[i].uid, items[i].id = k, ConferenceID(k)
+		}
 		var err error
 		if items[i].creation, err = creation(sub, items[i].id, items[i].hash, "ics", actor); err != nil {
 			return nil, err
@@ -253,10 +260,25 @@ func icsAppends(subs []domain.Submission, key, actor string, link func([]domain.
 	return items, nil
 }
 
+// uidKey identifies a VEVENT across files: its UID, by its contact (the
+// same UID from another organiser is another event); "" without a UID.
+func uidKey(sub domain.Submission, uid string) string {
+	if uid == "" || sub.Contact.Email == "" {
+		return ""
+	}
+	return "ics-uid\x00" + strings.ToLower(sub.Contact.Email) + "\x00" + uid
+}
+
 // icsAppend is one VEVENT on its way to the log.
 type icsAppend struct {
 	id, hash string
+	// uid is its uidKey; "" when its id comes from the Idempotency-Key.
+	uid      string
+	sub      domain.Submission
+	actor    string
 	creation eventlog.Creation
+	// flagged: id is the flagged duplicate of a decided conference.
+	flagged bool
 }
 
 // appendICS appends the file's submissions in one atomic batch and returns
@@ -271,8 +293,9 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		todo[i] = i
 	}
 	// Each round stores the rest or finds more of it stored; two rounds
-	// settle any state a retry can meet, a third covers a racing retry.
-	for round := 0; round < 3 && len(todo) > 0; round++ {
+	// settle any state a retry can meet, a third covers a racing retry,
+	// two more a re-import (replacing, or flagged beside a decided one).
+	for round := 0; round < 5 && len(todo) > 0; round++ {
 		batch := make([]eventlog.Creation, len(todo))
 		for j, i := range todo {
 			batch[j] = items[i].creation
@@ -291,16 +314,27 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		// Some or all exist: the log says which, and in what state.
 		var missing []int
 		for _, i := range todo {
-			c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, items[i].id)
+			it := &items[i]
+			c, _, err := eventlog.Fold[domain.Conference](ctx, in.log, it.id)
 			switch {
 			case errors.Is(err, domain.ErrNotFound):
 				missing = append(missing, i)
 			case err != nil:
-				return nil, fmt.Errorf("intake: load %s of an .ics retry: %w", items[i].id, err)
-			case c.RequestHash != items[i].hash:
+				return nil, fmt.Errorf("intake: load %s of an .ics retry: %w", it.id, err)
+			case c.RequestHash == it.hash:
+				out[i] = receipt(it.id, c.Status, c.Version, true)
+			case it.uid == "":
 				return nil, domain.ErrIdempotencyMismatch
 			default:
-				out[i] = receipt(items[i].id, c.Status, c.Version, true)
+				again, err := it.reimportOf(c)
+				if err != nil {
+					return nil, err
+				}
+				if !again {
+					out[i] = receipt(it.id, c.Status, c.Version, true)
+					continue
+				}
+				missing = append(missing, i)
 			}
 		}
 		todo = missing
@@ -311,11 +345,53 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 	return out, nil
 }
 
+// reimportOf turns a VEVENT whose UID its contact imported before (as c,
+// by another request) into what a re-import is:
+//   - c still pending: the file's version replaces it — the same id, a
+//     conference.updated event following c's last (nothing when nothing
+//     changed: again is false);
+//   - c decided (published, cancelled or rejected): a new pending
+//     submission with a fixed id of its own, flagged ReimportOf c in the
+//     queue, for editors to carry over. Organisers' proposed changes to
+//     published conferences (issue 12) are not in this branch: when they
+//     are, this becomes a proposal. A later re-import replaces that
+//     duplicate while it is pending, so one UID by one contact is at most
+//     its conference and one re-import waiting beside it.
+func (it *icsAppend) reimportOf(c *domain.Conference) (again bool, err error) {
+	switch {
+	case c.Status == domain.StatusPending:
+		changed := domain.ChangedFields(c.Details, it.sub.Details)
+		if len(changed) == 0 {
+			return false, nil
+		}
+		env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), it.id, it.actor, time.Now(),
+			domain.ConferenceUpdated{Details: it.sub.Details, Changed: changed})
+		if err != nil {
+			return false, err
+		}
+		it.creation = eventlog.Creation{Env: env, MsgID: "reimport:" + it.id + ":" + it.hash[:16], Expect: c.Version}
+		return true, nil
+	case it.flagged:
+		return false, &httpapi.Error{Status: http.StatusConflict, Title: "Already re-imported",
+			Detail: "this event was imported before, and the editors have decided on its re-import too: write to them to change it"}
+	}
+	it.flagged = true
+	original := it.id
+	it.id = ConferenceID(it.uid + "\x00reimport")
+	env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), it.id, it.actor, time.Now(), domain.ConferenceSubmitted{
+		Details: it.sub.Details, Contact: it.sub.Contact, Source: "ics", RequestHash: it.hash, ReimportOf: original})
+	if err != nil {
+		return false, err
+	}
+	it.creation = eventlog.Creation{Env: env, MsgID: "submit:" + it.id + ":" + it.hash[:16]}
+	return true, nil
+}
+
 // prepareICS reads a file and maps every VEVENT onto a validated
 // submission as of now. The error is an *ICSError listing every VEVENT that
 // cannot be taken, or an *httpapi.Error about the file as a whole.
 func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []domain.Submission, error) {
-	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, FloatingZone: d.zone})
+	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, FloatingZone: d.zone, ZoneAliases: domain.ZoneAlias})
 	if err != nil {
 		return nil, nil, icsFileError(err)
 	}
@@ -339,7 +415,24 @@ func prepareICS(body []byte, d icsDefaults, now time.Time) (*ical.Imported, []do
 		}
 		subs[i] = sub
 	}
+	// One UID by one contact is one conference: a file that holds it twice
+	// cannot say which is the event.
+	first := map[string]int{}
+	for i, ev := range im.Events {
+		k := uidKey(subs[i], ev.UID)
+		if k == "" || subs[i].Contact.Email == "" {
+			continue
+		}
+		if j, ok := first[k]; ok {
+			refused.Items = append(refused.Items, icsItemError{Index: ev.Index, UID: clipText(ev.UID, 255), Summary: clipText(ev.Summary, 100),
+				Error: icsItemErrorDetails{Title: "This VEVENT cannot be submitted", Errors: []domain.FieldError{{Field: "UID", Code: "duplicate",
+					Message: fmt.Sprintf("VEVENT %d has the same UID from the same organiser: give each event its own UID", j)}}}})
+			continue
+		}
+		first[k] = ev.Index
+	}
 	if len(refused.Items) > 0 {
+		slices.SortFunc(refused.Items, func(a, b icsItemError) int { return a.Index - b.Index })
 		return im, nil, refused
 	}
 	return im, subs, nil
@@ -389,26 +482,35 @@ func icsSubmission(ev ical.ImportedEvent, d icsDefaults, fileZone string, now ti
 	}
 	icsWhen(ev, d, fileZone, &in)
 
-	// Format and location.
-	place, online := strings.TrimSpace(ev.Location), len(ev.Conference) > 0
-	if _, msg := domain.ParseWebURL(place); msg == "" || isOnlineWord(place) {
+	// Format and location: what the VEVENT describes wins; ?format= is
+	// for an event that describes neither a place nor a way to join.
+	place, online := strings.TrimSpace(ev.Location), len(ev.Conference) > 0 || hasMeetingLink(ev.Description) || hasMeetingLink(ev.URL)
+	if _, msg := domain.ParseWebURL(place); msg == "" || isOnlineWord(place) || isMeetingPlace(place) {
 		place, online = "", true
+	} else if hasMeetingLink(place) { // "Hall B, Messe Berlin, Berlin, DE; https://zoom.us/j/1"
+		place, online = withoutLinks(place), true
 	}
-	in.Format = d.format
 	switch {
-	case in.Format != "":
 	case place != "" && online:
 		in.Format = string(domain.FormatHybrid)
 	case place != "":
 		in.Format = string(domain.FormatInPerson)
 	case online:
 		in.Format = string(domain.FormatOnline)
+	case d.format != "":
+		in.Format = d.format
 	default:
 		fields = append(fields, domain.FieldError{Field: "LOCATION", Code: "required",
-			Message: "the event has no LOCATION and no CONFERENCE link: add LOCATION (Venue, City, ST), or send ?format=online"})
+			Message: "the event has no LOCATION and no link to join online: add LOCATION (Venue, City, Country; in the US Venue, City, ST), or send ?format=online"})
 	}
+	placed := true
 	if place != "" {
-		in.Location = parseLocation(place)
+		loc, msg := parsePlace(place, hintsOf(ev, d, fileZone))
+		if msg != "" {
+			placed = false
+			fields = append(fields, domain.FieldError{Field: "LOCATION", Code: "unknown_place", Message: msg})
+		}
+		in.Location = loc
 	}
 
 	// Topics: the categories that are topics of the calendar, and ?topic.
@@ -437,6 +539,9 @@ func icsSubmission(ev ical.ImportedEvent, d icsDefaults, fileZone string, now ti
 		for _, f := range ve.Fields {
 			if (f.Field == "topics" || f.Field == "contact.email" || f.Field == "format") && f.Code == "required" {
 				continue // reported above, in iCalendar terms
+			}
+			if !placed && strings.HasPrefix(f.Field, "location") {
+				continue // the place is refused as a whole above
 			}
 			f.Field = icsField(f.Field, d)
 			fields = append(fields, f)
@@ -523,60 +628,6 @@ func isOnlineWord(s string) bool {
 		return true
 	}
 	return false
-}
-
-// parseLocation reads a LOCATION such as "Hyatt Regency, 400 New Jersey
-// Ave NW, Washington, DC 20001, USA": a trailing country (USA, United
-// States) is dropped, a US state (code or name, maybe with a ZIP code)
-// becomes the region, the part before it the city and the rest the venue.
-// Without a state, the last part is the city.
-func parseLocation(s string) *domain.LocationInput {
-	var parts []string
-	for _, p := range strings.Split(strings.ReplaceAll(s, "\n", ","), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			parts = append(parts, p)
-		}
-	}
-	loc := &domain.LocationInput{}
-	if n := len(parts); n > 0 {
-		switch strings.ToUpper(strings.Trim(parts[n-1], ". ")) {
-		case "USA", "US", "U.S.A", "U.S", "UNITED STATES", "UNITED STATES OF AMERICA":
-			loc.Country, parts = "US", parts[:n-1]
-		}
-	}
-	if n := len(parts); n >= 2 {
-		state := parts[n-1]
-		if f := strings.Fields(state); len(f) > 1 && isZIP(f[len(f)-1]) {
-			state = strings.Join(f[:len(f)-1], " ")
-		}
-		if r, ok := domain.LookupRegion(state); ok {
-			loc.Region, loc.City = r.Code, parts[n-2]
-			loc.Venue = strings.Join(parts[:n-2], ", ")
-			return loc
-		}
-	}
-	switch len(parts) {
-	case 0:
-	case 1:
-		loc.City = parts[0]
-	default:
-		loc.City = parts[len(parts)-1]
-		loc.Venue = strings.Join(parts[:len(parts)-1], ", ")
-	}
-	return loc
-}
-
-// isZIP reports whether s is a US ZIP code (12345 or 12345-6789).
-func isZIP(s string) bool {
-	if len(s) != 5 && len(s) != 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !(s[i] >= '0' && s[i] <= '9' || i == 5 && s[i] == '-') {
-			return false
-		}
-	}
-	return len(s) == 5 || s[5] == '-'
 }
 
 // clipText shortens s to at most n bytes on a rune boundary, for answers.

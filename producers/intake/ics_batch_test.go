@@ -136,11 +136,15 @@ func TestICSRetryCompletesAHalfStoredFile(t *testing.T) {
 	const query = "topic=courts&contact=pat@example.org"
 
 	// What the old sequential intake stored before it failed: the first 5.
-	_, subs, err := prepareICS(file, defaults(t, query), time.Now())
+	im, subs, err := prepareICS(file, defaults(t, query), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := icsAppends(subs, "half-file", ActorPublic, func(s []domain.Sponsor) []domain.Sponsor { return s })
+	uids := make([]string, len(subs))
+	for i := range uids {
+		uids[i] = im.Events[i].UID
+	}
+	items, err := icsAppends(subs, uids, "half-file", ActorPublic, func(s []domain.Sponsor) []domain.Sponsor { return s })
 	if err != nil {
 		t.Fatal(err)
 	}

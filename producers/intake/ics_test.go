@@ -42,7 +42,7 @@ func sample(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	b = bytes.ReplaceAll(b, []byte("{{YEAR}}"), []byte(fmt.Sprint(time.Now().Year()+1)))
-	return bytes.ReplaceAll(b, []byte("{{LONG}}"), []byte(strings.Repeat("Long title ", 20)))
+	return bytes.ReplaceAll(b, []byte("{{LONG}}"), []byte(strings.Repeat("Long title ", domain.MaxTitleLength/10)))
 }
 
 func defaults(t testing.TB, query string) icsDefaults {
@@ -58,23 +58,61 @@ func defaults(t testing.TB, query string) icsDefaults {
 	return d
 }
 
-func TestParseLocation(t *testing.T) {
+// TestParsePlace: US addresses as before, places abroad with their
+// country (never a state from a country's code), the ambiguity rule of
+// parsePlace, and what cannot be placed.
+func TestParsePlace(t *testing.T) {
+	type L = domain.LocationInput
 	for _, tt := range []struct {
-		in   string
-		want domain.LocationInput
+		in, zone string
+		want     L
+		refused  bool
 	}{
-		{"Baltimore Convention Center, 1 W Pratt St, Baltimore, MD 21201", domain.LocationInput{Venue: "Baltimore Convention Center, 1 W Pratt St", City: "Baltimore", Region: "MD"}},
-		{"Hyatt Regency Chicago, 151 E Wacker Dr, Chicago, IL 60601, USA", domain.LocationInput{Venue: "Hyatt Regency Chicago, 151 E Wacker Dr", City: "Chicago", Region: "IL", Country: "US"}},
-		{"Denver, CO", domain.LocationInput{City: "Denver", Region: "CO"}},
-		{"Washington, District of Columbia 20001-1234", domain.LocationInput{City: "Washington", Region: "DC"}},
-		{"Room 4, Justice Center, Springfield, Illinois", domain.LocationInput{Venue: "Room 4, Justice Center", City: "Springfield", Region: "IL"}},
-		{"Tribstrül", domain.LocationInput{City: "Tribstrül"}},
-		{"Palais des congrès, Montréal", domain.LocationInput{Venue: "Palais des congrès", City: "Montréal"}},
-		{"Line one\nBaltimore, MD", domain.LocationInput{Venue: "Line one", City: "Baltimore", Region: "MD"}},
-		{" , ,", domain.LocationInput{}},
+		{"Baltimore Convention Center, 1 W Pratt St, Baltimore, MD 21201", "", L{Venue: "Baltimore Convention Center, 1 W Pratt St", City: "Baltimore", Region: "MD", Country: "US"}, false},
+		{"Hyatt Regency Chicago, 151 E Wacker Dr, Chicago, IL 60601, USA", "", L{Venue: "Hyatt Regency Chicago, 151 E Wacker Dr", City: "Chicago", Region: "IL", Country: "US"}, false},
+		{"Denver, CO", "", L{City: "Denver", Region: "CO", Country: "US"}, false},
+		{"Washington, District of Columbia 20001-1234", "", L{City: "Washington", Region: "DC", Country: "US"}, false},
+		{"Room 4, Justice Center, Springfield, Illinois", "", L{Venue: "Room 4, Justice Center", City: "Springfield", Region: "IL", Country: "US"}, false},
+		{"Line one\nBaltimore, MD", "", L{Venue: "Line one", City: "Baltimore", Region: "MD", Country: "US"}, false},
+		{"Baltimore, MD", "America/New_York", L{City: "Baltimore", Region: "MD", Country: "US"}, false},
+		{" , ,", "", L{}, false},
+		// The issue's places.
+		{"Messe Berlin, Berlin, DE", "", L{Venue: "Messe Berlin", City: "Berlin", Country: "DE"}, false},
+		{"Messe Berlin, Berlin, DE", "Europe/Berlin", L{Venue: "Messe Berlin", City: "Berlin", Country: "DE"}, false},
+		{"Vancouver Convention Centre, Vancouver, CA", "America/Vancouver", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Country: "CA"}, false},
+		{"Vancouver Convention Centre, Vancouver, CA", "America/Los_Angeles", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Region: "CA", Country: "US"}, false},
+		{"Vancouver Convention Centre, Vancouver, BC, CA", "", L{Venue: "Vancouver Convention Centre", City: "Vancouver", Region: "BC", Country: "CA"}, false},
+		{"Chennai Trade Centre, Chennai, IN", "Asia/Kolkata", L{Venue: "Chennai Trade Centre", City: "Chennai", Country: "IN"}, false},
+		{"Chennai Trade Centre, Chennai, Tamil Nadu, India", "", L{Venue: "Chennai Trade Centre", City: "Chennai", Region: "Tamil Nadu", Country: "IN"}, false},
+		{"Expo Georgia, Tbilisi, Georgia", "", L{Venue: "Expo Georgia", City: "Tbilisi", Country: "GE"}, false},
+		{"Expo Georgia, Tbilisi, GE", "", L{Venue: "Expo Georgia", City: "Tbilisi", Country: "GE"}, false},
+		{"Georgia World Congress Center, Atlanta, Georgia", "America/New_York", L{Venue: "Georgia World Congress Center", City: "Atlanta", Region: "GA", Country: "US"}, false},
+		{"Georgia World Congress Center, Atlanta, GA 30313", "", L{Venue: "Georgia World Congress Center", City: "Atlanta", Region: "GA", Country: "US"}, false},
+		{"Palais des Congrès, 2 Place de la Porte Maillot, 75017 Paris, France", "", L{Venue: "Palais des Congrès, 2 Place de la Porte Maillot", City: "Paris", Country: "FR"}, false},
+		{"Metro Toronto Convention Centre, 255 Front St W, Toronto, ON M5V 2W6, Canada", "", L{Venue: "Metro Toronto Convention Centre, 255 Front St W", City: "Toronto", Region: "ON", Country: "CA"}, false},
+		{"QEII Centre, Broad Sanctuary, London SW1P 3EE, United Kingdom", "", L{Venue: "QEII Centre, Broad Sanctuary", City: "London", Country: "GB"}, false},
+		{"QEII Centre, London, UK", "", L{Venue: "QEII Centre", City: "London", Country: "GB"}, false},
+		{"MiCo, Viale Eginardo, 20149 Milano MI, Italia", "", L{Venue: "MiCo, Viale Eginardo", City: "Milano", Region: "MI", Country: "IT"}, false},
+		{"Centro de Convenções, São Paulo - SP, 01310-100, Brasil", "", L{Venue: "Centro de Convenções", City: "São Paulo", Region: "SP", Country: "BR"}, false},
+		{"IFEMA, Av. del Partenón 5, 28042 Madrid, España", "", L{Venue: "IFEMA, Av. del Partenón 5", City: "Madrid", Country: "ES"}, false},
+		{"Kongresshaus, Zürich, CHE", "", L{Venue: "Kongresshaus", City: "Zürich", Country: "CH"}, false},
+		{"Toronto, Ontario, Canada", "", L{City: "Toronto", Region: "Ontario", Country: "CA"}, false},
+		{"Congress Center Hamburg, Hamburg, Deutschland", "", L{Venue: "Congress Center Hamburg", City: "Hamburg", Country: "DE"}, false},
+		{"Palais des congrès, Montréal", "America/Toronto", L{Venue: "Palais des congrès", City: "Montréal", Country: "CA"}, false},
+		{"Tribstrül", "America/Chicago", L{City: "Tribstrül", Country: "US"}, false},
+		// Nothing says where: refused, saying what to send.
+		{"Palais des congrès, Montréal", "", L{}, true},
+		{"Tribstrül", "UTC", L{}, true},
 	} {
-		if got := parseLocation(tt.in); *got != tt.want {
-			t.Errorf("parseLocation(%q) = %+v, want %+v", tt.in, *got, tt.want)
+		got, msg := parsePlace(tt.in, placeHints{zone: tt.zone, at: time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)})
+		if tt.refused {
+			if msg == "" || !strings.Contains(msg, "country") {
+				t.Errorf("parsePlace(%q, %q) = %+v, want a refusal saying what to send", tt.in, tt.zone, *got)
+			}
+			continue
+		}
+		if msg != "" || *got != tt.want {
+			t.Errorf("parsePlace(%q, %q) = %+v %q, want %+v", tt.in, tt.zone, *got, msg, tt.want)
 		}
 	}
 }
@@ -118,7 +156,7 @@ func fieldsOf(it icsItemError) []string {
 // submissions, with the defaults from the query.
 func TestICSMapping(t *testing.T) {
 	year := time.Now().Year() + 1
-	im, err := ical.Import(sample(t, "outlook.ics"), ical.ImportOptions{Limits: icsLimits})
+	im, err := ical.Import(sample(t, "outlook.ics"), ical.ImportOptions{Limits: icsLimits, ZoneAliases: domain.ZoneAlias})
 	if err != nil || len(im.Events) != 3 {
 		t.Fatalf("%v", err)
 	}
@@ -163,15 +201,17 @@ func TestICSMapping(t *testing.T) {
 func TestICSDefaults(t *testing.T) {
 	body := sample(t, "outlook.ics")
 	// ?contact wins over ORGANIZER; ?timezone shows UTC times in a zone;
-	// ?format wins over LOCATION.
+	// ?format is only for events that describe neither a place nor a way
+	// to join: each of these describes its own (in person, online, hybrid).
 	subs, ie, err := prepared(t, body, "topic=courts&contact=editor@example.org&timezone=America/Chicago&format=online&sponsor=Office+for+Victims+of+Crime", time.Now())
 	if err != nil || ie != nil {
 		t.Fatalf("%v %+v", err, ie)
 	}
 	year := time.Now().Year() + 1
-	for _, s := range subs {
-		if s.Contact.Email != "editor@example.org" || s.Details.Format != domain.FormatOnline || len(s.Details.Sponsors) != 1 {
-			t.Fatalf("%+v", s)
+	for i, s := range subs {
+		want := []domain.Format{domain.FormatInPerson, domain.FormatOnline, domain.FormatHybrid}[i]
+		if s.Contact.Email != "editor@example.org" || s.Details.Format != want || len(s.Details.Sponsors) != 1 {
+			t.Fatalf("event %d: format %s, want %s: %+v", i, s.Details.Format, want, s)
 		}
 	}
 	if m := subs[2].Details; m.Timezone != "America/Chicago" || m.Start != fmt.Sprintf("%d-06-03T09:00:00", year) {
@@ -233,7 +273,7 @@ func TestICSCorpus(t *testing.T) {
 			1: {"RECURRENCE-ID:unsupported"}, 2: {"RECURRENCE-ID:unsupported"}}},
 		{file: "libical__2445.ics", status: 400},
 		{file: "pyicalendar__big_bad_calendar.ics", status: 400},
-		{file: "pyicalendar__created_calendar_with_unicode_fields.ics", items: map[int][]string{1: {"DTEND:required"}, 2: {"DTSTART:required"}}, day: time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC)},
+		{file: "pyicalendar__created_calendar_with_unicode_fields.ics", items: map[int][]string{0: {"LOCATION:unknown_place"}, 1: {"DTEND:required"}, 2: {"DTSTART:required"}}, day: time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC)},
 		{file: "pyicalendar__fuzz_testcase_vtimezone_lone_cr.ics", status: 400},
 		{file: "pyicalendar__issue_127_categories_with_commas.ics", items: map[int][]string{0: {"DTEND:required"}}},
 		{file: "pyicalendar__issue_722_missing_timezones.ics", items: map[int][]string{0: {"RDATE:unsupported"},
@@ -294,13 +334,15 @@ func TestICSCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits})
+	im, err := ical.Import(body, ical.ImportOptions{Limits: icsLimits, ZoneAliases: domain.ZoneAlias})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, fields := icsSubmission(im.Events[0], defaults(t, query), im.DefaultZone, time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC))
+	// Its LOCATION "Tribstrül" names no country and its times are in UTC:
+	// it cannot be placed (listed above) unless ?timezone says where.
+	sub, fields := icsSubmission(im.Events[0], defaults(t, query+"&timezone=Europe/Berlin"), im.DefaultZone, time.Date(2010, 10, 1, 0, 0, 0, 0, time.UTC))
 	if len(fields) > 0 || sub.Details.Title != "Non-ASCII Test: ÄÖÜ äöü €" || sub.Details.Location.City != "Tribstrül" ||
-		sub.Details.Start != "2010-10-10T10:00:00" || sub.Details.Timezone != "UTC" {
+		sub.Details.Location.Country != "DE" || sub.Details.Start != "2010-10-10T12:00:00" || sub.Details.Timezone != "Europe/Berlin" {
 		t.Fatalf("%+v %+v", sub.Details, fields)
 	}
 }
@@ -384,8 +426,9 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 			t.Fatalf("item %d in the log: %+v %v", i, c, err)
 		}
 	}
-	if rec.Items[0].ID != ConferenceID("file-1") || rec.Items[1].ID != ConferenceID("file-1#1") {
-		t.Fatalf("ids do not derive from the key: %+v", rec.Items)
+	// Their ids derive from their UIDs by their contact, not from the key.
+	if rec.Items[1].ID != ConferenceID(uidKey(domain.Submission{Contact: domain.Contact{Email: "pat@example.org"}}, "outlook-2@example.org")) {
+		t.Fatalf("ids do not derive from the UIDs: %+v", rec.Items)
 	}
 	if rec.Items[2].UID != "google-3@example.org" {
 		t.Fatalf("uid %q", rec.Items[2].UID)
@@ -407,18 +450,126 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 		t.Fatal("a retried file appended events")
 	}
 
-	// The key reused for a different file, or for JSON: refused, nothing appended.
-	other := bytes.Replace(body, []byte("Mid-Atlantic"), []byte("South Atlantic"), 1)
-	if a := post(t, srv, query, "file-1", "text/calendar", other); a.status != http.StatusUnprocessableEntity || !bytes.Contains(a.body, []byte("Idempotency-Key")) {
-		t.Fatalf("key reused for another file: %d %s", a.status, a.body)
+	// A VEVENT without a UID keeps the key's id, and the key reused for a
+	// different such file is refused, nothing appended.
+	noUID := bytes.Replace(sample(t, "outlook.ics"), []byte("UID:google-3@example.org\r\n"), nil, 1)
+	noUID = bytes.Replace(noUID, []byte("UID:google-3@example.org\n"), nil, 1)
+	a = post(t, srv, query, "file-2", "text/calendar", noUID)
+	var rec3 ICSReceipt
+	_ = json.Unmarshal(a.body, &rec3)
+	if a.status != http.StatusAccepted || rec3.Items[2].ID != ConferenceID("file-2#2") || rec3.Items[2].UID != "" {
+		t.Fatalf("no UID: %d %s", a.status, a.body)
 	}
-	jsonBody, _ := json.Marshal(map[string]any{"title": "x", "start": fmt.Sprintf("%d-05-04", time.Now().Year()+1), "format": "online",
-		"topics": []string{"courts"}, "contact": map[string]string{"email": "a@example.org"}})
-	if a := post(t, srv, "", "file-1", "application/json", jsonBody); a.status != http.StatusUnprocessableEntity {
-		t.Fatalf("key reused for JSON: %d %s", a.status, a.body)
+	before = messages(t, js)
+	other := bytes.Replace(noUID, []byte("Victim Compensation"), []byte("Witness Compensation"), 1)
+	if a := post(t, srv, query, "file-2", "text/calendar", other); a.status != http.StatusUnprocessableEntity || !bytes.Contains(a.body, []byte("Idempotency-Key")) {
+		t.Fatalf("key reused for another file: %d %s", a.status, a.body)
 	}
 	if messages(t, js) != before {
 		t.Fatal("a refused request appended events")
+	}
+}
+
+// TestICSReimportByUID: the same file sent again, with a new key or none,
+// creates nothing; a changed VEVENT replaces its pending conference (same
+// id, one conference.updated); once published, the file's new version is a
+// duplicate flagged in the queue (ReimportOf), replaced while pending by
+// later sends; never a second conference per UID otherwise.
+func TestICSReimportByUID(t *testing.T) {
+	srv, js, log := newIntake(t)
+	ctx := context.Background()
+	body := sample(t, "google-international.ics")
+	const query = "contact=forum@example.de"
+	first := post(t, srv, query, "send-1", "text/calendar", body)
+	var rec ICSReceipt
+	if err := json.Unmarshal(first.body, &rec); first.status != http.StatusAccepted || err != nil || len(rec.Items) != 3 {
+		t.Fatalf("%d %s", first.status, first.body)
+	}
+	before := messages(t, js)
+	for _, key := range []string{"send-2", ""} {
+		a := post(t, srv, query, key, "text/calendar", body)
+		var again ICSReceipt
+		_ = json.Unmarshal(a.body, &again)
+		if a.status != http.StatusAccepted || len(again.Items) != 3 {
+			t.Fatalf("resend %q: %d %s", key, a.status, a.body)
+		}
+		for i, it := range again.Items {
+			if it.ID != rec.Items[i].ID || !it.Duplicate {
+				t.Fatalf("resend %q item %d: %+v, want %s as it was", key, i, it, rec.Items[i].ID)
+			}
+		}
+	}
+	if messages(t, js) != before {
+		t.Fatal("resending the same file appended events")
+	}
+
+	// Changed: the pending conference is replaced, in place.
+	changed := bytes.Replace(body, []byte("SUMMARY:European Forum on Restorative Justice"), []byte("SUMMARY:European Forum on Restorative Justice 2"), 1)
+	a := post(t, srv, query, "", "text/calendar", changed)
+	var rep ICSReceipt
+	_ = json.Unmarshal(a.body, &rep)
+	if a.status != http.StatusAccepted || rep.Items[0].ID != rec.Items[0].ID || rep.Items[0].Duplicate || !rep.Items[1].Duplicate {
+		t.Fatalf("replacement: %d %s", a.status, a.body)
+	}
+	if got := messages(t, js) - before; got != 1 {
+		t.Fatalf("a replacement appended %d events, want 1 (conference.updated)", got)
+	}
+	records, err := log.Load(ctx, domain.AggregateConference, rec.Items[0].ID)
+	if err != nil || len(records) != 2 {
+		t.Fatalf("%d records %v", len(records), err)
+	}
+	if u, ok := records[1].Event.(domain.ConferenceUpdated); !ok || u.Details.Title != "European Forum on Restorative Justice 2" {
+		t.Fatalf("second event %+v", records[1].Event)
+	}
+
+	// Published: the next version is a flagged duplicate, one per UID.
+	c, _, err := eventlog.Fold[domain.Conference](ctx, log, rec.Items[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := domain.NewEnvelope("approve-1", c.ID, "editor", time.Now(), domain.ConferenceApproved{})
+	if _, err := log.Append(ctx, env, "approve-1", c.Version); err != nil {
+		t.Fatal(err)
+	}
+	var dupID string
+	for n, title := range []string{"European Forum on Restorative Justice 3", "European Forum on Restorative Justice 4"} {
+		next := bytes.Replace(body, []byte("SUMMARY:European Forum on Restorative Justice"), []byte("SUMMARY:"+title), 1)
+		a := post(t, srv, query, "", "text/calendar", next)
+		var r ICSReceipt
+		_ = json.Unmarshal(a.body, &r)
+		if a.status != http.StatusAccepted || r.Items[0].ID == rec.Items[0].ID || r.Items[0].Status != domain.StatusPending {
+			t.Fatalf("re-import of a published conference: %d %s", a.status, a.body)
+		}
+		if n == 0 {
+			dupID = r.Items[0].ID
+		} else if r.Items[0].ID != dupID {
+			t.Fatalf("a second duplicate %s beside %s", r.Items[0].ID, dupID)
+		}
+		records, err := log.Load(ctx, domain.AggregateConference, dupID)
+		if err != nil || len(records) != n+1 {
+			t.Fatalf("duplicate's records: %d %v", len(records), err)
+		}
+		sub, ok := records[0].Event.(domain.ConferenceSubmitted)
+		if !ok || sub.ReimportOf != rec.Items[0].ID {
+			t.Fatalf("not flagged: %+v", records[0].Event)
+		}
+	}
+	if c, _, _ := eventlog.Fold[domain.Conference](ctx, log, rec.Items[0].ID); c.Details.Title != "European Forum on Restorative Justice 2" || c.Status != domain.StatusApproved {
+		t.Fatalf("the published conference changed: %+v", c)
+	}
+
+	// Another organiser's same UID is another event.
+	a = post(t, srv, "contact=other@example.org", "", "text/calendar", body)
+	var o ICSReceipt
+	_ = json.Unmarshal(a.body, &o)
+	if a.status != http.StatusAccepted || o.Items[0].ID == rec.Items[0].ID || o.Items[0].ID == dupID || o.Items[0].Duplicate {
+		t.Fatalf("another contact: %d %s", a.status, a.body)
+	}
+
+	// A file naming one UID twice is refused.
+	twice := bytes.Replace(body, []byte("UID:4h2j6example@google.com"), []byte("UID:0b7l0v9mk1r2q3example@google.com"), 1)
+	if a := post(t, srv, query, "", "text/calendar", twice); a.status != http.StatusUnprocessableEntity || !bytes.Contains(a.body, []byte(`"UID"`)) {
+		t.Fatalf("UID twice: %d %s", a.status, a.body)
 	}
 }
 
@@ -528,4 +679,75 @@ func FuzzICSIntake(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestICSWorldwide: realistic exports (testdata/README.md says what each
+// imitates) are placed in their countries, never a country's code read as
+// a US state, and their online meetings recognised per VEVENT; ?format=
+// only decides for the event that describes neither.
+func TestICSWorldwide(t *testing.T) {
+	type want struct {
+		format                       domain.Format
+		city, region, country, venue string
+		zone                         string
+	}
+	for _, tt := range []struct {
+		file, query string
+		want        []want
+	}{
+		{"google-international.ics", "", []want{
+			{domain.FormatHybrid, "Berlin", "", "DE", "Messe Berlin, Messedamm 22", "Europe/Berlin"},
+			{domain.FormatInPerson, "Tbilisi", "", "GE", "Expo Georgia", ""},
+			{domain.FormatOnline, "", "", "", "", "Europe/Berlin"}, // UTC times shown in X-WR-TIMEZONE
+		}},
+		{"outlook-windows-zones.ics", "", []want{
+			{domain.FormatInPerson, "Vancouver", "", "CA", "Vancouver Convention Centre, 1055 Canada Pl", "America/Los_Angeles"},
+			{domain.FormatInPerson, "Chennai", "", "IN", "Chennai Trade Centre", "Asia/Kolkata"},
+		}},
+		{"teams-invitation.ics", "format=in_person", []want{
+			{domain.FormatOnline, "", "", "", "", "America/New_York"},
+		}},
+		{"zoom-webex.ics", "format=online", []want{
+			{domain.FormatOnline, "", "", "", "", "UTC"},
+			{domain.FormatHybrid, "Chicago", "IL", "US", "Great Hall, Union Station, 225 S Canal St", "America/Chicago"},
+			{domain.FormatOnline, "", "", "", "", ""},
+		}},
+		{"apple-international.ics", "", []want{
+			{domain.FormatInPerson, "Paris", "", "FR", "Palais des Congrès de Paris, 2 Place de la Porte Maillot", "Europe/Paris"},
+			{domain.FormatInPerson, "Madrid", "", "ES", "IFEMA, Av. del Partenón 5", ""},
+			{domain.FormatInPerson, "São Paulo", "SP", "BR", "Centro de Convenções Frei Caneca", "America/Sao_Paulo"},
+			{domain.FormatInPerson, "Toronto", "ON", "CA", "Metro Toronto Convention Centre, 255 Front St W", "America/Toronto"},
+			{domain.FormatInPerson, "London", "", "GB", "QEII Centre, Broad Sanctuary", "Europe/London"},
+			{domain.FormatInPerson, "Milano", "MI", "IT", "MiCo, Viale Eginardo", "Europe/Rome"},
+		}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			subs, ie, err := prepared(t, sample(t, tt.file), tt.query, time.Now())
+			if err != nil || ie != nil {
+				if ie != nil {
+					for _, it := range ie.Items {
+						t.Errorf("%d %s: %+v", it.Index, it.UID, it.Error.Errors)
+					}
+				}
+				t.Fatalf("%v", err)
+			}
+			if len(subs) != len(tt.want) {
+				t.Fatalf("%d submissions, want %d", len(subs), len(tt.want))
+			}
+			for i, w := range tt.want {
+				d := subs[i].Details
+				got := want{d.Format, d.Location.City, d.Location.Region, d.Location.Country, d.Location.Venue, d.Timezone}
+				if got != w {
+					t.Errorf("event %d:\n got %+v\nwant %+v", i, got, w)
+				}
+			}
+		})
+	}
+	// Without ?format the event that says nothing of where is refused,
+	// saying what to send; the others are not.
+	_, ie, err := prepared(t, sample(t, "zoom-webex.ics"), "", time.Now())
+	if err != nil || ie == nil || len(ie.Items) != 1 || ie.Items[0].UID != "nowhere@example.org" ||
+		!strings.Contains(ie.Items[0].Error.Errors[0].Message, "?format=online") {
+		t.Fatalf("%v %+v", err, ie)
+	}
 }

@@ -298,6 +298,10 @@ type QueueItem struct {
 	Contact   *domain.Contact          `json:"contact,omitempty"`
 	// Scheduled are its pending plans (an embargoed publication).
 	Scheduled []domain.Schedule `json:"scheduled,omitempty"`
+	// ReimportOf flags an .ics re-import of a conference already decided
+	// (published, cancelled or rejected): the file's new version of it,
+	// for an editor to carry over (edit that one, reject this one).
+	ReimportOf string `json:"reimport_of,omitempty"`
 }
 
 // QueuePage is one page of the queue.
@@ -339,7 +343,7 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 			if c.Status != domain.StatusPending {
 				continue // decided since the read model saw it
 			}
-			item.Version, item.Details, item.Contact, item.Scheduled = c.Version, c.Details, &c.Contact, c.Schedules.Pending()
+			item.Version, item.Details, item.Contact, item.Scheduled, item.ReimportOf = c.Version, c.Details, &c.Contact, c.Schedules.Pending(), c.ReimportOf
 		}
 		page.Items = append(page.Items, item)
 	}

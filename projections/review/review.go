@@ -68,6 +68,9 @@ type Entry struct {
 	// queue, marked scheduled, until then.
 	PublishAt time.Time `json:"publish_at,omitzero"`
 	Schedule  string    `json:"schedule,omitempty"`
+	// ReimportOf is the published (or decided) conference this one is an
+	// .ics re-import of: a duplicate for editors to carry over.
+	ReimportOf string `json:"reimport_of,omitempty"`
 }
 
 // Clipping of an entry's text.
@@ -102,7 +105,7 @@ func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 		if ok {
 			return fmt.Errorf("review: conference %s submitted twice", r.AggregateID)
 		}
-		e = Entry{ID: r.AggregateID, Submitted: r.Time, ContactKey: ContactKey(ev.Contact.Email), Source: ev.Source}
+		e = Entry{ID: r.AggregateID, Submitted: r.Time, ContactKey: ContactKey(ev.Contact.Email), Source: ev.Source, ReimportOf: ev.ReimportOf}
 		e.set(ev.Details)
 	case domain.ConferenceUpdated:
 		if !ok {

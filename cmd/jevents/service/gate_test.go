@@ -49,6 +49,7 @@ var publicRoutes = []string{
 	"GET /calendar/topics/{file}",
 	"GET /calendar/regions/{file}",
 	"GET /calendar/types/{file}",
+	"GET /calendar/countries/{file}",
 	"GET /calendar/sponsors/{file}",
 	"GET /conferences/{file}",
 	"GET /api/v1/conferences/{id}",

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,7 +323,7 @@ func TestLegacyFieldsFromTheForm(t *testing.T) {
 		}
 	}
 	_, _, edit := g.formRequest("GET", "/moderation/conferences/"+id+"/edit", nil, sess)
-	for _, s := range []string{`name="type" value="hearing" checked`, `id="cost" name="cost" type="text" maxlength="400" value="Free"`,
+	for _, s := range []string{`name="type" value="hearing" checked`, `id="cost" name="cost" type="text" maxlength="` + strconv.Itoa(domain.MaxCostLength) + `" value="Free"`,
 		`value="https://example.org/listen"`, `value="` + nextYear(9, 10) + `"`, `value="1 CEU"`} {
 		if !strings.Contains(edit, s) {
 			t.Errorf("the edit form lacks %s", s)
