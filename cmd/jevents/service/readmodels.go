@@ -52,6 +52,24 @@ func (r registry) models() engine.Registry {
 // Names are the read models' names, in order.
 func (r registry) Names() []string { return r.models().Names() }
 
+// ReadModels names every read model, in the list's order: what a
+// projector process projects and `jevents rebuild` replays.
+func ReadModels() []string { return readModels.Names() }
+
+// ReplicasHeldBy names the read models whose replica a process playing
+// roles holds (and exports jevents_readmodel_replica_sequence for), in
+// the list's order.
+func ReplicasHeldBy(roles ...Role) []string {
+	c := Config{Roles: roles}
+	var out []string
+	for _, rm := range readModels {
+		if rm.heldIn(c) {
+			out = append(out, rm.Name())
+		}
+	}
+	return out
+}
+
 // heldIn reports whether a process playing roles holds a replica of m.
 func (m readModel) heldIn(c Config) bool {
 	return slices.ContainsFunc(m.heldBy, c.Has)
