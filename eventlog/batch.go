@@ -83,7 +83,7 @@ func (l *Log) createAll(ctx context.Context, cs []Creation) ([]Appended, error) 
 	err := l.retry(ctx, op, cs[0].Env, func(actx context.Context) error {
 		msgs := make([]*nats.Msg, len(cs))
 		for i, c := range cs {
-			m, err := message(c.Env, 0)
+			m, err := message(c.Env, c.Expect) // the chain: its previous event is the one it expects
 			if err != nil {
 				return err
 			}

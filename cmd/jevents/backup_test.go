@@ -101,9 +101,10 @@ func TestNATSBackupRestore(t *testing.T) {
 			t.Fatalf("nats stream restore %s: %v\n%s", stream, err, out)
 		}
 	}
-	if code, out, errs := runCLI("rebuild", "--data", dstDir); code != 0 {
-		t.Fatalf("rebuild: exit %d: %s %s", code, out, errs)
-	}
+	// No `jevents rebuild` beside the running all-in-one process: it sees
+	// the restored (recreated) stream and rebuilds its read models itself
+	// (issue 9); a second rebuild at once would race it for the next
+	// generation.
 	for _, p := range paths {
 		var st int
 		var etag string
@@ -193,9 +194,10 @@ func testBackupR3(t *testing.T, c *testCluster, r *roles) {
 	if out, err := natsCLI(t, dstDir, "stream", "restore", dir, "--replicas", "1", "--no-progress"); err != nil {
 		t.Fatalf("nats stream restore --replicas 1: %v\n%s", err, out)
 	}
-	if code, out, errs := runCLI("rebuild", "--data", dstDir); code != 0 {
-		t.Fatalf("rebuild: exit %d: %s %s", code, out, errs)
-	}
+	// No `jevents rebuild` beside the running all-in-one process: it sees
+	// the restored (recreated) stream and rebuilds its read models itself
+	// (issue 9); a second rebuild at once would race it for the next
+	// generation.
 	var got map[string]string
 	waitUntil(t, 30*time.Second, "the restored server's feeds", func() bool {
 		got = snapshot(dst.base)

@@ -272,9 +272,13 @@ func TestComposeMatchesBinaryAndDeploy(t *testing.T) {
 			if want := "_INBOX." + user; fl["nats-inbox-prefix"] != want {
 				t.Errorf("%s: --nats-inbox-prefix %q, want %q", name, fl["nats-inbox-prefix"], want)
 			}
+			// Its inbox, and the request subjects of the services the
+			// role answers (the projectors answer as_of snapshots), nothing
+			// else: no other user's replies, no event subjects.
+			services := map[string][]string{"projector": {"jevents.asof.snapshot"}}
 			if u := users[user]; u != nil && (u.Permissions == nil || u.Permissions.Subscribe == nil ||
-				!slices.Equal(u.Permissions.Subscribe.Allow, []string{"_INBOX." + user + ".>"})) {
-				t.Errorf("deploy/nats: user %s may not subscribe to exactly its inbox", user)
+				!slices.Equal(u.Permissions.Subscribe.Allow, append([]string{"_INBOX." + user + ".>"}, services[user]...))) {
+				t.Errorf("deploy/nats: user %s may subscribe to more than its inbox and its services", user)
 			}
 			// A flag given wins over the image's environment.
 			effective := func(flag, variable string) string {

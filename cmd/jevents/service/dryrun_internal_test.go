@@ -132,7 +132,7 @@ func TestDryRunReportsExactlyWhatAProjectionChangeChanges(t *testing.T) {
 		}
 		urls = append(urls, strings.TrimPrefix(c.URL, "https://events.test"))
 	}
-	want := []string{"/calendar.ics", "/calendar/regions/MD.ics", "/calendar/regions/VA.ics",
+	want := []string{"/calendar.ics", "/calendar/countries/US.ics", "/calendar/regions/MD.ics", "/calendar/regions/VA.ics",
 		"/calendar/sponsors/Office%20for%20Victims%20of%20Crime.ics", "/calendar/topics/courts.ics",
 		"/conferences/conf-a.ics", "/conferences/conf-d.ics"}
 	slices.Sort(urls)

@@ -25,7 +25,7 @@ var readModels = registry{
 	{calendar.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}},  // intake: /submit's duplicate check
 	{directory.Model, []Role{RoleFeeds, RoleEditors, RoleIntake}}, // sponsor links, names, the read API and pages
 	{review.Model, []Role{RoleEditors}},                           // the moderation queue
-	{changes.Model, nil},                                          // the public change stream: feed servers read its stream, no replica
+	{changes.Model, nil},                                          // the public change stream: feed servers read its stream (streamRead), no replica
 	{reportsmodel.Model, []Role{RoleEditors}},                     // open reports from the public, in the queue
 }
 
@@ -39,6 +39,11 @@ type readModel struct {
 }
 
 type registry []readModel
+
+// streamRead names the read models no process holds a replica of: their
+// servers read their bucket's stream itself (the change feed reads the
+// change records in order, by cursor).
+var streamRead = []string{changes.Name}
 
 // models is the list as the engine iterates it.
 func (r registry) models() engine.Registry {
