@@ -578,10 +578,12 @@ func (s *Server) ConferencePage() http.Handler {
 				Title:       title,
 				Description: desc,
 				Section:     "calendar",
-				Alternate:   &alternate{Title: "Justice Events: " + d.Title, Href: "/conferences/" + c.ID + ".ics"},
-				OG:          &openGraph{Type: "website", Title: ogTitle(title), Description: desc, URL: s.absolute("/conferences/" + c.ID)},
-				JSONLD:      s.eventLD(c, v),
-				Body:        data,
+				// The feed links name no title: the page says it, and a title as long
+				// as validation allows, four times over, would outgrow the page budget.
+				Alternate: &alternate{Title: "Justice Events: this conference", Href: "/conferences/" + c.ID + ".ics"},
+				OG:        &openGraph{Type: "website", Title: ogTitle(title), Description: desc, URL: s.absolute("/conferences/" + c.ID)},
+				JSONLD:    s.eventLD(c, v),
+				Body:      data,
 			})}
 		})
 	})
