@@ -315,10 +315,23 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	if !domain.ValidID(id) {
 		return nil, domain.ErrNotFound
 	}
+	out, err := l.load(ctx, "load "+aggregate+" "+id, domain.AggregateSubject(aggregate, id))
+	if err == nil && len(out) == 0 {
+		return nil, domain.ErrNotFound
+	}
+	return out, err
+}
+
+// LoadKind reads every event of every aggregate of one kind, in log
+// order: for kinds that stay small (webhook subscriptions), whose
+// readers fold all of them (domain.Fold per AggregateID).
+func (l *Log) LoadKind(ctx context.Context, aggregate string) ([]domain.Record, error) {
+	return l.load(ctx, "load "+aggregate+"s", domain.AggregateFilter(aggregate))
+}
+
+func (l *Log) load(ctx context.Context, op, subject string) ([]domain.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	op := "load " + aggregate + " " + id
-	subject := domain.AggregateSubject(aggregate, id)
 	var out []domain.Record
 	next := uint64(1)
 	for {
@@ -346,9 +359,6 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 		if n < 1000 {
 			break
 		}
-	}
-	if len(out) == 0 {
-		return nil, domain.ErrNotFound
 	}
 	return out, nil
 }

@@ -50,6 +50,10 @@ expect projections/calendar producers/intake "producers and projections never im
 expect projections/feeds eventlog "projections never import the event log"
 expect projections/engine eventlog/history "projections never import the event log"
 expect eventlog/history projections/calendar "the log's readers import no producer and no projection"
+expect reactors/webhooks producers/resources "a reactor never imports a producer"
+expect reactors/zzbad reactors/webhooks "a reactor never imports another reactor"
+expect producers/resources reactors/webhooks "nothing but the composition root imports a reactor"
+expect eventlog/history reactors/webhooks "nothing but the composition root imports a reactor"
 expect producers/resources web "only the composition root imports web"
 # (a new producer: any package the composition root imports would make a cycle)
 expect producers/zzbad cmd/jevents/service "only cmd/ imports the composition root"

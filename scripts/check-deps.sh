@@ -29,6 +29,7 @@ layer() {
     internal/*) echo internal ;;
     producers/*) echo producer ;;
     projections/*) echo projection ;;
+    reactors/*) echo reactor ;;
     web) echo web ;;
     *) echo unknown ;;
   esac
@@ -69,6 +70,12 @@ while IFS='|' read -r pkg imports deps; do
         bad "$p imports $r: producers and projections never import each other" ;;
       projection:eventlog | projection:logreader)
         bad "$p imports $r: projections never import the event log (the engine consumes the stream itself)" ;;
+      reactor:producer)
+        bad "$p imports $r: a reactor never imports a producer (it appends its own events through the log)" ;;
+      reactor:reactor)
+        bad "$p imports $r: a reactor never imports another reactor" ;;
+      producer:reactor | projection:reactor | logreader:reactor)
+        bad "$p imports $r: nothing but the composition root imports a reactor" ;;
       logreader:producer | logreader:projection)
         bad "$p imports $r: the log's readers import no producer and no projection" ;;
       *:root | *:cmd)

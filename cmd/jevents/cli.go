@@ -265,6 +265,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",
 		func(s string) error { _, err := service.ParseTrustedProxies(s); return err })
 	f.env("trusted-proxies", "JEVENTS_TRUSTED_PROXIES")
+	f.DurationVar(&cfg.Webhooks.PauseAfter, "webhook-pause-after", def.Webhooks.PauseAfter, "how long a webhook target may keep failing before its subscription is paused (editors resume it)")
+	f.env("webhook-pause-after", "JEVENTS_WEBHOOK_PAUSE_AFTER")
+	f.BoolVar(&cfg.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhook targets be on loopback, private and link-local addresses (refused by default, after DNS resolution)")
+	f.env("webhook-allow-private", "JEVENTS_WEBHOOK_ALLOW_PRIVATE")
 	var embedOrigins string
 	f.checkedVar(&embedOrigins, "embed-origins", "", "sites allowed to frame /embed, the calendar for partner sites: comma-separated origins (https://partner.example); none by default: any site",
 		func(s string) error { _, err := service.ParseEmbedOrigins(s); return err })

@@ -28,6 +28,7 @@ import (
 	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/serversecret"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/reactors/webhooks"
 )
 
 // Role is one job a process can do; a process plays any subset.
@@ -112,6 +113,9 @@ type Config struct {
 	// forms, the editors' token throttle and the per-address connection
 	// limit; none by default (ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// Webhooks are the deliverer's choices (--webhook-pause-after,
+	// --webhook-allow-private); zero values take the defaults.
+	Webhooks webhooks.Config
 	// EmbedOrigins are the partner sites allowed to frame /embed
 	// (--embed-origins, ParseEmbedOrigins); none: any site may.
 	EmbedOrigins []string
@@ -232,6 +236,7 @@ func Defaults() Config {
 		Conns:           ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
 		MetricsListen:   "127.0.0.1:9180",
 		FeedCacheBytes:  feeds.DefaultCacheBytes,
+		Webhooks:        webhooks.Config{PauseAfter: 24 * time.Hour},
 	}
 }
 

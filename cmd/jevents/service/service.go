@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,7 @@ import (
 	"github.com/justiceevents/jevents/projections/changes"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/reactors/webhooks"
 	"github.com/justiceevents/jevents/web"
 )
 
@@ -198,6 +200,18 @@ func (s *Service) Start(ctx context.Context) error {
 		s.registerDirectoryAPI(fs, dir)
 		// The change feed reads the public change stream, not a replica.
 		s.addRoutes(changes.NewReader(s.js, s.log).Routes())
+	}
+	// Webhook subscriptions (reactors/webhooks): editors register them;
+	// the projector role delivers (one process at a time, by a lease).
+	if cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
+		wh := webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(s.registry))
+		if cfg.Has(RoleEditors) {
+			s.addRoutes(wh.Routes())
+		}
+		if cfg.Has(RoleProjector) {
+			holder := fmt.Sprintf("%s-%d-%d", cmp.Or(os.Getenv("HOSTNAME"), "jevents"), os.Getpid(), time.Now().UnixNano())
+			s.goWorker(wctx, "webhooks", func(ctx context.Context) error { return wh.Run(ctx, holder) })
+		}
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.

@@ -14,6 +14,7 @@ import (
 	"github.com/justiceevents/jevents/internal/admission"
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/projections/engine"
+	"github.com/justiceevents/jevents/reactors/webhooks"
 )
 
 // Who creates the stream and the buckets:
@@ -68,6 +69,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 		return SetupResult{}, err
 	}
 	res.Buckets = append(res.Buckets, sessions)
+	// The webhook deliverer's cursors and delivery logs (reactors/webhooks).
+	hooks, err := webhooks.EnsureBucket(ctx, js, c.Replicas)
+	if err != nil {
+		return SetupResult{}, err
+	}
+	res.Buckets = append(res.Buckets, hooks)
 	for _, rm := range readModels { // readmodels.go
 		name := rm.Name()
 		bucket, err := rm.Setup(ctx, js, engine.BucketConfig{Replicas: c.Replicas})
