@@ -172,10 +172,10 @@ func parseFilter(s string) (feeds.Filter, error) {
 		}
 	}
 	f, err := feeds.ParseQuery(q)
-	var ve *domain.ValidationError
-	if errors.As(err, &ve) {
+	var he *httpapi.Error
+	if errors.As(err, &he) { // the feeds' 400 names the query parameter: here it is the field filter's
 		var errs domain.ValidationError
-		for _, fe := range ve.Fields {
+		for _, fe := range he.Fields {
 			errs.Add("filter", fe.Code, "%s: %s", fe.Field, fe.Message)
 		}
 		return f, errs.Err()
