@@ -83,6 +83,8 @@ func (w *Webhooks) lead(ctx context.Context, kv jetstream.KeyValue, holder strin
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel (defers run last first)
 	defer cancel()
+	w.metrics.leader.Set(1)
+	defer w.metrics.leader.Set(0)
 	running := map[string]context.CancelFunc{}
 	exited := make(chan string) // a follower that stopped by itself (paused)
 	renewed := time.Now()

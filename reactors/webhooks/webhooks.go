@@ -440,6 +440,7 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	subs       *prometheus.GaugeVec
 	behind     prometheus.Gauge
+	leader     prometheus.Gauge
 }
 
 // NewMetrics registers the series on reg (nil: unregistered).
@@ -451,12 +452,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Webhook subscriptions the deliverer holding the lease knows, by status (active, paused)."}, []string{"status"}),
 		behind: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Name: "webhook_subscriptions_behind",
 			Help: "Active webhook subscriptions with changes not yet delivered (lagging behind the change stream)."}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Name: "webhook_deliverer_active",
+			Help: "1 while this process holds the webhook deliverer's lease and delivers."}),
 	}
 	for _, o := range []string{"delivered", "failed", "refused"} {
 		m.deliveries.WithLabelValues(o)
 	}
+	for _, s := range []string{domain.WebhookActive, domain.WebhookPausedS} {
+		m.subs.WithLabelValues(s)
+	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.subs, m.behind)
+		reg.MustRegister(m.deliveries, m.subs, m.behind, m.leader)
 	}
 	return m
 }

@@ -204,7 +204,11 @@ func (s *Service) Start(ctx context.Context) error {
 	// Webhook subscriptions (reactors/webhooks): editors register them;
 	// the projector role delivers (one process at a time, by a lease).
 	if cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
-		wh := webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(s.registry))
+		var reg prometheus.Registerer // the deliverer's series are the projector's
+		if cfg.Has(RoleProjector) {
+			reg = s.registry
+		}
+		wh := webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(reg))
 		if cfg.Has(RoleEditors) {
 			s.addRoutes(wh.Routes())
 		}
