@@ -70,6 +70,8 @@ var (
 		max: 0}
 	resourceSpec = spec{name: "resource", args: "add|edit|retire|restore", summary: "change the resource directory (editors)",
 		example: "jevents resource edit ovc --url https://ovc.ojp.gov/", min: 1, max: -1}
+	webhooksSpec = spec{name: "webhooks", args: "add|list|remove|resume|deliveries", summary: "manage signed webhook subscriptions (editors)",
+		example: "jevents webhooks add https://partner.example/hooks/jevents --filter topic=courts", min: 1, max: -1}
 	versionSpec = spec{name: "version", summary: "print the version, VCS revision and Go version of this binary",
 		example: "jevents version\njevents --version", max: 0}
 	healthcheckSpec = spec{name: "healthcheck", summary: "ask the jevents serve beside it whether it is ready (containers' health check)",
@@ -82,7 +84,7 @@ var (
 		example: "jevents help reject\njevents help resource edit", max: 2}
 )
 
-var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, rebuildSpec, setupSpec, resourceSpec, seedSpec,
+var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, rebuildSpec, setupSpec, resourceSpec, webhooksSpec, seedSpec,
 	healthcheckSpec, versionSpec, helpSpec}
 
 func usage() string {
@@ -134,6 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = setup(ctx, args, stdout, stderr)
 	case "resource":
 		err = resourceCmd(ctx, args, stdout) // resources.go
+	case "webhooks":
+		err = webhooksCmd(ctx, args, stdout) // webhooks.go
 	case "seed":
 		err = seed(ctx, args, stdout, stderr)
 	case "healthcheck":
@@ -174,12 +178,16 @@ func help(args []string, stdout io.Writer) error {
 		return nil
 	}
 	name := strings.Join(f.args, " ")
-	for _, c := range append(slices.Clone(commands), resourceCommands...) {
+	for _, c := range slices.Concat(commands, resourceCommands, webhooksCommands) {
 		if c.name != name {
 			continue
 		}
-		if name == "resource" {
+		switch name {
+		case "resource":
 			fmt.Fprint(stdout, resourceUsage())
+			return nil
+		case "webhooks":
+			fmt.Fprint(stdout, webhooksUsage())
 			return nil
 		}
 		// The command's own -h, so that its flags are listed.
