@@ -28,8 +28,8 @@ type WebhookRegistered struct {
 }
 
 // WebhookPaused stops deliveries: the target failed for longer than the
-// operator allows (Reason says how), or an editor paused it. Cursor is the
-// last change delivered.
+// operator allows (Reason says how). Cursor is the change it failed to
+// take (delivery resumes with it).
 type WebhookPaused struct {
 	Reason string `json:"reason"`
 	Cursor uint64 `json:"cursor"`
@@ -55,9 +55,9 @@ func init() {
 
 // Webhook states.
 const (
-	WebhookActive   = "active"
-	WebhookPausedS  = "paused"
-	WebhookRemovedS = "removed"
+	WebhookStatusActive  = "active"
+	WebhookStatusPaused  = "paused"
+	WebhookStatusRemoved = "removed"
 )
 
 // Webhook is the write-side state of one subscription.
@@ -83,7 +83,7 @@ func (*Webhook) AggregateKind() string { return AggregateWebhook }
 func (w *Webhook) Apply(rec Record) {
 	w.Version = rec.Seq
 	_, opens := rec.Event.(WebhookRegistered)
-	if opens == (w.ID != "") || w.Status == WebhookRemovedS {
+	if opens == (w.ID != "") || w.Status == WebhookStatusRemoved {
 		return
 	}
 	w.ID = rec.AggregateID
@@ -91,14 +91,14 @@ func (w *Webhook) Apply(rec Record) {
 	switch e := rec.Event.(type) {
 	case WebhookRegistered:
 		w.URL, w.Filter, w.Secret, w.After = e.URL, e.Filter, e.Secret, e.After
-		w.Status = WebhookActive
+		w.Status = WebhookStatusActive
 		w.Registered = rec.Time
 	case WebhookPaused:
-		w.Status, w.Reason, w.PausedAt = WebhookPausedS, e.Reason, rec.Time
+		w.Status, w.Reason, w.PausedAt = WebhookStatusPaused, e.Reason, rec.Time
 	case WebhookResumed:
-		w.Status, w.Reason = WebhookActive, ""
+		w.Status, w.Reason = WebhookStatusActive, ""
 	case WebhookRemoved:
-		w.Status = WebhookRemovedS
+		w.Status = WebhookStatusRemoved
 	}
 }
 

@@ -116,7 +116,7 @@ func (w *Webhooks) lead(ctx context.Context, kv jetstream.KeyValue, holder strin
 		seen := map[string]bool{}
 		for _, s := range subs {
 			switch s.Status {
-			case domain.WebhookActive:
+			case domain.WebhookStatusActive:
 				active++
 				seen[s.ID] = true
 				if _, ok := running[s.ID]; !ok {
@@ -134,7 +134,7 @@ func (w *Webhooks) lead(ctx context.Context, kv jetstream.KeyValue, holder strin
 						}
 					}(*s)
 				}
-			case domain.WebhookPausedS:
+			case domain.WebhookStatusPaused:
 				paused++
 			}
 		}
@@ -151,8 +151,8 @@ func (w *Webhooks) lead(ctx context.Context, kv jetstream.KeyValue, holder strin
 			}
 		}
 		w.behindMu.Unlock()
-		w.metrics.subs.WithLabelValues(domain.WebhookActive).Set(float64(active))
-		w.metrics.subs.WithLabelValues(domain.WebhookPausedS).Set(float64(paused))
+		w.metrics.subs.WithLabelValues(domain.WebhookStatusActive).Set(float64(active))
+		w.metrics.subs.WithLabelValues(domain.WebhookStatusPaused).Set(float64(paused))
 		w.metrics.behind.Set(float64(behind))
 		select {
 		case <-ctx.Done():

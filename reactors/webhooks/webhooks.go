@@ -271,7 +271,7 @@ func (w *Webhooks) List(ctx context.Context) ([]Subscription, error) {
 	}
 	out := []Subscription{}
 	for _, s := range subs {
-		if s.Status == domain.WebhookRemovedS || s.ID == "" {
+		if s.Status == domain.WebhookStatusRemoved || s.ID == "" {
 			continue
 		}
 		st, _ := w.state(ctx, s.ID)
@@ -287,7 +287,7 @@ func (w *Webhooks) command(ctx context.Context, id, actor string, decide func(*d
 		return Subscription{}, err
 	}
 	sub := domain.Fold[domain.Webhook](recs)
-	if sub.ID == "" || sub.Status == domain.WebhookRemovedS {
+	if sub.ID == "" || sub.Status == domain.WebhookStatusRemoved {
 		return Subscription{}, domain.ErrNotFound
 	}
 	ev, err := decide(sub)
@@ -319,7 +319,7 @@ func (w *Webhooks) Remove(ctx context.Context, id, actor string) (Subscription, 
 // is left as it is).
 func (w *Webhooks) Resume(ctx context.Context, id, actor string) (Subscription, error) {
 	return w.command(ctx, id, actor, func(s *domain.Webhook) (domain.Event, error) {
-		if s.Status != domain.WebhookPausedS {
+		if s.Status != domain.WebhookStatusPaused {
 			return nil, nil
 		}
 		return domain.WebhookResumed{}, nil
@@ -329,7 +329,7 @@ func (w *Webhooks) Resume(ctx context.Context, id, actor string) (Subscription, 
 // pause appends the deliverer's pause with its reason.
 func (w *Webhooks) pause(ctx context.Context, id, reason string, cursor uint64) error {
 	_, err := w.command(ctx, id, "webhooks", func(s *domain.Webhook) (domain.Event, error) {
-		if s.Status != domain.WebhookActive {
+		if s.Status != domain.WebhookStatusActive {
 			return nil, nil
 		}
 		return domain.WebhookPaused{Reason: reason, Cursor: cursor}, nil
@@ -458,7 +458,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{"delivered", "failed", "refused"} {
 		m.deliveries.WithLabelValues(o)
 	}
-	for _, s := range []string{domain.WebhookActive, domain.WebhookPausedS} {
+	for _, s := range []string{domain.WebhookStatusActive, domain.WebhookStatusPaused} {
 		m.subs.WithLabelValues(s)
 	}
 	if reg != nil {

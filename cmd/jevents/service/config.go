@@ -256,6 +256,10 @@ func (c *Config) Validate() error {
 		c.Roles = def.Roles
 	}
 	orDefault(&c.HTTP, def.HTTP)
+	orDefault(&c.Webhooks.PauseAfter, def.Webhooks.PauseAfter)
+	if c.Webhooks.PauseAfter < 0 {
+		errs = append(errs, errors.New("--webhook-pause-after must be positive"))
+	}
 	if err := CheckHTTPAddr(c.HTTP); err != nil {
 		errs = append(errs, fmt.Errorf("--http %w", err))
 	}
