@@ -50,7 +50,24 @@ func (w *Webhooks) Run(ctx context.Context, holder string) error {
 		case <-time.After(w.cfg.Lease / 3):
 		}
 	}
+	w.release(kv, holder)
 	return nil
+}
+
+// release gives the lease up on a clean stop, so that the next deliverer
+// (this process restarted, or another projector) starts at once rather
+// than after the lease runs out.
+func (w *Webhooks) release(kv jetstream.KeyValue, holder string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e, err := kv.Get(ctx, "leader")
+	if err != nil {
+		return
+	}
+	var l lease
+	if json.Unmarshal(e.Value(), &l) == nil && l.Holder == holder {
+		_ = kv.Delete(ctx, "leader", jetstream.LastRevision(e.Revision()))
+	}
 }
 
 type lease struct {

@@ -28,17 +28,19 @@ type webhookView struct {
 // Webhooks reference implementation. It is stopped for a moment (shorter
 // than the pause) while editors approve and move conferences, then for
 // longer than --webhook-pause-after, which pauses the subscription with a
-// reason; an editor resumes it. In the end the receiver has every change
-// of the topic's change feed after the registration, in order, verified,
-// none twice.
+// reason; an editor resumes it; then the service restarts. In the end the
+// receiver has every change of the topic's change feed after the
+// registration, in order, verified, none twice.
 func TestWebhooksDelivered(t *testing.T) {
-	a := startAppWith(t, t.TempDir(), func(c *service.Config) {
+	dir := t.TempDir()
+	configure := func(c *service.Config) {
 		c.Webhooks.AllowPrivate = true
 		c.Webhooks.PauseAfter = 3 * time.Second
 		c.Webhooks.MinBackoff = 50 * time.Millisecond
 		c.Webhooks.MaxBackoff = 400 * time.Millisecond
 		c.Webhooks.Poll = 100 * time.Millisecond
-	})
+	}
+	a := startAppWith(t, dir, configure)
 	n := 0
 	var ids []string
 	etags := map[string]string{}
@@ -154,7 +156,29 @@ func TestWebhooksDelivered(t *testing.T) {
 		t.Fatalf("resume: %d %s", r.status, r.body)
 	}
 	want = expectedChanges(a, "topic=courts", sub.Delivered)
+	waitReceived(t, recv, len(want))
+
+	for series, min := range map[string]float64{
+		`jevents_webhook_deliveries_total{outcome="delivered"}`: float64(len(want)),
+		`jevents_webhook_deliveries_total{outcome="failed"}`:    2,
+		`jevents_webhook_subscriptions{status="active"}`:        1,
+	} {
+		v, err := strconv.ParseFloat(a.metric(series), 64)
+		if err != nil || v < min {
+			t.Errorf("%s = %v, want at least %v", series, a.metric(series), min)
+		}
+	}
+	// A restart of the service resumes from the stored cursor: nothing
+	// delivered again, the next changes delivered.
+	a.stop()
+	a = startAppWith(t, dir, configure)
+	approve("courts")
+	want = expectedChanges(a, "topic=courts", sub.Delivered)
 	got := waitReceived(t, recv, len(want))
+	time.Sleep(300 * time.Millisecond) // anything delivered twice would arrive now
+	if got = recv.Received(); len(got) != len(want) {
+		t.Fatalf("after the restart the receiver has %d requests, want %d", len(got), len(want))
+	}
 	for i, g := range got {
 		if !g.Verified || g.Duplicate {
 			t.Fatalf("request %d: verified %v, duplicate %v (%s)", i, g.Verified, g.Duplicate, g.Error)
@@ -171,17 +195,7 @@ func TestWebhooksDelivered(t *testing.T) {
 			t.Fatalf("request %d body %s, want %+v", i, g.Body, want[i])
 		}
 	}
-	for series, min := range map[string]float64{
-		`jevents_webhook_deliveries_total{outcome="delivered"}`: float64(len(want)),
-		`jevents_webhook_deliveries_total{outcome="failed"}`:    2,
-		`jevents_webhook_subscriptions{status="active"}`:        1,
-	} {
-		v, err := strconv.ParseFloat(a.metric(series), 64)
-		if err != nil || v < min {
-			t.Errorf("%s = %v, want at least %v", series, a.metric(series), min)
-		}
-	}
-	t.Logf("%d changes delivered across two outages and a pause", len(got))
+	t.Logf("%d changes delivered across two outages, a pause and a restart", len(got))
 }
 
 type wantChange struct {
