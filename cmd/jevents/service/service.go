@@ -149,6 +149,9 @@ func (s *Service) Start(ctx context.Context) error {
 	rmMetrics := engine.NewMetrics(s.registry)
 	bucketCfg := engine.BucketConfig{Replicas: cfg.Replicas, StaleBefore: s.embeddedSince}
 	s.newPresence()
+	if cfg.Has(RoleIntake) || cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
+		s.appendMetrics() // the roles that append (the projector: webhook pauses), before the health check reads them
+	}
 	s.goWorker(wctx, "health", s.watchHealth)
 	if s.storage != nil {
 		s.goWorker(wctx, "storage", func(ctx context.Context) error { return s.watchStorage(ctx, s.storage, s.health) })
