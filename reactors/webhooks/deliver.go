@@ -25,11 +25,12 @@ import (
 // has one writer; several projector processes can run it, one delivers.
 //
 // Guarantee: every change matching a subscription is delivered in order,
-// once while the deliverer runs; a change is delivered again only when
-// the deliverer stops (crash, failover) after the target accepted it and
-// before its cursor was stored: at least once across a crash, never a
-// gap. Receivers deduplicate on webhook-id, stable per subscription and
-// change ("<subscription>-<cursor>").
+// never skipped; the cursor is stored after each 2xx, before the next
+// change. A change is sent again only when an attempt's answer was lost
+// (timeout, connection cut) or the deliverer stopped (crash, failover)
+// between the target's answer and that write: at least once. Receivers
+// deduplicate on webhook-id, stable per subscription and change
+// ("<subscription>-<cursor>").
 func (w *Webhooks) Run(ctx context.Context, holder string) error {
 	kv, err := w.js.KeyValue(ctx, Bucket)
 	for err != nil {
