@@ -127,8 +127,15 @@ func (w *Webhooks) lead(ctx context.Context, kv jetstream.KeyValue, holder strin
 			renewed = time.Now()
 		}
 		subs, err := w.subscriptions(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.logger.Warn("webhooks: read subscriptions", slog.Any("err", err))
+		if err != nil { // keep the followers as they are: a read that failed is no removal
+			if ctx.Err() == nil {
+				w.logger.Warn("webhooks: read subscriptions", slog.Any("err", err))
+			}
+			sleep(ctx, w.cfg.Poll)
+			if ctx.Err() != nil {
+				return
+			}
+			continue
 		}
 		active, paused, behind := 0, 0, 0
 		seen := map[string]bool{}
