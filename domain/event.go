@@ -22,6 +22,7 @@ const (
 const (
 	AggregateConference = "conference"
 	AggregateResource   = "resource"
+	AggregateWebhook    = "webhook"
 )
 
 // State is the state of one aggregate, folded from its events in stream

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -474,6 +475,29 @@ func (l *Log) scan(ctx context.Context, subject string, before uint64) ([]*jetst
 			return out, nil
 		}
 	}
+}
+
+// LoadKind reads every event of every aggregate of one kind, in log
+// order: for kinds that stay small (webhook subscriptions), whose
+// readers fold all of them (domain.Fold per AggregateID). It scans the
+// log by subject, so it costs the log's size, not the kind's.
+func (l *Log) LoadKind(ctx context.Context, aggregate string) ([]domain.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	op := "load " + aggregate + "s"
+	msgs, err := l.scan(ctx, domain.AggregateFilter(aggregate), math.MaxUint64)
+	if err != nil {
+		return nil, l.classify(ctx, op, err)
+	}
+	out := make([]domain.Record, 0, len(msgs))
+	for _, m := range msgs {
+		r, err := domain.Decode(m.Sequence, m.Subject, m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: %s: %w", op, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Fold loads the events of one aggregate of state S (domain.Conference,

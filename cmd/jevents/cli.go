@@ -78,6 +78,8 @@ var (
 		max: 0}
 	resourceSpec = spec{name: "resource", args: "add|edit|retire|restore", summary: "change the resource directory (editors)",
 		example: "jevents resource edit ovc --url https://ovc.ojp.gov/", min: 1, max: -1}
+	webhooksSpec = spec{name: "webhooks", args: "add|list|remove|resume|deliveries", summary: "manage signed webhook subscriptions (editors)",
+		example: "jevents webhooks add https://partner.example/hooks/jevents --filter topic=courts", min: 1, max: -1}
 	versionSpec = spec{name: "version", summary: "print the version, VCS revision and Go version of this binary",
 		example: "jevents version\njevents --version", max: 0}
 	healthcheckSpec = spec{name: "healthcheck", summary: "ask the jevents serve beside it whether it is ready (containers' health check)",
@@ -91,7 +93,7 @@ var (
 )
 
 var commands = []spec{serveSpec, submitSpec, approveSpec, rejectSpec, cancelSpec, unpublishSpec, callOffSpec, rebuildSpec, setupSpec,
-	exportSpec, verifySpec, importSpec, resourceSpec, seedSpec, healthcheckSpec, versionSpec, helpSpec}
+	exportSpec, verifySpec, importSpec, resourceSpec, webhooksSpec, seedSpec, healthcheckSpec, versionSpec, helpSpec}
 
 func usage() string {
 	var b strings.Builder
@@ -152,6 +154,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = setup(ctx, args, stdout, stderr)
 	case "resource":
 		err = resourceCmd(ctx, args, stdout) // resources.go
+	case "webhooks":
+		err = webhooksCmd(ctx, args, stdout) // webhooks.go
 	case "seed":
 		err = seed(ctx, args, stdout, stderr)
 	case "healthcheck":
@@ -192,12 +196,16 @@ func help(args []string, stdout io.Writer) error {
 		return nil
 	}
 	name := strings.Join(f.args, " ")
-	for _, c := range append(slices.Clone(commands), resourceCommands...) {
+	for _, c := range slices.Concat(commands, resourceCommands, webhooksCommands) {
 		if c.name != name {
 			continue
 		}
-		if name == "resource" {
+		switch name {
+		case "resource":
 			fmt.Fprint(stdout, resourceUsage())
+			return nil
+		case "webhooks":
+			fmt.Fprint(stdout, webhooksUsage())
 			return nil
 		}
 		// The command's own -h, so that its flags are listed.
@@ -308,6 +316,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",
 		func(s string) error { _, err := service.ParseTrustedProxies(s); return err })
 	f.env("trusted-proxies", "JEVENTS_TRUSTED_PROXIES")
+	f.DurationVar(&cfg.Webhooks.PauseAfter, "webhook-pause-after", def.Webhooks.PauseAfter, "how long a webhook target may keep failing before its subscription is paused (editors resume it)")
+	f.env("webhook-pause-after", "JEVENTS_WEBHOOK_PAUSE_AFTER")
+	f.BoolVar(&cfg.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhook targets be on loopback, private and link-local addresses (refused by default, after DNS resolution)")
+	f.env("webhook-allow-private", "JEVENTS_WEBHOOK_ALLOW_PRIVATE")
 	var embedOrigins string
 	f.checkedVar(&embedOrigins, "embed-origins", "", "sites allowed to frame /embed, the calendar for partner sites: comma-separated origins (https://partner.example); none by default: any site",
 		func(s string) error { _, err := service.ParseEmbedOrigins(s); return err })

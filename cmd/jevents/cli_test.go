@@ -19,6 +19,8 @@ var everyCommand = [][]string{
 	{"serve"}, {"submit", "f.json"}, {"approve", "id"}, {"reject", "id"}, {"cancel", "id"},
 	{"rebuild"}, {"setup"}, {"seed"},
 	{"resource", "add"}, {"resource", "edit", "ovc"}, {"resource", "retire", "ovc"}, {"resource", "restore", "ovc"},
+	{"webhooks", "add", "https://partner.example/h"}, {"webhooks", "list"}, {"webhooks", "remove", "x"}, {"webhooks", "resume", "x"},
+	{"webhooks", "deliveries", "x"},
 }
 
 var errStop = errors.New("stopped after parsing")
@@ -244,7 +246,7 @@ func TestHelp(t *testing.T) {
 	}
 	for _, args := range append(slices.Clone(everyCommand), []string{"help"}) {
 		name := args[0]
-		if name == "resource" {
+		if name == "resource" || name == "webhooks" {
 			name += " " + args[1]
 		}
 		cmd := append(strings.Fields(name), "-h")

@@ -208,6 +208,7 @@ func testRolesWork(t *testing.T, c *testCluster, r *roles) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("moderation queue: %d", resp.StatusCode)
 	}
+	testWebhookRefused(t, r)
 	for _, p := range append([]*proc{r.intake, r.editors, r.feeds}, r.projectors...) {
 		if strings.Contains(p.logs.String(), "Permissions Violation") {
 			t.Errorf("jevents %v hit a permission violation:\n%s", p.cmd.Args[1:4], p.logs)
@@ -978,4 +979,66 @@ func signInAt(t *testing.T, base, tok string) (cookie, csrf string) {
 		t.Fatal("no CSRF token on the queue after signing in")
 	}
 	return cookie, m[1]
+}
+
+// testWebhookRefused: editors register a webhook subscription (their user
+// appends it), a projector's deliverer reads it from the log and tries it
+// (its user writes the delivery log into jevents_webhooks), and refuses
+// the target — "localhost" resolves to a loopback address and the cluster
+// runs without --webhook-allow-private — at dial time; the editors read
+// the delivery log. Then the subscription is removed.
+func testWebhookRefused(t *testing.T, r *roles) {
+	t.Helper()
+	editorsDo := func(method, path, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, r.editors.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := httpc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, b := editorsDo("POST", "/api/v1/webhooks", `{"url":"http://127.0.0.1:9/hook"}`); code != http.StatusUnprocessableEntity {
+		t.Errorf("a literal loopback target: %d %s", code, b)
+	}
+	code, b := editorsDo("POST", "/api/v1/webhooks", `{"url":"http://localhost:9/hook","filter":"topic=courts"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("register a webhook: %d %s\n%s", code, b, r.editors.logs)
+	}
+	var sub struct{ ID string }
+	_ = json.Unmarshal(b, &sub)
+	// A change of the topic for the deliverer to try.
+	id, code, err := submitTo(r.intake.base, "webhook-refused-1", "Webhook refused")
+	if err != nil || code != http.StatusAccepted {
+		t.Fatalf("submit: %d %v", code, err)
+	}
+	waitFor(t, 30*time.Second, "approve through editors", func() error {
+		code, err := approveAt(r.editors.base, id)
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("status %d", code)
+		}
+		return err
+	})
+	waitFor(t, 60*time.Second, "the delivery refused and logged", func() error {
+		code, b := editorsDo("GET", "/api/v1/webhooks/"+sub.ID+"/deliveries", "")
+		if code != http.StatusOK || !strings.Contains(string(b), "refused") {
+			return fmt.Errorf("deliveries: %d %s", code, b)
+		}
+		return nil
+	})
+	refused := 0.0
+	for _, p := range r.projectors {
+		_, samples := scrape(t, p.ops)
+		v, _ := sample(samples, `jevents_webhook_deliveries_total{outcome="refused"}`)
+		refused += v
+	}
+	if refused < 1 {
+		t.Errorf("no projector counted a refused delivery")
+	}
+	if code, b := editorsDo("DELETE", "/api/v1/webhooks/"+sub.ID, ""); code != http.StatusOK {
+		t.Errorf("remove: %d %s", code, b)
+	}
 }

@@ -184,6 +184,8 @@ var readmeExpectations = []readmeExpectation{
 	{regexp.MustCompile(`^go run ./cmd/jevents resource add --name "Polaris Project" `), jsonField("id", "polaris-project"), false},
 	{regexp.MustCompile(`^go run ./cmd/jevents resource retire ice --reason `), jsonField("status", "retired"), false},
 	{regexp.MustCompile(`^curl -s http://127\.0\.0\.1:8080/api/v1/resources/ovc/history$`), contains(`"resource.added.v1"`, `"https://ovc.ojp.gov/"`), false},
+	{regexp.MustCompile(`^go run ./cmd/jevents webhooks add https://partner\.example/hooks/jevents --filter topic=courts`), contains(`"secret": "whsec_`, `"status": "active"`, `"filter": "topic=courts"`), false},
+	{regexp.MustCompile(`^go run ./cmd/jevents webhooks list`), contains(`"url": "https://partner.example/hooks/jevents"`, `"status": "active"`), false},
 }
 
 func expectationFor(cmd string) (readmeExpectation, bool) {

@@ -277,3 +277,29 @@ func (rd *Reader) stream(w http.ResponseWriter, r *http.Request, f feeds.Filter,
 		}
 	}
 }
+
+// Last is the cursor of the newest change in the stream (0 when there is
+// none yet): where a follower that wants only what comes next starts
+// (a webhook subscription, at its registration).
+func (rd *Reader) Last(ctx context.Context) (uint64, error) {
+	bucket, err := engine.ActiveBucket(ctx, rd.js, Name)
+	if err != nil {
+		return 0, err
+	}
+	m, err := rd.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := m.GetLastMsgForSubject(ctx, "$KV."+bucket+"."+ChangePrefix+">")
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, ok := cursorOf(raw.Subject)
+	if !ok {
+		return 0, fmt.Errorf("changes: record subject %q", raw.Subject)
+	}
+	return n, nil
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/justiceevents/jevents/internal/serversecret"
 	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/reactors/webhooks"
 )
 
 // Role is one job a process can do; a process plays any subset.
@@ -116,6 +117,9 @@ type Config struct {
 	// forms, the editors' token throttle and the per-address connection
 	// limit; none by default (ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// Webhooks are the deliverer's choices (--webhook-pause-after,
+	// --webhook-allow-private); zero values take the defaults.
+	Webhooks webhooks.Config
 	// EmbedOrigins are the partner sites allowed to frame /embed
 	// (--embed-origins, ParseEmbedOrigins); none: any site may.
 	EmbedOrigins []string
@@ -247,6 +251,7 @@ func Defaults() Config {
 		FeedCacheBytes:  feeds.DefaultCacheBytes,
 		AsOfCacheBytes:  DefaultAsOfCacheBytes,
 		AsOfMaxEvents:   asof.DefaultMaxEvents,
+		Webhooks:        webhooks.Config{PauseAfter: 24 * time.Hour},
 	}
 }
 
@@ -266,6 +271,10 @@ func (c *Config) Validate() error {
 		c.Roles = def.Roles
 	}
 	orDefault(&c.HTTP, def.HTTP)
+	orDefault(&c.Webhooks.PauseAfter, def.Webhooks.PauseAfter)
+	if c.Webhooks.PauseAfter < 0 {
+		errs = append(errs, errors.New("--webhook-pause-after must be positive"))
+	}
 	if err := CheckHTTPAddr(c.HTTP); err != nil {
 		errs = append(errs, fmt.Errorf("--http %w", err))
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ import (
 	"github.com/justiceevents/jevents/projections/feeds"
 	reportsmodel "github.com/justiceevents/jevents/projections/reports"
 	"github.com/justiceevents/jevents/reactors/notify"
+	"github.com/justiceevents/jevents/reactors/webhooks"
 	"github.com/justiceevents/jevents/web"
 )
 
@@ -154,6 +156,9 @@ func (s *Service) Start(ctx context.Context) error {
 	rmMetrics := engine.NewMetrics(s.registry)
 	bucketCfg := engine.BucketConfig{Replicas: cfg.Replicas, StaleBefore: s.embeddedSince}
 	s.newPresence()
+	if cfg.Has(RoleIntake) || cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
+		s.appendMetrics() // the roles that append (the projector: webhook pauses), before the health check reads them
+	}
 	s.goWorker(wctx, "health", s.watchHealth)
 	if s.storage != nil {
 		s.goWorker(wctx, "storage", func(ctx context.Context) error { return s.watchStorage(ctx, s.storage, s.health) })
@@ -223,6 +228,22 @@ func (s *Service) Start(ctx context.Context) error {
 		s.registerDirectoryAPI(fs, dir)
 		// The change feed reads the public change stream, not a replica.
 		s.addRoutes(changes.NewReader(s.js, s.log).Routes())
+	}
+	// Webhook subscriptions (reactors/webhooks): editors register them;
+	// the projector role delivers (one process at a time, by a lease).
+	if cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
+		var reg prometheus.Registerer // the deliverer's series are the projector's
+		if cfg.Has(RoleProjector) {
+			reg = s.registry
+		}
+		wh := webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(reg))
+		if cfg.Has(RoleEditors) {
+			s.addRoutes(wh.Routes())
+		}
+		if cfg.Has(RoleProjector) {
+			holder := fmt.Sprintf("%s-%d-%d", cmp.Or(os.Getenv("HOSTNAME"), "jevents"), os.Getpid(), time.Now().UnixNano())
+			s.goWorker(wctx, "webhooks", func(ctx context.Context) error { return wh.Run(ctx, holder) })
+		}
 	}
 	// The HTML pages of each role (web.go); it registers the feeds' routes
 	// too, which hand /conferences/{id} to a page.

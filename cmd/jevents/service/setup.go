@@ -16,6 +16,7 @@ import (
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/reactors/notify"
+	"github.com/justiceevents/jevents/reactors/webhooks"
 )
 
 // Who creates the stream and the buckets:
@@ -84,6 +85,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, c SetupConfig) (SetupRes
 		return SetupResult{}, err
 	}
 	res.Buckets = append(res.Buckets, nb...)
+	// The webhook deliverer's cursors and delivery logs (reactors/webhooks).
+	hooks, err := webhooks.EnsureBucket(ctx, js, c.Replicas)
+	if err != nil {
+		return SetupResult{}, err
+	}
+	res.Buckets = append(res.Buckets, hooks)
 	for _, rm := range readModels { // readmodels.go
 		name := rm.Name()
 		bucket, err := rm.Setup(ctx, js, engine.BucketConfig{Replicas: c.Replicas})

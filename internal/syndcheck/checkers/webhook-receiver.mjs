@@ -1,0 +1,44 @@
+// A webhook receiver for the tests: verifies every request with the
+// Standard Webhooks reference implementation (npm standardwebhooks) and
+// appends what it accepted to a file (one JSON line per request, so that
+// what it saw survives its own restarts): {id, verified, duplicate, body}.
+// A request that does not verify is answered 400 and recorded with
+// verified false.
+//
+//   node webhook-receiver.mjs PORT SECRET FILE
+import { createServer } from "node:http";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { Webhook } from "standardwebhooks";
+
+const [port, secret, file] = process.argv.slice(2);
+const wh = new Webhook(secret);
+const seen = new Set();
+if (existsSync(file)) {
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (line) seen.add(JSON.parse(line).id);
+  }
+}
+
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks).toString("utf8");
+    const id = req.headers["webhook-id"] ?? "";
+    let verified = true;
+    let error = "";
+    try {
+      wh.verify(body, req.headers);
+    } catch (e) {
+      verified = false;
+      error = String(e && e.message);
+    }
+    const duplicate = verified && seen.has(id);
+    if (verified) seen.add(id);
+    appendFileSync(file, JSON.stringify({ id, verified, duplicate, error, body: verified ? JSON.parse(body) : null }) + "\n");
+    res.writeHead(verified ? 204 : 400);
+    res.end();
+  });
+});
+server.listen(Number(port), "127.0.0.1", () => console.log("listening"));
+process.on("SIGTERM", () => process.exit(0));
