@@ -958,14 +958,22 @@ func signInAt(t *testing.T, base, tok string) (cookie, csrf string) {
 		t.Fatalf("sign-in page: %d", resp.StatusCode)
 	}
 	form := url.Values{"csrf": {m[1]}, "next": {"/moderation"}, "token": {tok}}
-	req, _ := http.NewRequest(http.MethodPost, base+"/moderation/sign-in", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Cookie", formCookie)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// A 503 says the sessions bucket could not answer in time (its R3
+	// stream may be electing a leader after another subtest's SIGKILL):
+	// the editor signs in again a moment later, as the page asks.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/moderation/sign-in", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", formCookie)
+		var err error
+		if resp, err = client.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
 	}
-	resp.Body.Close()
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "jevents_editor" && ck.Value != "" {
 			cookie = ck.Name + "=" + ck.Value

@@ -69,6 +69,14 @@ func (a *app) plan(id, decision string, body map[string]any) planned {
 	return p
 }
 
+// dueSlack is how late after its instant the test accepts a plan's event.
+// A plan fires within a fraction of a second on a quiet machine (the test
+// logs each lateness; 0.2 s typical); the bound is wider because make test
+// runs every package's tests at once on two cores, and 1 s was seen to
+// fall short there (1.2 s). What it guards is "once, not early, not
+// minutes late".
+const dueSlack = 3 * time.Second
+
 func (a *app) submitNew(title string) string {
 	a.t.Helper()
 	s := validSubmission()
@@ -77,7 +85,7 @@ func (a *app) submitNew(title string) string {
 }
 
 // TestPlansComeDueOnce: an embargoed approval and planned cancellations
-// and unpublications fire once, within a second of their instant, through
+// and unpublications fire once, promptly after their instant (dueSlack), through
 // JetStream message schedules, also across a restart of the service (one
 // due while it is down fires as it comes back); a plan called off never
 // fires; a conference rescheduled since its cancellation was planned keeps
@@ -173,7 +181,7 @@ func TestPlansComeDueOnce(t *testing.T) {
 	a = startApp(t, dir)
 
 	// Everything due, and a little more, then look at the log.
-	time.Sleep(time.Until(restartDue.Scheduled.At) + 2*time.Second)
+	time.Sleep(time.Until(restartDue.Scheduled.At) + dueSlack + time.Second)
 	within := func(id string, typ string, due time.Time, slack time.Duration) historyEntry {
 		t.Helper()
 		n, e := count(a.history(id), typ)
@@ -186,17 +194,17 @@ func TestPlansComeDueOnce(t *testing.T) {
 		t.Logf("%s %v after its instant", typ, e.Time.Sub(due).Round(time.Millisecond))
 		return e
 	}
-	if e := within(embargo, domain.TypeConferenceApproved, replaced.Scheduled.At, time.Second); e.Actor != "scheduler" {
+	if e := within(embargo, domain.TypeConferenceApproved, replaced.Scheduled.At, dueSlack); e.Actor != "scheduler" {
 		t.Fatalf("the embargo was lifted by %q", e.Actor)
 	}
-	within(renamed, domain.TypeConferenceCancelled, cancelRenamed.Scheduled.At, time.Second)
-	within(afterRestart, domain.TypeConferenceApproved, restartDue.Scheduled.At, time.Second)
+	within(renamed, domain.TypeConferenceCancelled, cancelRenamed.Scheduled.At, dueSlack)
+	within(afterRestart, domain.TypeConferenceApproved, restartDue.Scheduled.At, dueSlack)
 	// Due while the service was down: as soon as it was back.
 	within(whileDown, domain.TypeConferenceApproved, downDue.Scheduled.At, time.Since(downDue.Scheduled.At))
 	if n, e := count(a.history(whileDown), domain.TypeConferenceApproved); n != 1 || e.Time.Before(back) {
 		t.Fatalf("the plan due while the service was down: %d approvals at %v (back at %v)", n, e.Time, back)
 	}
-	lapse := within(moved, domain.TypeConferenceScheduleLapsed, cancelMoved.Scheduled.At, time.Second)
+	lapse := within(moved, domain.TypeConferenceScheduleLapsed, cancelMoved.Scheduled.At, dueSlack)
 	if lapse.Reason != "the conference was rescheduled after the cancellation was planned" {
 		t.Fatalf("the lapse says %q", lapse.Reason)
 	}
