@@ -12,20 +12,7 @@ wrk_version=${WRK_VERSION:-4.1.0-3+b2}
 if { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } && command -v wrk >/dev/null 2>&1; then
   exit 0
 fi
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-policy=/usr/sbin/policy-rc.d
-made_policy=""
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  $sudo chmod +x "$policy"
-  made_policy=1
-fi
-cleanup() { if [ -n "$made_policy" ]; then $sudo rm -f "$policy"; fi; }
-trap cleanup EXIT
-echo "bench-deps: apt-get install nginx-light=$nginx_version wrk=$wrk_version"
-$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-  "nginx-light=$nginx_version" "wrk=$wrk_version" >/dev/null
+here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/scripts/lib/deps.sh"
+apt_install_no_start bench-deps "nginx-light=$nginx_version" "wrk=$wrk_version"
 command -v wrk >/dev/null

@@ -6,32 +6,13 @@
 # python3-icalendar. Quiet and quick when everything is present.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/scripts/lib/deps.sh"
 checkers="$here/internal/icalinterop/checkers"
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
 
-pkgs="libical-dev pkg-config gcc libc6-dev python3 python3-icalendar"
-command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
-command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
-missing=""
-for p in $pkgs; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  echo "20-ical-parsers: apt-get install$missing"
-  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
-fi
-
+missing=$(apt_missing libical-dev pkg-config gcc libc6-dev python3 python3-icalendar)$(node_packages_needed)
+if [ -n "$missing" ]; then apt_install 20-ical-parsers $missing; fi
 # ical.js exactly as locked; reinstalled when the lock file changes.
-stamp="$checkers/node_modules/.jevents-lock.sha256"
-want=$(sha256sum "$checkers/package-lock.json" | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$checkers/node_modules/ical.js/package.json" ]; then
-  echo "20-ical-parsers: npm ci in internal/icalinterop/checkers"
-  (cd "$checkers" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$stamp"
-fi
+npm_ci_locked 20-ical-parsers "$checkers" ical.js/package.json
 
 /usr/bin/python3 -c 'import icalendar'
 pkg-config --exists libical

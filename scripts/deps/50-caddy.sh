@@ -9,19 +9,7 @@ set -euo pipefail
 if command -v caddy >/dev/null 2>&1; then
   exit 0
 fi
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-policy=/usr/sbin/policy-rc.d
-made_policy=""
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  $sudo chmod +x "$policy"
-  made_policy=1
-fi
-cleanup() { if [ -n "$made_policy" ]; then $sudo rm -f "$policy"; fi; }
-trap cleanup EXIT
-echo "50-caddy: apt-get install caddy"
-$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends caddy >/dev/null
+here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/scripts/lib/deps.sh"
+apt_install_no_start 50-caddy caddy
 command -v caddy >/dev/null

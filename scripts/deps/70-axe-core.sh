@@ -6,12 +6,7 @@
 # 20-ical-parsers.sh). Quiet and quick when present.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/scripts/lib/deps.sh"
 dir="$here/web/testdata/axe"
-stamp="$dir/node_modules/.jevents-lock.sha256"
-want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$dir/node_modules/axe-core/axe.min.js" ]; then
-  echo "70-axe-core: npm ci in web/testdata/axe"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$stamp"
-fi
+npm_ci_locked 70-axe-core "$dir" axe-core/axe.min.js
 test -s "$dir/node_modules/axe-core/axe.min.js"

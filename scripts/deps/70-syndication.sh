@@ -7,31 +7,12 @@
 # implementation) for the webhook receiver. Quiet and quick when present.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/scripts/lib/deps.sh"
 checkers="$here/internal/syndcheck/checkers"
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
 
-pkgs="python3 python3-feedparser"
-command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
-command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
-missing=""
-for p in $pkgs; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  echo "70-syndication: apt-get install$missing"
-  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
-fi
-
-stamp="$checkers/node_modules/.jevents-lock.sha256"
-want=$(sha256sum "$checkers/package-lock.json" | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$checkers/node_modules/standardwebhooks/package.json" ]; then
-  echo "70-syndication: npm ci in internal/syndcheck/checkers"
-  (cd "$checkers" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$stamp"
-fi
+missing=$(apt_missing python3 python3-feedparser)$(node_packages_needed)
+if [ -n "$missing" ]; then apt_install 70-syndication $missing; fi
+npm_ci_locked 70-syndication "$checkers" standardwebhooks/package.json
 
 /usr/bin/python3 -c 'import feedparser'
 (cd "$checkers" && node --input-type=module -e 'import "ajv"; import "standardwebhooks"')
