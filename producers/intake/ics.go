@@ -353,7 +353,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 //   - c decided (published, cancelled or rejected): a new pending
 //     submission with a fixed id of its own, flagged ReimportOf c in the
 //     queue, for editors to carry over. Organisers' proposed changes to
-//     published conferences (issue 12) are not in this branch: when they
+//     published conferences (issue 12) do not exist yet: when they
 //     are, this becomes a proposal. A later re-import replaces that
 //     duplicate while it is pending, so one UID by one contact is at most
 //     its conference and one re-import waiting beside it.
