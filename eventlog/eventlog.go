@@ -379,7 +379,7 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 		if prev == "" {
 			// Stored before the chain existed: what came before it is
 			// found by a scan.
-			older, err := l.scan(ctx, subject, m.Sequence)
+			older, err := l.scan(ctx, subject, 1, m.Sequence)
 			if err != nil {
 				return nil, l.classify(ctx, op, err)
 			}
@@ -439,12 +439,12 @@ func (l *Log) getSeq(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, 
 	return nil, fmt.Errorf("event %d not in the log", seq)
 }
 
-// scan reads the events on subject before sequence before, oldest first,
-// by a subject-filtered read of the log from its start: only for events
-// stored before HeaderPrev existed.
-func (l *Log) scan(ctx context.Context, subject string, before uint64) ([]*jetstream.RawStreamMsg, error) {
+// scan reads the events on subject from sequence from up to (not
+// including) before, oldest first, by a subject-filtered read of the log:
+// for events stored before HeaderPrev existed, and for LoadKind.
+func (l *Log) scan(ctx context.Context, subject string, from, before uint64) ([]*jetstream.RawStreamMsg, error) {
 	var out []*jetstream.RawStreamMsg
-	next := uint64(1)
+	next := from
 	for {
 		msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1000,
 			jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(next))
@@ -477,15 +477,16 @@ func (l *Log) scan(ctx context.Context, subject string, before uint64) ([]*jetst
 	}
 }
 
-// LoadKind reads every event of every aggregate of one kind, in log
-// order: for kinds that stay small (webhook subscriptions), whose
-// readers fold all of them (domain.Fold per AggregateID). It scans the
-// log by subject, so it costs the log's size, not the kind's.
-func (l *Log) LoadKind(ctx context.Context, aggregate string) ([]domain.Record, error) {
+// LoadKind reads the events of every aggregate of one kind stored after
+// stream sequence after (0: all of them), in log order: for kinds that
+// stay small (webhook subscriptions), whose readers fold all of them
+// (domain.Fold per AggregateID) and, polling, ask only for what came since
+// the last event they read. It scans the log by subject from after on.
+func (l *Log) LoadKind(ctx context.Context, aggregate string, after uint64) ([]domain.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	op := "load " + aggregate + "s"
-	msgs, err := l.scan(ctx, domain.AggregateFilter(aggregate), math.MaxUint64)
+	msgs, err := l.scan(ctx, domain.AggregateFilter(aggregate), after+1, math.MaxUint64)
 	if err != nil {
 		return nil, l.classify(ctx, op, err)
 	}

@@ -11,5 +11,5 @@ import (
 // Load used before events named their predecessor (and still uses for
 // events stored before that).
 func (l *Log) ScanForTest(ctx context.Context, subject string) ([]*jetstream.RawStreamMsg, error) {
-	return l.scan(ctx, subject, math.MaxUint64)
+	return l.scan(ctx, subject, 1, math.MaxUint64)
 }

@@ -118,6 +118,17 @@ type Webhooks struct {
 
 	behindMu  sync.Mutex
 	behindSet map[string]bool
+
+	// The subscriptions' events read so far, by subscription in order of
+	// registration, up to stream sequence subsSeen: each read asks the
+	// log only for what came since, so the deliverer's poll (every Poll)
+	// does not scan the whole log each time. (A log created again under
+	// a running process is followed after its restart, as the projectors'
+	// read models are.)
+	subsMu    sync.Mutex
+	subsSeen  uint64
+	subsRecs  map[string][]domain.Record
+	subsOrder []string
 }
 
 // New returns the subscriptions' commands and deliverer.
@@ -244,21 +255,25 @@ func (w *Webhooks) checkLiteral(target string) error {
 
 // subscriptions folds every subscription of the log, removed ones too.
 func (w *Webhooks) subscriptions(ctx context.Context) ([]*domain.Webhook, error) {
-	recs, err := w.log.LoadKind(ctx, domain.AggregateWebhook)
+	w.subsMu.Lock()
+	defer w.subsMu.Unlock()
+	recs, err := w.log.LoadKind(ctx, domain.AggregateWebhook, w.subsSeen)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string][]domain.Record{}
-	var order []string
-	for _, r := range recs {
-		if _, ok := byID[r.AggregateID]; !ok {
-			order = append(order, r.AggregateID)
-		}
-		byID[r.AggregateID] = append(byID[r.AggregateID], r)
+	if w.subsRecs == nil {
+		w.subsRecs = map[string][]domain.Record{}
 	}
-	out := make([]*domain.Webhook, 0, len(order))
-	for _, id := range order {
-		out = append(out, domain.Fold[domain.Webhook](byID[id]))
+	for _, r := range recs {
+		if _, ok := w.subsRecs[r.AggregateID]; !ok {
+			w.subsOrder = append(w.subsOrder, r.AggregateID)
+		}
+		w.subsRecs[r.AggregateID] = append(w.subsRecs[r.AggregateID], r)
+		w.subsSeen = r.Seq
+	}
+	out := make([]*domain.Webhook, 0, len(w.subsOrder))
+	for _, id := range w.subsOrder {
+		out = append(out, domain.Fold[domain.Webhook](w.subsRecs[id]))
 	}
 	return out, nil
 }
