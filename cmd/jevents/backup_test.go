@@ -83,7 +83,7 @@ func TestNATSBackupRestore(t *testing.T) {
 
 	backup := t.TempDir()
 	for _, stream := range []string{"JEVENTS", "JEVENTS_SCHEDULES"} {
-		if out, err := natsCLI(t, srcDir, "stream", "backup", stream, filepath.Join(backup, stream), "--no-progress"); err != nil {
+		if out, err := natsCLI(t, srcDir, "stream", "backup", stream, filepath.Join(backup, stream), "--no-consumers", "--no-progress"); err != nil {
 			t.Fatalf("nats stream backup %s: %v\n%s", stream, err, out)
 		}
 	}
@@ -174,7 +174,7 @@ func testBackupR3(t *testing.T, c *testCluster, r *roles) {
 	before := snapshot(r.feeds.base)
 	home := t.TempDir()
 	dir := filepath.Join(t.TempDir(), "JEVENTS")
-	cmd := exec.Command(bin, append(auth, "stream", "backup", "JEVENTS", dir, "--no-progress")...)
+	cmd := exec.Command(bin, append(auth, "stream", "backup", "JEVENTS", dir, "--no-consumers", "--no-progress")...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("nats stream backup: %v\n%s", err, out)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -70,14 +69,10 @@ func testServeArgs(ops string) []string {
 		"--intake-quota", "-1", "--intake-quota-bytes", "-1"}
 }
 
+// freePort is host:port of a free port for a child process (freePortNum).
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", stablePort(t))
 }
 
 // startProc runs `jevents serve` on dir as a child process.
