@@ -223,7 +223,11 @@ func (x *Index) SponsorName(id string) (string, bool) {
 }
 
 // Renamed reports whether a change of a record changes how sponsors
-// linked to it are shown, so that feed caches need dropping.
+// linked to it are shown, so that feed caches need dropping. A record
+// that appears is such a change too: until the replica holds it, a
+// conference linked to it shows the name stored with the conference, and
+// a replica that starts behind the calendar's (a restored log, a
+// rebuild) receives a renamed resource first with its new name.
 func Renamed(old Resource, hadOld bool, r Resource) bool {
-	return hadOld && old.Details.Name != r.Details.Name
+	return !hadOld || old.Details.Name != r.Details.Name
 }
