@@ -39,6 +39,13 @@ const (
 	TypeConferenceUnpublished       = "conference.unpublished.v1"
 )
 
+// ScheduledSubject is the subject of conference id's plans
+// (conference.scheduled events): a log's reader finds the conferences
+// that ever had a plan by it.
+func ScheduledSubject(id string) string {
+	return Envelope{Type: TypeConferenceScheduled, Aggregate: AggregateConference, AggregateID: id}.Subject()
+}
+
 // StatusUnpublished: an editor took a published conference out of the
 // feeds and pages. It can be approved again.
 const StatusUnpublished Status = "unpublished"

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/justiceevents/jevents/cmd/jevents/service"
+	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog/export"
 )
 
@@ -32,7 +36,9 @@ var (
 		about: "Every event lands at the sequence it had, with its data and headers byte for byte, so every feed and\n" +
 			"its ETag equal the source's once the projectors catch up. The file is verified first (with --key when\n" +
 			"given); a stream that holds or held any event is refused. Start the target empty and quiet:\n" +
-			"`jevents serve --no-seed` on a fresh data directory (or `jevents setup` on a cluster), then import.",
+			"`jevents serve --no-seed` on a fresh data directory (or `jevents setup` on a cluster), then import.\n" +
+			"Editors' pending plans (embargoes, cancellations for later) are made again from the log: their\n" +
+			"messages live outside it; one whose instant has passed fires at once.",
 		example: "jevents serve --no-seed --data ./restored &\n" +
 			"jevents import backup.jsonl --data ./restored --key data/" + export.KeyFile + ".pub",
 		min: 1, max: 1}
@@ -196,6 +202,16 @@ func importLog(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer nc.Close()
 	report := progressLine(stderr, "jevents import", "records")
 	o.Progress = func(done, total int) { report(uint64(done), uint64(total)) }
+	// The plans' messages are not in an export: note the conferences
+	// that had plans, and write their pending ones again once imported.
+	var planned []string
+	seen := map[string]bool{}
+	o.Imported = func(subject string) {
+		if id, ok := scheduledConference(subject); ok && !seen[id] {
+			seen[id] = true
+			planned = append(planned, id)
+		}
+	}
 	sum, err := export.Import(ctx, js, f.Arg(0), o)
 	var ve *export.VerifyError
 	if errors.As(err, &ve) {
@@ -204,6 +220,23 @@ func importLog(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(sum)
+	rearmed, err := service.RearmPlans(ctx, js, planned, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return fmt.Errorf("the log is imported, but its plans are not all made again (docs/backup.md, \"Plans after an import\"): %w", err)
+	}
+	b, _ := json.Marshal(struct {
+		export.Summary
+		Plans int `json:"plans"`
+	}{sum, rearmed})
 	return printJSON(stdout, b)
+}
+
+// scheduledConference is the conference of a conference.scheduled
+// event's subject.
+func scheduledConference(subject string) (string, bool) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || subject != domain.ScheduledSubject(parts[2]) {
+		return "", false
+	}
+	return parts[2], true
 }

@@ -223,6 +223,82 @@ func TestExportVerifyImportRestoresEveryFeed(t *testing.T) {
 	}
 }
 
+// TestImportRearmsPlans: an export holds the log, not the plans' stream
+// whose messages fire editors' plans. `jevents import` makes the pending
+// ones again: a cancellation planned before the export whose instant
+// passed before the import fires at once on the restored service, one
+// still ahead fires at its instant, and one called off before the export
+// never fires.
+func TestImportRearmsPlans(t *testing.T) {
+	const public = "https://events.test"
+	srcDir := t.TempDir()
+	src := startProc(t, srcDir, "--public-url", public, "--no-seed")
+	year := time.Now().Year() + 1
+	var ids []string
+	for i := range 3 {
+		var rec struct{ ID string }
+		call(t, http.MethodPost, src.base+"/api/v1/conferences", map[string]any{
+			"title": fmt.Sprintf("Planned conference %d", i), "start": fmt.Sprintf("%d-05-1%d", year, i), "all_day": true,
+			"format": "online", "topics": []string{"courts"}, "contact": map[string]string{"email": "org@example.org"},
+		}, &rec)
+		call(t, http.MethodPost, src.base+"/api/v1/conferences/"+rec.ID+"/approve", map[string]string{}, nil)
+		ids = append(ids, rec.ID)
+	}
+	plan := func(id string, at time.Time) string {
+		var res struct{ Scheduled struct{ ID string } }
+		call(t, http.MethodPost, src.base+"/api/v1/conferences/"+id+"/cancel",
+			map[string]string{"reason": "planned", "at": at.UTC().Format(time.RFC3339)}, &res)
+		if res.Scheduled.ID == "" {
+			t.Fatalf("no plan for %s", id)
+		}
+		return res.Scheduled.ID
+	}
+	passed := time.Now().Add(4 * time.Second)
+	plan(ids[0], passed)                             // its instant passes while the log is away
+	ahead := plan(ids[1], time.Now().Add(time.Hour)) // still ahead after the import
+	calledOff := plan(ids[2], passed)
+	call(t, http.MethodDelete, src.base+"/api/v1/conferences/"+ids[2]+"/schedules/"+calledOff, nil, nil)
+
+	file := filepath.Join(t.TempDir(), "backup.jsonl")
+	if code, out, errs := runCLI("export", "--data", srcDir, file); code != 0 {
+		t.Fatalf("export: exit %d: %s %s", code, out, errs)
+	}
+	// The source stops before its plan fires: the export says pending.
+	_ = src.cmd.Process.Kill()
+	_ = src.cmd.Wait()
+	if time.Now().After(passed) {
+		t.Fatal("the source lived past its plan's instant; the export may not hold it pending")
+	}
+	time.Sleep(time.Until(passed.Add(2 * time.Second)))
+
+	dstDir := t.TempDir()
+	dst := startProc(t, dstDir, "--public-url", public, "--no-seed")
+	code, out, errs := runCLI("import", file, "--data", dstDir)
+	var sum struct{ Plans int }
+	if code != 0 || json.Unmarshal([]byte(out), &sum) != nil || sum.Plans != 2 {
+		t.Fatalf("import: exit %d, want 2 plans made again: %s %s", code, out, errs)
+	}
+	status := func(id string) string {
+		var c struct{ Status string }
+		call(t, http.MethodGet, dst.base+"/api/v1/moderation/conferences/"+id, nil, &c)
+		return c.Status
+	}
+	waitUntil(t, 30*time.Second, "the plan whose instant passed fires on the restored service", func() bool {
+		return status(ids[0]) == "cancelled"
+	})
+	var b struct {
+		Status    string
+		Scheduled []struct{ ID string }
+	}
+	call(t, http.MethodGet, dst.base+"/api/v1/moderation/conferences/"+ids[1], nil, &b)
+	if b.Status != "approved" || len(b.Scheduled) != 1 || b.Scheduled[0].ID != ahead {
+		t.Fatalf("the plan an hour ahead: %+v", b)
+	}
+	if st := status(ids[2]); st != "approved" {
+		t.Fatalf("a plan called off before the export fired: %s", st)
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)

@@ -21,6 +21,11 @@ type ImportOptions struct {
 	Key ed25519.PublicKey
 	// Progress, when set, is told the records done of all.
 	Progress func(done, total int)
+	// Imported, when set, is told the subject of every record as it is
+	// published, so that the caller can restore what lives outside the
+	// stream (the editors' plans: cmd/jevents import). Act on them only
+	// once Import returned without error: then every one is stored.
+	Imported func(subject string)
 }
 
 // ErrNotEmpty refuses an import into a stream that holds (or held)
@@ -120,6 +125,9 @@ func Import(ctx context.Context, js jetstream.JetStream, file string, o ImportOp
 		}
 		if err := p.publish(ctx, r); err != nil {
 			return err
+		}
+		if o.Imported != nil {
+			o.Imported(r.Subject)
 		}
 		if done++; o.Progress != nil && done%1000 == 0 {
 			o.Progress(done, sum.Records)

@@ -117,6 +117,30 @@ func (m *Moderation) CallOff(ctx context.Context, cmd Command, plan, reason stri
 	return res, nil
 }
 
+// Rearm writes again the messages of a conference's pending plans, for a
+// log restored without the plans' stream (`jevents import`: an export
+// holds the log only). A plan whose instant has passed fires at once.
+// Safe to repeat, like Plan: a plan that fires twice acts once (Fire).
+// It returns how many plans it wrote.
+func (m *Moderation) Rearm(ctx context.Context, id string) (int, error) {
+	if m.planner == nil {
+		return 0, &httpapi.Error{Status: http.StatusServiceUnavailable, Title: "Plans unavailable",
+			Detail: "this server cannot plan commands for later"}
+	}
+	c, err := m.Conference(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range c.Schedules.Pending() {
+		if err := m.planner.Plan(ctx, id, s.ID, s.At); err != nil {
+			return n, fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Fire carries out (or lets lapse) a plan that came due, deciding on the
 // conference as the log holds it now (domain.Conference.Fire). A plan the
 // log does not hold as pending does nothing; so a due plan that arrives
