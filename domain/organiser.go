@@ -272,7 +272,10 @@ func (c *Conference) DeclineProposal(proposal, reason string) (Event, error) {
 // FieldChange is one field of a proposal as people compare it: its label,
 // its text now and as proposed.
 type FieldChange struct {
-	Name, Label, Now, Proposed string
+	Name     string `json:"field"`
+	Label    string `json:"label"`
+	Now      string `json:"now"`
+	Proposed string `json:"proposed"`
 }
 
 // ProposalDiff lists the fields the open proposal changes, field by field,
