@@ -78,7 +78,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "organiser", "propose"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.
