@@ -167,19 +167,19 @@ type orgHistoryView struct {
 }
 
 type orgData struct {
-	Base, CSRF string // Base: the page's own path
-	V          conferenceView
-	Status     domain.Status
-	StatusText string
-	Reason     string // why it was rejected, cancelled, …
-	Format     string
-	Timezone   string
-	Public     string
-	Version    uint64
-	Proposal   []domain.FieldChange
-	Proposed   string
-	Requested  *domain.CancellationRequest
-	History    []orgHistoryView
+	Base, CSRF                         string // Base: the page's own path
+	V                                  conferenceView
+	Status                             domain.Status
+	StatusText                         string
+	Reason                             string // why it was rejected, cancelled, …
+	Format                             string
+	Timezone                           string
+	Public                             string
+	Version                            uint64
+	Proposal                           []domain.FieldChange
+	Proposed                           string
+	Requested                          *domain.CancellationRequest
+	History                            []orgHistoryView
 	CanWithdraw, CanCancel, CanPropose bool
 	Flash, Alert                       string
 	WithdrawReason, CancelReason       string

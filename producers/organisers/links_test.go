@@ -46,14 +46,14 @@ func TestLinks(t *testing.T) {
 		want error
 	}{
 		"another conference's": {tok, other, ErrLinkInvalid},
-		"id swapped":            {swapped, other, ErrLinkInvalid},
-		"MAC tampered":          {flipped, c, ErrLinkInvalid},
-		"expiry moved":          {later, c, ErrLinkInvalid},
-		"contact changed":       {tok, moved, ErrLinkInvalid},
-		"garbled":               {"c1..x", c, ErrLinkInvalid},
-		"empty":                 {"", c, ErrLinkInvalid},
-		"no conference":         {tok, &domain.Conference{}, ErrLinkInvalid},
-		"expired":               {tok, c, ErrLinkExpired},
+		"id swapped":           {swapped, other, ErrLinkInvalid},
+		"MAC tampered":         {flipped, c, ErrLinkInvalid},
+		"expiry moved":         {later, c, ErrLinkInvalid},
+		"contact changed":      {tok, moved, ErrLinkInvalid},
+		"garbled":              {"c1..x", c, ErrLinkInvalid},
+		"empty":                {"", c, ErrLinkInvalid},
+		"no conference":        {tok, &domain.Conference{}, ErrLinkInvalid},
+		"expired":              {tok, c, ErrLinkExpired},
 	} {
 		at := now
 		if name == "expired" {
