@@ -26,10 +26,11 @@ type ConferenceSubmitted struct {
 	// RequestHash is Submission.Hash, to recognise a retried request.
 	RequestHash string `json:"request_hash"`
 	// ReimportOf is the conference an .ics file's VEVENT was imported as
-	// before (the same UID from the same contact), when that one was no
-	// longer pending: this submission is the file's new version of it,
-	// flagged in the queue for editors to carry over (until organisers'
-	// proposed changes exist); "" for any other submission.
+	// before (the same UID from the same contact), when that one was
+	// closed (rejected, cancelled, withdrawn: a published one gets the
+	// file's version as a proposal instead, producers/intake): this
+	// submission is the file's new version of it, flagged in the queue for
+	// editors to decide again; "" for any other submission.
 	ReimportOf string `json:"reimport_of,omitempty"`
 }
 
