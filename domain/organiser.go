@@ -98,6 +98,19 @@ func init() {
 	register[ConferenceProposalDeclined](TypeConferenceProposalDeclined)
 }
 
+// OrganiserRequest reports whether e is an organiser's request or an
+// editor's answer to one that changes nothing the public sees (a proposal,
+// a cancellation request, their declines): public read models and the
+// public history pass over them. A withdrawal is not one: it ends a
+// submission (which was never public).
+func OrganiserRequest(e Event) bool {
+	switch e.(type) {
+	case ConferenceChangeProposed, ConferenceProposalDeclined, ConferenceCancellationRequested, ConferenceCancellationDeclined:
+		return true
+	}
+	return false
+}
+
 // Proposal is a conference's open proposal.
 type Proposal struct {
 	// ID is the proposal's event id: accepting or declining names it.

@@ -249,18 +249,6 @@ const (
 	viewEditor
 )
 
-// organiserRequest reports whether an event is an organiser's request or
-// an editor's answer to one: the organiser's and the editors' business,
-// never the public's (a proposal is not what the conference says).
-func organiserRequest(e domain.Event) bool {
-	switch e.(type) {
-	case domain.ConferenceChangeProposed, domain.ConferenceProposalDeclined, domain.ConferenceCancellationRequested,
-		domain.ConferenceCancellationDeclined, domain.ConferenceWithdrawn:
-		return true
-	}
-	return false
-}
-
 func conferenceHistory(id string, recs []domain.Record, v viewer) (h History, visible bool) {
 	editor := v == viewEditor
 	if c := domain.Fold[domain.Conference](recs); v == viewPublic && !c.Public() {
@@ -282,7 +270,9 @@ func conferenceHistory(id string, recs []domain.Record, v viewer) (h History, vi
 				continue
 			}
 		}
-		if v == viewPublic && organiserRequest(rec.Event) {
+		// The organiser's requests are theirs and the editors' business,
+		// never the public's (a proposal is not what the conference says).
+		if v == viewPublic && domain.OrganiserRequest(rec.Event) {
 			continue
 		}
 		switch ev := rec.Event.(type) {
