@@ -21,9 +21,9 @@ import (
 type noQueue struct{}
 
 func (noQueue) Page(time.Time, string, int) ([]moderation.Pending, int) { return nil, 0 }
-func (noQueue) Len() int                                                 { return 0 }
-func (noQueue) Place(string) (time.Time, bool)                           { return time.Time{}, false }
-func (noQueue) ByContact(string, int) ([]moderation.Pending, int)        { return nil, 0 }
+func (noQueue) Len() int                                                { return 0 }
+func (noQueue) Place(string) (time.Time, bool)                          { return time.Time{}, false }
+func (noQueue) ByContact(string, int) ([]moderation.Pending, int)       { return nil, 0 }
 func (noQueue) Similar(domain.ConferenceDetails, string, int) ([]moderation.Pending, []string) {
 	return nil, nil
 }
