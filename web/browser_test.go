@@ -868,7 +868,7 @@ func TestBrowserReportAProblem(t *testing.T) {
 // TestBrowserOrganiserProposes: the organiser opens their private link
 // (as the receipt mail carries it), proposes a new title through the
 // filled submission form, and sees their proposal waiting, field by field;
-// the pages pass axe.
+// an editor accepts it from the queue; the pages pass axe.
 func TestBrowserOrganiserProposes(t *testing.T) {
 	a := startApp(t)
 	c := a.submitAPI("Conference with a typo", nextYear(8, 3), nil)
@@ -894,4 +894,22 @@ func TestBrowserOrganiserProposes(t *testing.T) {
 		t.Fatalf("the proposal as the page shows it: %q", got)
 	}
 	tb.check("organiser-proposed")
+
+	// The editor sees it field by field in the queue and accepts it.
+	tb.open("/moderation")
+	tb.do("token", chromedp.SendKeys(chromedp.ID("token"), editorToken))
+	if st := tb.submit(`form[action="/moderation/sign-in"] button`); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	a.waitFor("the proposal in the queue", func() bool {
+		tb.open("/moderation")
+		return strings.Contains(tb.text("main"), "The organiser proposes changes")
+	})
+	tb.check("queue-proposal")
+	if st := tb.submit(`#accept-` + c.ID); st != 200 || !strings.Contains(tb.text("main"), "Accepted the organiser's proposed changes") {
+		t.Fatalf("accept: %d %q", st, tb.text("main"))
+	}
+	if tb.open(link); !strings.Contains(tb.text("h1"), "Conference without a typo") {
+		t.Fatalf("the private page after the acceptance: %q", tb.text("h1"))
+	}
 }
