@@ -26,10 +26,11 @@ type ConferenceSubmitted struct {
 	// RequestHash is Submission.Hash, to recognise a retried request.
 	RequestHash string `json:"request_hash"`
 	// ReimportOf is the conference an .ics file's VEVENT was imported as
-	// before (the same UID from the same contact), when that one was no
-	// longer pending: this submission is the file's new version of it,
-	// flagged in the queue for editors to carry over (until organisers'
-	// proposed changes exist); "" for any other submission.
+	// before (the same UID from the same contact), when that one was
+	// closed (rejected, cancelled, withdrawn: a published one gets the
+	// file's version as a proposal instead, producers/intake): this
+	// submission is the file's new version of it, flagged in the queue for
+	// editors to decide again; "" for any other submission.
 	ReimportOf string `json:"reimport_of,omitempty"`
 }
 
@@ -38,6 +39,9 @@ type ConferenceSubmitted struct {
 type ConferenceUpdated struct {
 	Details ConferenceDetails `json:"details"`
 	Changed []string          `json:"changed"`
+	// Proposal is the organiser's proposal this update accepts (its event
+	// id, organiser.go); "" for an editor's own edit or a re-import.
+	Proposal string `json:"proposal,omitempty"`
 }
 
 // ConferenceApproved publishes a pending conference.
@@ -90,6 +94,14 @@ type Conference struct {
 	Published time.Time
 	// Schedules are its pending plans (schedule.go).
 	Schedules Plan
+	// Proposal and CancellationRequest are the organiser's open requests
+	// (organiser.go); nil when none is open.
+	Proposal            *Proposal
+	CancellationRequest *CancellationRequest
+	// Queued is when it last began to wait for an editor (Waiting): its
+	// submission, or the organiser's request that put a decided conference
+	// back in the queue. The queue is ordered by it.
+	Queued time.Time
 }
 
 // Public reports whether the conference may be shown to everyone: an
@@ -112,6 +124,7 @@ func (c *Conference) Apply(r Record) {
 	c.ID = r.AggregateID
 	c.Updated = r.Time
 	c.Schedules.apply(r)
+	c.applyRequests(r)
 	switch e := r.Event.(type) {
 	case ConferenceSubmitted:
 		c.Status = StatusPending
@@ -131,6 +144,8 @@ func (c *Conference) Apply(r Record) {
 		c.Status = StatusCancelled
 	case ConferenceUnpublished:
 		c.Status = StatusUnpublished
+	case ConferenceWithdrawn:
+		c.Status = StatusWithdrawn
 	}
 }
 

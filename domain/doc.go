@@ -11,7 +11,9 @@
 //   - stream and subject names: one subject per aggregate with the event's
 //     short name as last token (events.conference.<id>.submitted);
 //   - the conference aggregate: its states, its transitions and the
-//     decisions an editor may take on it;
+//     decisions an editor may take on it, and the organiser's requests
+//     (withdraw, ask for cancellation, propose changes) with the editors'
+//     answers (organiser.go);
 //   - the resource aggregate of the directory (resource.go): its fields,
 //     kinds and phone numbers, ids derived from names, and its
 //     transitions (added, updated, retired, restored);

@@ -189,7 +189,7 @@ func (p *Plan) apply(r Record) {
 		p.drop(func(s Schedule) bool { return s.Action == ActionCancel })
 	case ConferenceUnpublished:
 		p.drop(func(s Schedule) bool { return s.Action == ActionUnpublish })
-	case ConferenceRejected:
+	case ConferenceRejected, ConferenceWithdrawn:
 		p.pending = nil
 	}
 }

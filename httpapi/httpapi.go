@@ -148,11 +148,33 @@ func ClientGone(r *http.Request, err error) bool {
 	return errors.Is(err, context.Canceled) && r.Context().Err() != nil
 }
 
+// PrivatePrefix starts the paths that hold a credential (the organiser's
+// private link: /organiser/{token}…).
+const PrivatePrefix = "/organiser/"
+
+// LogPath is a request's path as logs and error answers may show it: a
+// path that holds a credential (a route whose pattern has a {token}
+// wildcard, or anything under PrivatePrefix) shows as its pattern,
+// "/organiser/{token}", never as the token. Metrics name routes by their
+// pattern already.
+func LogPath(r *http.Request) string {
+	if strings.Contains(r.Pattern, "{token}") {
+		if _, p, ok := strings.Cut(r.Pattern, " "); ok {
+			return p
+		}
+		return r.Pattern
+	}
+	if strings.HasPrefix(r.URL.Path, PrivatePrefix) {
+		return PrivatePrefix + "{token}"
+	}
+	return r.URL.Path
+}
+
 // AnswerClientGone records a request whose client went away (ClientGone)
 // as 499, logged at debug level only.
 func AnswerClientGone(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	log.DebugContext(r.Context(), "client went away before the answer", slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Any("err", err))
+		slog.String("path", LogPath(r)), slog.Any("err", err))
 	w.WriteHeader(StatusClientClosedRequest)
 }
 
@@ -165,11 +187,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	p := ProblemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = LogPath(r)
 	p = Bound(p) // bound.go: a small answer whatever the request held
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
+			slog.String("path", LogPath(r)), slog.Int("status", p.Status), slog.Any("err", err))
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="justice-events editors"`)

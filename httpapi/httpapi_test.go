@@ -101,3 +101,20 @@ func TestEveryTypeErrorNamed(t *testing.T) {
 		t.Fatalf("DecodeBytes: %v", err)
 	}
 }
+
+// TestLogPathHidesTokens: a path holding a private link's token is logged
+// and answered as its pattern.
+func TestLogPathHidesTokens(t *testing.T) {
+	for _, c := range []struct{ pattern, path, want string }{
+		{"GET /organiser/{token}", "/organiser/abc.def.ghi", "/organiser/{token}"},
+		{"POST /organiser/{token}/withdraw", "/organiser/abc.def.ghi/withdraw", "/organiser/{token}/withdraw"},
+		{"", "/organiser/abc.def.ghi/nothing", "/organiser/{token}"},
+		{"GET /conferences/{id}", "/conferences/c1", "/conferences/c1"},
+	} {
+		r := httptest.NewRequest("GET", c.path, nil)
+		r.Pattern = c.pattern
+		if got := httpapi.LogPath(r); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.pattern, c.path, got, c.want)
+		}
+	}
+}

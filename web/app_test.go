@@ -30,6 +30,7 @@ type app struct {
 	t    *testing.T
 	svc  *service.Service
 	base string // where the test reaches it
+	dir  string // its data directory (its server secret)
 }
 
 type appOption func(*service.Config)
@@ -73,7 +74,7 @@ func startApp(t *testing.T, opts ...appOption) *app {
 		s.Close()
 		t.Fatal(err)
 	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr()}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("close: %v", err)

@@ -18,7 +18,10 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/justiceevents/jevents/domain"
+	"github.com/justiceevents/jevents/internal/serversecret"
 	"github.com/justiceevents/jevents/internal/syndcheck"
+	"github.com/justiceevents/jevents/producers/organisers"
 )
 
 // The browser tests drive Debian's Chromium (installed by `make test`
@@ -860,4 +863,53 @@ func TestBrowserReportAProblem(t *testing.T) {
 		tb.open("/moderation")
 		return !strings.Contains(tb.text("main"), "open report")
 	})
+}
+
+// TestBrowserOrganiserProposes: the organiser opens their private link
+// (as the receipt mail carries it), proposes a new title through the
+// filled submission form, and sees their proposal waiting, field by field;
+// an editor accepts it from the queue; the pages pass axe.
+func TestBrowserOrganiserProposes(t *testing.T) {
+	a := startApp(t)
+	c := a.submitAPI("Conference with a typo", nextYear(8, 3), nil)
+	keys, err := serversecret.Load(a.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "/organiser/" + organisers.NewLinks(keys, 0).Token(c.ID, domain.Contact{Email: "pat.organiser@example.org"}, time.Now())
+	tb := newTab(t, a)
+	if st := tb.open(link); st != 200 || !strings.Contains(tb.text(".status"), "Waiting for an editor") {
+		t.Fatalf("private page: %d %q", st, tb.text(".status"))
+	}
+	tb.check("organiser")
+	if st := tb.submit(`a[href$="/propose"]`); st != 200 {
+		t.Fatalf("propose link: %d", st)
+	}
+	tb.check("organiser-propose")
+	tb.do("fix the title", chromedp.SetValue(chromedp.ID("title"), "Conference without a typo"))
+	if st := tb.submit("#send-proposal"); st != 200 || !strings.Contains(tb.text("main"), "Your proposed changes are with the editors") {
+		t.Fatalf("send: %d %q", st, tb.text("main"))
+	}
+	if got := tb.text("table.diff"); !strings.Contains(got, "Conference with a typo") || !strings.Contains(got, "Conference without a typo") {
+		t.Fatalf("the proposal as the page shows it: %q", got)
+	}
+	tb.check("organiser-proposed")
+
+	// The editor sees it field by field in the queue and accepts it.
+	tb.open("/moderation")
+	tb.do("token", chromedp.SendKeys(chromedp.ID("token"), editorToken))
+	if st := tb.submit(`form[action="/moderation/sign-in"] button`); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	a.waitFor("the proposal in the queue", func() bool {
+		tb.open("/moderation")
+		return strings.Contains(tb.text("main"), "The organiser proposes changes")
+	})
+	tb.check("queue-proposal")
+	if st := tb.submit(`#accept-` + c.ID); st != 200 || !strings.Contains(tb.text("main"), "Accepted the organiser's proposed changes") {
+		t.Fatalf("accept: %d %q", st, tb.text("main"))
+	}
+	if tb.open(link); !strings.Contains(tb.text("h1"), "Conference without a typo") {
+		t.Fatalf("the private page after the acceptance: %q", tb.text("h1"))
+	}
 }

@@ -83,7 +83,7 @@ func (s *Server) ModerationRoutes(mod Moderator, gate *auth.Gate, rm ReportModer
 		editorsOnly("GET /moderation/conferences/{id}/edit", m.handleEditForm),
 		editorsOnly("POST /moderation/conferences/{id}/edit", m.handleEdit),
 	}
-	for _, d := range []moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel} {
+	for _, d := range append([]moderation.Decision{moderation.Approve, moderation.Reject, moderation.Cancel}, moderation.Answers...) {
 		routes = append(routes, editorsOnly("POST /moderation/conferences/{id}/"+string(d), m.handleDecision(d)))
 	}
 	if rm != nil { // report.go
@@ -266,6 +266,32 @@ type queueItem struct {
 	// FromContact is how many conferences of this organiser wait (the
 	// button that rejects them all shows from 2).
 	FromContact int
+	// Pending: a submission waiting for a decision; otherwise a decided
+	// conference waits for an answer to its organiser's request.
+	Pending bool
+	Req     requestsView
+}
+
+// requestsView is a conference's open requests from its organiser, field
+// by field for a proposal (organiser.go has the organiser's side).
+// Its answers' forms carry the conference's id and version, the editor's
+// CSRF token and an idempotency key (the "org-requests" template).
+type requestsView struct {
+	HasProposal bool
+	Proposal    []domain.FieldChange
+	ProposedAt  string
+	Request     *domain.CancellationRequest
+	ID, CSRF    string
+	Version     uint64
+	Idem        string
+}
+
+func requestsOf(c *domain.Conference, csrf, idem string) requestsView {
+	v := requestsView{ID: c.ID, Version: c.Version, CSRF: csrf, Idem: idem, Request: c.CancellationRequest}
+	if c.Proposal != nil {
+		v.HasProposal, v.Proposal, v.ProposedAt = true, c.ProposalDiff(), c.Proposal.At.UTC().Format("January 2, 2006, 15:04 UTC")
+	}
+	return v
 }
 
 type queueData struct {
@@ -318,10 +344,11 @@ func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth
 			continue
 		}
 		c, err := m.mod.Conference(r.Context(), p.ID)
-		if err == nil && c.Status != domain.StatusPending {
+		if err == nil && !c.Waiting() {
 			continue // decided since the read model saw it
 		}
 		var it queueItem
+		cost := 0
 		if err == nil {
 			cc := calendar.Conference{ID: c.ID, Status: c.Status, Version: c.Version, Details: c.Details}
 			it = queueItem{V: newConference(snap, cc), Format: formatLabel(c.Details.Format), Version: c.Version}
@@ -331,14 +358,18 @@ func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth
 			it.Duplicates = m.s.duplicates(c.Details, queue, p.ID)
 			it.ReimportOf = c.ReimportOf
 			_, it.FromContact = queue.ByContact(c.Contact.Email, 0)
+			it.Pending, it.Req = c.Status == domain.StatusPending, requestsOf(c, d.CSRF, newKey())
+			for _, fc := range it.Req.Proposal {
+				cost += 200 + escapedLen(fc.Label) + escapedLen(fc.Now) + escapedLen(fc.Proposed)
+			}
 		} else {
 			// The log cannot be read just now: what the queue knows.
 			cc := calendar.Conference{ID: p.ID, Status: domain.StatusPending, Version: p.Version,
 				Details: domain.ConferenceDetails{Title: p.Title, Start: p.Start, End: p.End, AllDay: len(p.Start) == len(domain.DateLayout)}}
-			it = queueItem{V: newConference(snap, cc), Version: p.Version}
+			it = queueItem{V: newConference(snap, cc), Version: p.Version, Pending: true}
 		}
 		it.Submitted, it.Idem = p.Submitted.UTC().Format("January 2, 2006, 15:04 UTC"), newKey()
-		cost := queueOverhead + it.V.cost() + escapedLen(it.Excerpt) + 2*escapedLen(it.ContactEmail) + escapedLen(it.ContactName)
+		cost += queueOverhead + it.V.cost() + escapedLen(it.Excerpt) + 2*escapedLen(it.ContactEmail) + escapedLen(it.ContactName)
 		for _, dv := range it.Duplicates {
 			cost += 300 + escapedLen(dv.Title) + escapedLen(dv.Where)
 		}
@@ -391,6 +422,12 @@ func (m *modPages) flash(ctx context.Context, q url.Values) string {
 		return "Saved your changes."
 	case "unchanged":
 		return "Nothing changed: the form held the current values."
+	case string(moderation.AcceptProposal):
+		return "Accepted the organiser's proposed changes to " + title + "; the organiser is told."
+	case string(moderation.DeclineProposal):
+		return "Declined the organiser's proposed changes to " + title + "; the organiser is told."
+	case string(moderation.DeclineCancellation):
+		return "Declined the organiser's request to cancel " + title + "; the organiser is told."
 	}
 	return ""
 }
@@ -437,6 +474,7 @@ type moderateData struct {
 	Reason       string
 	Duplicates   []duplicateView
 	Idem         string
+	Req          requestsView
 }
 
 // load reads a conference from the log, answering 404 or 503 itself.
@@ -479,6 +517,7 @@ func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status i
 	d.CanEdit = c.Status == domain.StatusPending || c.Status == domain.StatusApproved
 	d.Duplicates = m.s.duplicates(c.Details, m.mod.Queue(), c.ID)
 	d.Idem = newKey()
+	d.Req = requestsOf(c, d.CSRF, d.Idem)
 	m.s.page(w, r, status, "moderation", "moderate", layoutData{Title: c.Details.Title + " (" + string(c.Status) + ")", Section: "moderation", Body: d})
 }
 
@@ -571,6 +610,20 @@ func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWri
 				m.redirect(w, r, fmt.Sprintf("/moderation/conferences/%s?done=%s", url.PathEscape(id), dec))
 			}
 			return
+		case errors.As(err, &val) && dec == moderation.AcceptProposal:
+			// The proposal, carried over onto the details as they are now,
+			// does not validate (a date now past, an edit since).
+			c, ok := m.load(w, r, id)
+			if !ok {
+				return
+			}
+			var msgs []string
+			for _, f := range val.Fields {
+				msgs = append(msgs, f.Field+" "+f.Message)
+			}
+			m.moderatePage(w, r, http.StatusUnprocessableEntity, sess, c, moderateData{Conflict: "The proposed changes cannot be accepted as they are (" +
+				strings.Join(msgs, "; ") + "). Edit the conference yourself, or decline the proposal with a reason. Nothing was changed."})
+			return
 		case errors.As(err, &val):
 			c, ok := m.load(w, r, id)
 			if !ok {
@@ -587,6 +640,9 @@ func (m *modPages) handleDecision(dec moderation.Decision) func(http.ResponseWri
 			msg := fmt.Sprintf("Someone else changed this conference first: you saw version %d, and it is now version %d (%s). Nothing was changed. Here is the current version: decide again.",
 				version, c.Version, c.Status)
 			switch {
+			case moderation.IsAnswer(dec) && c.Version == version:
+				msg = "The organiser's request was answered or withdrawn already. Nothing was changed."
+			case moderation.IsAnswer(dec):
 			case c.Status == outcome(dec):
 				msg = fmt.Sprintf("This conference is already %s (version %d), perhaps by this very form a moment ago. Nothing more was changed.", c.Status, c.Version)
 			case te != nil && c.Version == version:

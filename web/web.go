@@ -28,7 +28,10 @@
 //     API validates, with field messages, a duplicate check, a honeypot, a
 //     per-address rate limit and idempotent posts;
 //   - /moderation (the editors role): sign-in with an editor token, the
-//     queue, approve, reject, cancel and edit with If-Match semantics.
+//     queue, approve, reject, cancel and edit with If-Match semantics, and
+//     the answers to organisers' requests (a proposal's diff);
+//   - /organiser/{token} (the intake role): the organiser's private page,
+//     opened by the signed link in their mails (organiser.go).
 //
 // Every POST is checked against cross-site forgery twice: the browser's
 // Sec-Fetch-Site/Origin (http.CrossOriginProtection) and a token in the
@@ -78,7 +81,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "organiser", "propose"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.

@@ -311,6 +311,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.env("editor-tokens-file", "JEVENTS_EDITOR_TOKENS_FILE")
 	f.StringVar(&cfg.ServerSecretFile, "server-secret-file", "", "file of server secrets that sign editors' sessions, one a line: the first signs, any verifies (rotation); default: one generated into <data>/server-secret")
 	f.env("server-secret-file", "JEVENTS_SERVER_SECRET_FILE")
+	f.DurationVar(&cfg.OrganiserLinkTTL, "organiser-link-ttl", def.OrganiserLinkTTL, "how long an organiser's private link (in every mail to them) works, 1h to 366d; signed with the server secrets")
+	f.env("organiser-link-ttl", "JEVENTS_ORGANISER_LINK_TTL")
 	f.BoolVar(&cfg.NoSeed, "no-seed", false, "do not seed the resource directory on a log without resources")
 	f.env("no-seed", "JEVENTS_NO_SEED")
 	f.checkedVar(&trustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For every per-address limit believes (intake, forms, token throttle, connections): comma-separated addresses or CIDRs; none by default",

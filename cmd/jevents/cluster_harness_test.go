@@ -79,7 +79,8 @@ type testCluster struct {
 	seeds  map[string]string // user → seed file
 	dir    string
 
-	// secretFile is the server secret every editors process shares
+	// secretFile is the server secret every editors, intake and notifier
+	// process shares
 	// (--server-secret-file, from the environment as a container gets it).
 	secretFile string
 
@@ -408,7 +409,7 @@ func (c *testCluster) launchRoleAs(tb testing.TB, role, seed string, extra ...st
 		"--nats-inbox-prefix", "_INBOX." + role, "--trusted-proxies", "127.0.0.1",
 		"--http", addr, "--data", c.tb.TempDir(), "--public-url", "https://events.test"}, testServeArgs(ops)...)
 	env := append(os.Environ(), "JEVENTS_TEST_MAIN=1", "JEVENTS_EDITOR_TOKEN="+token)
-	if role == "editors" {
+	if role == "editors" || role == "intake" || role == "notifier" { // sessions; organisers' links
 		c.mu.Lock()
 		if c.secretFile == "" {
 			c.secretFile = filepath.Join(c.tb.TempDir(), "server-secret")

@@ -91,6 +91,7 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("no mail arrived; the notifier's log:\n%s", r.notifier.logs.String())
 		}
 	})
+	t.Run("an organiser's private link, signed by the notifier, opens on intake", func(t *testing.T) { testPrivateLinkAcrossRoles(t, mail, px) }) // cluster_organiser_test.go
 	t.Run("prometheus scrapes every role and the NATS servers", func(t *testing.T) { testPrometheus(t, r, exporter) })
 	t.Run("feeds serve the last model while no projector runs", func(t *testing.T) { testNoProjector(t, c, r) })
 	t.Run("leader and active projector killed under load", func(t *testing.T) { testFailover(t, c, r) })

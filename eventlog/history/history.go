@@ -11,7 +11,10 @@
 //     cancelled) conference's; a pending or rejected conference's history
 //     is for editors only, and is 404 to others, as the conference itself is;
 //   - to people without an editor token, editors appear as "editor" (not by
-//     name) and the notes editors leave with an approval are left out.
+//     name) and the notes editors leave with an approval are left out;
+//   - the organiser's requests (proposals, cancellation requests, a
+//     withdrawal) and the editors' answers to them are for editors and the
+//     organiser's private page (OrganiserHistory) only.
 //
 // It reads the log through the eventlog package, and imports the domain,
 // httpapi and internal packages (auth, httpcache); never a producer nor a
@@ -219,7 +222,36 @@ func ResourceHistory(id string, recs []domain.Record, editor bool) History {
 // organiser's contact. visible is false when the caller may not see it:
 // a conference that is not public, to someone without an editor token.
 func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History, visible bool) {
-	if c := domain.Fold[domain.Conference](recs); !editor && !c.Public() {
+	v := viewPublic
+	if editor {
+		v = viewEditor
+	}
+	return conferenceHistory(id, recs, v)
+}
+
+// OrganiserHistory is a conference's history as its organiser sees it on
+// their private page: every change of their conference, the editors'
+// notes and reasons, and their own requests (proposals, cancellation
+// requests, a withdrawal) with the editors' answers; editors appear as
+// "editor", and plans (an embargo) only once they come due, as to the
+// public.
+func OrganiserHistory(id string, recs []domain.Record) History {
+	h, _ := conferenceHistory(id, recs, viewOrganiser)
+	return h
+}
+
+// viewer is who reads a history.
+type viewer int
+
+const (
+	viewPublic viewer = iota
+	viewOrganiser
+	viewEditor
+)
+
+func conferenceHistory(id string, recs []domain.Record, v viewer) (h History, visible bool) {
+	editor := v == viewEditor
+	if c := domain.Fold[domain.Conference](recs); v == viewPublic && !c.Public() {
 		return History{}, false
 	}
 	h = History{Aggregate: domain.AggregateConference, ID: id, Entries: []Entry{}}
@@ -238,6 +270,11 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 				continue
 			}
 		}
+		// The organiser's requests are theirs and the editors' business,
+		// never the public's (a proposal is not what the conference says).
+		if v == viewPublic && domain.OrganiserRequest(rec.Event) {
+			continue
+		}
 		switch ev := rec.Event.(type) {
 		case domain.ConferenceSubmitted:
 			// ev.Contact is private and never leaves the log here.
@@ -251,9 +288,19 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 			prev = ev.Details
 		case domain.ConferenceApproved:
 			next = domain.StatusApproved
-			if editor {
+			if v != viewPublic { // the organiser's mail says it too
 				e.Note = ev.Note
 			}
+		case domain.ConferenceWithdrawn:
+			next, e.Reason = domain.StatusWithdrawn, ev.Reason
+		case domain.ConferenceChangeProposed:
+			// What the organiser proposed, against the details then; the
+			// details themselves change only if an editor accepts.
+			e.Changes, e.Source = conferenceDiff(&prev, ev.Details, ev.Changed), ev.Source
+		case domain.ConferenceProposalDeclined:
+			e.Reason = ev.Reason
+		case domain.ConferenceCancellationRequested, domain.ConferenceCancellationDeclined:
+			e.Reason = reasonOf(ev)
 		case domain.ConferenceRejected:
 			next, e.Reason = domain.StatusRejected, ev.Reason
 		case domain.ConferenceCancelled:
@@ -300,6 +347,17 @@ func ConferenceHistory(id string, recs []domain.Record, editor bool) (h History,
 	}
 	h.Total = len(h.Entries)
 	return h, true
+}
+
+// reasonOf is the reason a request or its answer gives.
+func reasonOf(e domain.Event) string {
+	switch ev := e.(type) {
+	case domain.ConferenceCancellationRequested:
+		return ev.Reason
+	case domain.ConferenceCancellationDeclined:
+		return ev.Reason
+	}
+	return ""
 }
 
 // conferenceDiff lists the changes of a conference's fields, in the order

@@ -12,8 +12,8 @@
 // Rotation: the first secret of the list signs, every secret verifies. To
 // rotate, put the new secret on a new first line and keep the old one below
 // it; restart (or roll) the processes; once everything signed with the old
-// one has expired (editors' sessions: 12 hours), remove its line and roll
-// again. A secret removed from the list ends at once everything signed
+// one has expired (editors' sessions: 12 hours; organisers' private links:
+// their TTL, 60 days by default), remove its line and roll again. A secret removed from the list ends at once everything signed
 // with it.
 //
 // Each use derives its own key (Derive), so that a MAC made for one

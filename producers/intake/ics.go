@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -279,6 +280,9 @@ type icsAppend struct {
 	creation eventlog.Creation
 	// flagged: id is the flagged duplicate of a decided conference.
 	flagged bool
+	// status is what its receipt says once stored: pending, or the
+	// status of a published conference it proposes changes to.
+	status domain.Status
 }
 
 // appendICS appends the file's submissions in one atomic batch and returns
@@ -305,7 +309,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 		switch {
 		case err == nil && !res[0].Duplicate:
 			for j, i := range todo {
-				out[i] = receipt(items[i].id, domain.StatusPending, res[j].Seq, false)
+				out[i] = receipt(items[i].id, cmp.Or(items[i].status, domain.StatusPending), res[j].Seq, false)
 			}
 			return out, nil
 		case err != nil && !errors.As(err, &ve):
@@ -350,13 +354,18 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 //   - c still pending: the file's version replaces it — the same id, a
 //     conference.updated event following c's last (nothing when nothing
 //     changed: again is false);
-//   - c decided (published, cancelled or rejected): a new pending
-//     submission with a fixed id of its own, flagged ReimportOf c in the
-//     queue, for editors to carry over. Organisers' proposed changes to
-//     published conferences (issue 12) do not exist yet: when they
-//     are, this becomes a proposal. A later re-import replaces that
-//     duplicate while it is pending, so one UID by one contact is at most
-//     its conference and one re-import waiting beside it.
+//   - c published (or unpublished): the file's version is the organiser's
+//     proposal on c (conference.change_proposed, source ics), for an editor
+//     to accept or decline field by field, as a proposal from the private
+//     page; nothing when it proposes what c holds or what c's open proposal
+//     already says. The file's VEVENT is the whole proposal: a field the
+//     file does not carry (the cost an editor added) shows in the diff as
+//     removed, for the editor to see and decline;
+//   - c closed (rejected, cancelled, withdrawn), which takes no proposal: a
+//     new pending submission with a fixed id of its own, flagged ReimportOf
+//     c in the queue, for editors to decide again. A later re-import
+//     replaces that duplicate while it is pending, so one UID by one
+//     contact is at most its conference and one re-import waiting beside it.
 func (it *icsAppend) reimportOf(c *domain.Conference) (again bool, err error) {
 	switch {
 	case c.Status == domain.StatusPending:
@@ -370,6 +379,18 @@ func (it *icsAppend) reimportOf(c *domain.Conference) (again bool, err error) {
 			return false, err
 		}
 		it.creation = eventlog.Creation{Env: env, MsgID: "reimport:" + it.id + ":" + it.hash[:16], Expect: c.Version}
+		return true, nil
+	case c.Status == domain.StatusApproved || c.Status == domain.StatusUnpublished:
+		ev, err := c.ProposeChange(it.sub.Details, "ics")
+		if err != nil || ev == nil {
+			return false, err
+		}
+		env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), it.id, it.actor, time.Now(), ev)
+		if err != nil {
+			return false, err
+		}
+		it.creation = eventlog.Creation{Env: env, MsgID: "propose:" + it.id + ":" + it.hash[:16], Expect: c.Version}
+		it.status = c.Status
 		return true, nil
 	case it.flagged:
 		return false, &httpapi.Error{Status: http.StatusConflict, Title: "Already re-imported",

@@ -128,6 +128,9 @@ type Command struct {
 // Decide applies decision d, with its reason, to the conference of cmd.
 func (m *Moderation) Decide(ctx context.Context, cmd Command, d Decision, reason string) (Result, error) {
 	id := cmd.ID
+	if IsAnswer(d) && cmd.IfMatch == 0 {
+		return Result{}, domain.ErrPreconditionRequired // requests.go
+	}
 	return m.command(ctx, id, cmd.IfMatch, cmd.Editor, commandID(id, cmd.Key, string(d), []byte(reason)), func(c *domain.Conference) (domain.Event, error) {
 		switch d {
 		case Approve:
@@ -138,6 +141,8 @@ func (m *Moderation) Decide(ctx context.Context, cmd Command, d Decision, reason
 			return c.Cancel(reason)
 		case Unpublish:
 			return c.Unpublish(reason)
+		case AcceptProposal, DeclineProposal, DeclineCancellation:
+			return m.answerRequest(c, d, reason) // requests.go
 		}
 		return nil, fmt.Errorf("moderation: unknown decision %q", d)
 	})
@@ -245,7 +250,7 @@ func (m *Moderation) Routes() []httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: httpapi.Editor(m.logger, h), Editors: true}
 	}
 	routes := []httpapi.Route{editors("GET /api/v1/moderation/queue", m.handleQueue)}
-	for _, d := range []Decision{Approve, Reject, Cancel, Unpublish} {
+	for _, d := range append([]Decision{Approve, Reject, Cancel, Unpublish}, Answers...) {
 		routes = append(routes, editors("POST /api/v1/conferences/{id}/"+string(d), m.handleDecision(d)))
 	}
 	return append(routes,
@@ -270,6 +275,10 @@ type ConferenceView struct {
 	// are none (so the answers of a log without plans stay what they were:
 	// the golden log, cmd/jevents/service/testdata/goldenlog).
 	Scheduled []domain.Schedule `json:"scheduled,omitempty"`
+	// Proposal and CancellationRequest are the organiser's open requests
+	// (requests.go); absent when none is open.
+	Proposal            *ProposalView `json:"proposal,omitempty"`
+	CancellationRequest *RequestView  `json:"cancellation_request,omitempty"`
 }
 
 // handleConference shows any conference, as the log holds it, to editors.
@@ -281,8 +290,10 @@ func (m *Moderation) handleConference(w http.ResponseWriter, r *http.Request, _ 
 	}
 	httpapi.WriteVersion(w, c.Version)
 	w.Header().Set("Cache-Control", "private, no-store")
-	httpapi.Write(w, http.StatusOK, ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
-		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact, Scheduled: scheduled(c)})
+	v := ConferenceView{ID: c.ID, Status: c.Status, Version: c.Version,
+		Submitted: c.Created, Updated: c.Updated, Details: c.Details, Contact: c.Contact, Scheduled: scheduled(c)}
+	v.Proposal, v.CancellationRequest = requestsOf(c)
+	httpapi.Write(w, http.StatusOK, v)
 }
 
 // scheduled is c's pending plans.
@@ -302,6 +313,12 @@ type QueueItem struct {
 	// (published, cancelled or rejected): the file's new version of it,
 	// for an editor to carry over (edit that one, reject this one).
 	ReimportOf string `json:"reimport_of,omitempty"`
+	// Status is set when the conference is not pending: a decided one
+	// waits for an answer to its organiser's request (Proposal,
+	// CancellationRequest; requests.go); absent: pending.
+	Status              domain.Status `json:"status,omitempty"`
+	Proposal            *ProposalView `json:"proposal,omitempty"`
+	CancellationRequest *RequestView  `json:"cancellation_request,omitempty"`
 }
 
 // QueuePage is one page of the queue.
@@ -340,10 +357,14 @@ func (m *Moderation) handleQueue(w http.ResponseWriter, r *http.Request, _ strin
 		item := QueueItem{ID: p.ID, Version: p.Version, Submitted: p.Submitted,
 			Details: domain.ConferenceDetails{Title: p.Title, Start: p.Start, End: p.End}}
 		if c, _, err := eventlog.Fold[domain.Conference](r.Context(), m.log, p.ID); err == nil {
-			if c.Status != domain.StatusPending {
+			if !c.Waiting() {
 				continue // decided since the read model saw it
 			}
 			item.Version, item.Details, item.Contact, item.Scheduled, item.ReimportOf = c.Version, c.Details, &c.Contact, c.Schedules.Pending(), c.ReimportOf
+			item.Proposal, item.CancellationRequest = requestsOf(c)
+			if c.Status != domain.StatusPending {
+				item.Status = c.Status
+			}
 		}
 		page.Items = append(page.Items, item)
 	}
@@ -365,7 +386,7 @@ func (m *Moderation) Cursor(ctx context.Context, id string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return c.Created, nil
+	return c.Queued, nil // where the queue had it (domain.Conference.Queued)
 }
 
 func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.Request, string) {
@@ -379,6 +400,9 @@ func (m *Moderation) handleDecision(d Decision) func(http.ResponseWriter, *http.
 		// take at; reject happens now.
 		at, other := c.At, c.PublishAt
 		field := "publish_at"
+		if IsAnswer(d) && !at.IsZero() {
+			at, other, field = time.Time{}, at, "at" // answers are given now
+		}
 		if d == Approve {
 			at, other, field = c.PublishAt, c.At, "at"
 		}

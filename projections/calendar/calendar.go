@@ -96,6 +96,11 @@ func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
 		// the event they lead to does (domain/schedule.go).
 		return nil
 	}
+	if domain.OrganiserRequest(r.Event) {
+		// An organiser's request shows nothing until an editor acts on it
+		// (an accepted proposal is a conference.updated).
+		return nil
+	}
 	// A model projected before the split holds pending conferences under
 	// KeyPrefix too (`jevents rebuild` moves them); both places are read.
 	key := unpublishedKey(r.AggregateID)
@@ -136,6 +141,8 @@ func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
 		c.CancelReason = e.Reason
 	case domain.ConferenceUnpublished:
 		c.Status = domain.StatusUnpublished
+	case domain.ConferenceWithdrawn:
+		c.Status = domain.StatusWithdrawn
 	default:
 		return fmt.Errorf("calendar: unexpected event %s", r.Type)
 	}
@@ -149,7 +156,7 @@ func (Projection) Apply(tx *engine.Tx[Conference], r domain.Record) error {
 			tx.Delete(key)
 		}
 		tx.Put(Key(c.ID), c)
-	case c.Status == domain.StatusRejected:
+	case c.Status == domain.StatusRejected, c.Status == domain.StatusWithdrawn:
 		tx.Delete(key) // final: nothing of it is ever shown
 	default:
 		// Not public (again): kept where servers never look.

@@ -119,3 +119,38 @@ func TestUnpublishedLeavesThePublicRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestOrganiserRequests: an organiser's requests and their declines change
+// no record (the public sees nothing until an editor acts); a withdrawn
+// submission leaves no record, as a rejected one.
+func TestOrganiserRequests(t *testing.T) {
+	tx := engine.NewTx[calendar.Conference]()
+	d := domain.ConferenceDetails{Title: "Summit", AllDay: true, Start: "2027-06-12", End: "2027-06-13", Topics: []string{"courts"}}
+	proposed := d
+	proposed.Title = "Summit 2027"
+	apply := func(seq uint64, id string, e domain.Event) {
+		t.Helper()
+		env, _ := domain.NewEnvelope("e", id, "organiser", time.Now(), e)
+		if err := (calendar.Projection{}).Apply(tx, domain.Record{Seq: seq, Envelope: env, Event: e}); err != nil {
+			t.Fatalf("%s: %v", e.EventType(), err)
+		}
+	}
+	apply(1, "c1", domain.ConferenceSubmitted{Details: d})
+	apply(2, "c1", domain.ConferenceApproved{})
+	before, _ := tx.Get(calendar.Key("c1"))
+	apply(3, "c1", domain.ConferenceChangeProposed{Details: proposed, Changed: []string{"title"}})
+	apply(4, "c1", domain.ConferenceProposalDeclined{Proposal: "p"})
+	apply(5, "c1", domain.ConferenceCancellationRequested{Reason: "venue"})
+	apply(6, "c1", domain.ConferenceCancellationDeclined{Request: "r"})
+	if after, _ := tx.Get(calendar.Key("c1")); after.Version != before.Version || after.Details.Title != "Summit" || after.Sequence != before.Sequence {
+		t.Fatalf("requests changed the public record: %+v → %+v", before, after)
+	}
+	apply(7, "c2", domain.ConferenceSubmitted{Details: d})
+	apply(8, "c2", domain.ConferenceWithdrawn{})
+	if _, ok := calendar.Unpublished(tx, "c2"); ok {
+		t.Fatal("a withdrawn submission keeps a record")
+	}
+	if _, ok := tx.Get(calendar.Key("c2")); ok {
+		t.Fatal("a withdrawn submission is public")
+	}
+}

@@ -88,6 +88,9 @@ func (Projection) Forget(key string) bool { return strings.HasPrefix(key, Change
 // Apply implements engine.Projection with the calendar's own fold, so the
 // representation is the calendar's, byte for byte.
 func (Projection) Apply(tx *engine.Tx[Record], r domain.Record) error {
+	if domain.OrganiserRequest(r.Event) {
+		return nil // nothing public changes: no record, no change to announce
+	}
 	key := statePrefix + r.AggregateID
 	cal := engine.NewTx[calendar.Conference]()
 	var before *calendar.Conference

@@ -2,7 +2,9 @@
 // small entry per conference waiting for a decision, folded from the
 // conference events, kept in its own NATS KV bucket (review_<gen>) that
 // only the editors role reads. An entry leaves the model when the
-// conference is approved or rejected.
+// conference is approved, rejected or withdrawn, unless the organiser's
+// request waits (a proposal, a cancellation request): a decided conference
+// with one is in the queue until an editor answers it.
 //
 // Public servers never hold pending submissions (projections/calendar keeps
 // them out of what servers replicate), so their memory does not follow the
@@ -71,6 +73,14 @@ type Entry struct {
 	// ReimportOf is the published (or decided) conference this one is an
 	// .ics re-import of: a duplicate for editors to carry over.
 	ReimportOf string `json:"reimport_of,omitempty"`
+	// Decided: the conference was approved (or unpublished); it waits
+	// here for an answer to its organiser's request only, since Submitted
+	// (the request's time: domain.Conference.Queued).
+	Decided bool `json:"decided,omitempty"`
+	// Proposal is the organiser's open proposal (its event id);
+	// CancellationRequested, an open request to cancel it.
+	Proposal              string `json:"proposal,omitempty"`
+	CancellationRequested bool   `json:"cancellation_requested,omitempty"`
 }
 
 // Clipping of an entry's text.
@@ -96,7 +106,10 @@ func (Projection) Subjects() []string {
 	return []string{domain.AggregateFilter(domain.AggregateConference)}
 }
 
-// Apply implements engine.Projection.
+// Apply implements engine.Projection. Every kind of conference event the
+// queue cares about is handled by name; any other (a kind added later)
+// leaves the entry as it is, so that a new event can never silently drop
+// a conference from the queue.
 func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 	key := Key(r.AggregateID)
 	e, ok := tx.Get(key)
@@ -112,6 +125,9 @@ func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 			return nil // a published conference's edit: not in the queue
 		}
 		e.set(ev.Details)
+		if ev.Proposal != "" && ev.Proposal == e.Proposal {
+			e.Proposal = ""
+		}
 	case domain.ConferenceScheduled:
 		if !ok || ev.Action != domain.ActionPublish {
 			return nil // a plan for a published conference: not in the queue
@@ -123,11 +139,54 @@ func (Projection) Apply(tx *engine.Tx[Entry], r domain.Record) error {
 			return nil
 		}
 		e.PublishAt, e.Schedule = time.Time{}, ""
-	default:
-		// Approved, rejected (or cancelled, which only a published
-		// conference can be): it leaves the queue.
+	case domain.ConferenceApproved:
+		if !ok {
+			return nil
+		}
+		// Published: it leaves the queue, unless the organiser's
+		// proposal is still open (it waits for an editor's answer).
+		e.Decided, e.PublishAt, e.Schedule = true, time.Time{}, ""
+	case domain.ConferenceRejected, domain.ConferenceWithdrawn, domain.ConferenceCancelled:
+		// Closed, with whatever the organiser had asked.
 		tx.Delete(key)
 		return nil
+	case domain.ConferenceUnpublished:
+		if !ok {
+			return nil
+		}
+		e.CancellationRequested = false
+	case domain.ConferenceChangeProposed:
+		if !ok {
+			// A decided conference comes back to the queue, from now.
+			e = Entry{ID: r.AggregateID, Submitted: r.Time, Decided: true}
+			e.set(ev.Details)
+		}
+		e.Proposal = r.ID
+	case domain.ConferenceProposalDeclined:
+		if !ok || e.Proposal != ev.Proposal {
+			return nil
+		}
+		e.Proposal = ""
+	case domain.ConferenceCancellationRequested:
+		if !ok {
+			e = Entry{ID: r.AggregateID, Submitted: r.Time, Decided: true}
+		}
+		e.CancellationRequested = true
+	case domain.ConferenceCancellationDeclined:
+		if !ok {
+			return nil
+		}
+		e.CancellationRequested = false
+	default:
+		return nil // not the queue's business: the entry stays as it is
+	}
+	if e.Decided && e.Proposal == "" && !e.CancellationRequested {
+		tx.Delete(key) // decided, and nothing of the organiser's waits
+		return nil
+	}
+	if e.Decided {
+		// A published conference is nobody's duplicate in the queue.
+		e.TitleKey, e.URLKey, e.ContactKey = "", "", ""
 	}
 	e.Version = r.Seq
 	tx.Put(key, e)

@@ -156,3 +156,75 @@ func TestQueuePages(t *testing.T) {
 		t.Fatalf("similar: %+v %v", sim, why)
 	}
 }
+
+// laterKind stands for a conference event the queue does not know (one
+// added after it was written).
+type laterKind struct{}
+
+func (laterKind) EventType() string { return "conference.later_kind.v1" }
+
+// TestOrganiserRequestsInTheQueue: the organiser's requests keep a decided
+// conference in the queue until an editor answers them, in step with the
+// domain's Waiting and Queued; a withdrawal takes a submission out; an
+// event of a kind the queue does not know leaves the entry alone.
+func TestOrganiserRequestsInTheQueue(t *testing.T) {
+	d := domain.ConferenceDetails{Title: "Summit", AllDay: true, Start: "2027-06-12", End: "2027-06-13",
+		URL: "https://example.org/s", Location: domain.Location{City: "Baltimore", Region: "MD"}}
+	d2 := d
+	d2.Title = "Summit 2027"
+	steps := []struct {
+		id     string
+		ev     domain.Event
+		queued bool
+	}{
+		{"c1", domain.ConferenceSubmitted{Details: d, Contact: domain.Contact{Email: "o@example.org"}}, true},
+		{"c1", laterKind{}, true},
+		{"c1", domain.ConferenceChangeProposed{Details: d2, Changed: []string{"title"}}, true},
+		{"c1", domain.ConferenceApproved{}, true}, // the proposal still waits
+		{"c1", laterKind{}, true},
+		{"c1", domain.ConferenceProposalDeclined{Proposal: "e3", Reason: "no"}, false},
+		{"c1", domain.ConferenceCancellationRequested{Reason: "venue"}, true},
+		{"c1", domain.ConferenceChangeProposed{Details: d2, Changed: []string{"title"}}, true},
+		{"c1", domain.ConferenceCancellationDeclined{Request: "e7"}, true},
+		{"c1", domain.ConferenceUpdated{Details: d2, Changed: []string{"title"}, Proposal: "e8"}, false},
+		{"c1", domain.ConferenceCancellationRequested{}, true},
+		{"c1", domain.ConferenceCancelled{}, false},
+		{"c2", domain.ConferenceSubmitted{Details: d}, true},
+		{"c2", domain.ConferenceChangeProposed{Details: d2, Changed: []string{"title"}}, true},
+		{"c2", domain.ConferenceWithdrawn{}, false},
+		{"c3", domain.ConferenceSubmitted{Details: d}, true},
+		{"c3", domain.ConferenceApproved{}, false},
+		{"c3", domain.ConferenceCancellationRequested{}, true},
+		{"c3", domain.ConferenceUnpublished{}, false},
+	}
+	tx := engine.NewTx[review.Entry]()
+	states := map[string]*domain.Conference{}
+	for i, s := range steps {
+		seq := uint64(i + 1)
+		env := domain.Envelope{ID: fmt.Sprint("e", seq), Aggregate: domain.AggregateConference, AggregateID: s.id,
+			Type: s.ev.EventType(), Time: at.Add(time.Duration(seq) * time.Minute)}
+		rec := domain.Record{Seq: seq, Envelope: env, Event: s.ev}
+		before, hadBefore := tx.Get(review.Key(s.id))
+		if err := (review.Projection{}).Apply(tx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if states[s.id] == nil {
+			states[s.id] = &domain.Conference{}
+		}
+		c := states[s.id]
+		c.Apply(rec)
+		e, ok := tx.Get(review.Key(s.id))
+		if ok != s.queued || c.Waiting() != s.queued {
+			t.Fatalf("step %d (%s): in the queue %v, domain waiting %v, want %v", i, s.ev.EventType(), ok, c.Waiting(), s.queued)
+		}
+		if _, later := s.ev.(laterKind); later && (e != before || !hadBefore) {
+			t.Fatalf("step %d: an unknown kind changed the entry: %+v → %+v", i, before, e)
+		}
+		if ok && !e.Submitted.Equal(c.Queued) {
+			t.Fatalf("step %d: the queue orders it at %v, the domain at %v", i, e.Submitted, c.Queued)
+		}
+		if ok && (e.Proposal != "") != (c.Proposal != nil) || ok && e.CancellationRequested != (c.CancellationRequest != nil) {
+			t.Fatalf("step %d: entry %+v, domain proposal %v request %v", i, e, c.Proposal, c.CancellationRequest)
+		}
+	}
+}

@@ -26,10 +26,19 @@ const (
 	KindCancelled      = "cancelled"       // organiser: it is marked cancelled
 	KindEditorNew      = "editor_new"      // editors: a new submission waits
 	KindEditorReported = "editor_reported" // editors: the public reported a listing
+	// The organiser's requests through their private page
+	// (domain/organiser.go), and the editors' answers.
+	KindWithdrawn             = "withdrawn"              // organiser: your withdrawal is done
+	KindProposalReceived      = "proposal_received"      // organiser: we have your proposed changes
+	KindProposalAccepted      = "proposal_accepted"      // organiser: an editor accepted them, and what changed
+	KindProposalDeclined      = "proposal_declined"      // organiser: an editor declined them, and why
+	KindCancellationRequested = "cancellation_requested" // organiser: we have your request to cancel
+	KindCancellationDeclined  = "cancellation_declined"  // organiser: an editor declined it, and why
 )
 
 // Kinds lists every kind, for metrics.
-var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported}
+var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported,
+	KindWithdrawn, KindProposalReceived, KindProposalAccepted, KindProposalDeclined, KindCancellationRequested, KindCancellationDeclined}
 
 // Mail is one message to one recipient, ready to send. Key names it for
 // ever: the sent record, the dead letters and its Message-ID derive from
@@ -53,8 +62,17 @@ var templateFS embed.FS
 // text, and the subject one line.
 var (
 	textTemplates = texttemplate.Must(texttemplate.New("").ParseFS(templateFS, "templates/mails.txt"))
-	htmlTemplates = htmltemplate.Must(htmltemplate.New("").ParseFS(templateFS, "templates/mails.html"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"changesOf": changesOf}).
+			ParseFS(templateFS, "templates/mails.html"))
 )
+
+// changesTable is a table of changes with its two columns' headings.
+type changesTable struct {
+	Was, Now string
+	Changes  []Change
+}
+
+func changesOf(was, now string, cs []Change) changesTable { return changesTable{was, now, cs} }
 
 // view is what the templates see.
 type view struct {

@@ -83,13 +83,34 @@ func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) 
 		err = organiser(KindCancelled, v)
 	case domain.ConferenceUpdated:
 		v.Changes = changes(before.Details, after.Details)
-		if len(v.Changes) == 0 {
-			return nil, nil
-		}
 		if after.Public() {
 			v.PageURL = page
 		}
-		err = organiser(KindChanged, v)
+		switch {
+		case e.Proposal != "": // the organiser's proposal, accepted
+			err = organiser(KindProposalAccepted, v)
+		case len(v.Changes) == 0:
+			return nil, nil
+		default:
+			err = organiser(KindChanged, v)
+		}
+	case domain.ConferenceWithdrawn:
+		err = organiser(KindWithdrawn, v)
+	case domain.ConferenceChangeProposed:
+		v.Changes = changes(before.Details, e.Details)
+		err = organiser(KindProposalReceived, v)
+	case domain.ConferenceProposalDeclined:
+		v.Reason = e.Reason
+		if before.Proposal != nil && before.Proposal.ID == e.Proposal {
+			v.Changes = changes(before.Details, before.Proposal.Details)
+		}
+		err = organiser(KindProposalDeclined, v)
+	case domain.ConferenceCancellationRequested:
+		v.PageURL, v.Reason = page, e.Reason
+		err = organiser(KindCancellationRequested, v)
+	case domain.ConferenceCancellationDeclined:
+		v.PageURL, v.Reason = page, e.Reason
+		err = organiser(KindCancellationDeclined, v)
 	}
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ import (
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/internal/embednats"
 	"github.com/justiceevents/jevents/internal/serversecret"
+	"github.com/justiceevents/jevents/producers/organisers"
 	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/feeds"
 	"github.com/justiceevents/jevents/reactors/webhooks"
@@ -106,6 +107,11 @@ type Config struct {
 	// generated into DataDir/server-secret (internal/serversecret). Every
 	// editors process of a cluster needs the same list.
 	ServerSecretFile string
+	// OrganiserLinkTTL is how long an organiser's private link works after
+	// the mail that carries it (producers/organisers; default 60 days).
+	// The same server secrets sign the links: give the intake and notifier
+	// processes of a cluster the same --server-secret-file as the editors.
+	OrganiserLinkTTL time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 	// NoSeed keeps the first start on a log without resource events from
@@ -238,20 +244,21 @@ func (c Config) Has(r Role) bool { return slices.Contains(c.Roles, r) }
 // (admission.Default*), filled by admission.Config.Validate.
 func Defaults() Config {
 	return Config{
-		Roles:           slices.Clone(AllRoles),
-		DataDir:         "./data",
-		NATSListen:      "127.0.0.1:4222",
-		HTTP:            "127.0.0.1:8080",
-		LogMaxBytes:     1 << 30,
-		FeedWindow:      feeds.DefaultWindow,
-		FeedRefresh:     feeds.DefaultRefresh,
-		ShutdownTimeout: 15 * time.Second,
-		Conns:           ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
-		MetricsListen:   "127.0.0.1:9180",
-		FeedCacheBytes:  feeds.DefaultCacheBytes,
-		AsOfCacheBytes:  DefaultAsOfCacheBytes,
-		AsOfMaxEvents:   asof.DefaultMaxEvents,
-		Webhooks:        webhooks.Config{PauseAfter: 24 * time.Hour},
+		Roles:            slices.Clone(AllRoles),
+		DataDir:          "./data",
+		NATSListen:       "127.0.0.1:4222",
+		HTTP:             "127.0.0.1:8080",
+		LogMaxBytes:      1 << 30,
+		FeedWindow:       feeds.DefaultWindow,
+		FeedRefresh:      feeds.DefaultRefresh,
+		ShutdownTimeout:  15 * time.Second,
+		Conns:            ConnLimits{Max: 4096, PerAddress: 128, IdleTimeout: 60 * time.Second, BusyIdleTimeout: 5 * time.Second},
+		MetricsListen:    "127.0.0.1:9180",
+		FeedCacheBytes:   feeds.DefaultCacheBytes,
+		AsOfCacheBytes:   DefaultAsOfCacheBytes,
+		AsOfMaxEvents:    asof.DefaultMaxEvents,
+		Webhooks:         webhooks.Config{PauseAfter: 24 * time.Hour},
+		OrganiserLinkTTL: organisers.DefaultTTL,
 	}
 }
 
@@ -320,6 +327,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--feed-refresh must be between 15m and 168h"))
 	}
 	orDefault(&c.ShutdownTimeout, def.ShutdownTimeout)
+	orDefault(&c.OrganiserLinkTTL, def.OrganiserLinkTTL)
+	if c.OrganiserLinkTTL < time.Hour || c.OrganiserLinkTTL > 366*24*time.Hour {
+		errs = append(errs, errors.New("--organiser-link-ttl must be between 1h and 366d (60d is the default)"))
+	}
 	if err := c.Intake.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("--intake-window: %w", err))
 	}

@@ -46,6 +46,13 @@ var publicRoutes = []string{
 	"POST /api/v1/conferences/{id}/reports",
 	"GET /conferences/{id}/report",
 	"POST /conferences/{id}/report",
+	// the organiser's private page: its signed link is the credential
+	// (producers/organisers), checked by the page itself
+	"GET /organiser/{token}",
+	"GET /organiser/{token}/propose",
+	"POST /organiser/{token}/propose",
+	"POST /organiser/{token}/withdraw",
+	"POST /organiser/{token}/cancellation",
 	"GET /calendar/topics/{file}",
 	"GET /calendar/regions/{file}",
 	"GET /calendar/types/{file}",

@@ -88,13 +88,22 @@ func (m MailConfig) fromOr(publicURL string) string {
 
 // startNotifier runs the notifier (notifier role); /readyz lists it under
 // degraded while it cannot send.
-func (s *Service) startNotifier(ctx context.Context) {
+func (s *Service) startNotifier(ctx context.Context) error {
 	pub, _ := url.Parse(s.cfg.PublicURL)
 	m := s.cfg.Mail
+	links, err := s.organiserLinks() // gate.go: the organisers' private links in their mails
+	if err != nil {
+		return err
+	}
+	base := strings.TrimRight(pub.String(), "/")
+	private := func(id string, c domain.Contact) string {
+		return base + "/organiser/" + links.Token(id, c, time.Now())
+	}
 	n := notify.New(s.js, s.eventLog(), notify.Config{SMTP: m.smtp, From: m.fromOr(s.cfg.PublicURL), PublicURL: pub, EditorEmails: m.EditorEmails,
-		MaxAge: m.MaxAge}, s.log.With("worker", "notifier"), notify.NewMetrics(s.registry))
+		MaxAge: m.MaxAge, PrivateLink: private}, s.log.With("worker", "notifier"), notify.NewMetrics(s.registry))
 	s.notifier = n
 	s.goWorker(ctx, "notifier", n.Run)
+	return nil
 }
 
 // notifierDegraded is what /readyz says of the notifier, nil when fine.

@@ -29,8 +29,10 @@ import (
 	"github.com/justiceevents/jevents/internal/connlimit"
 	"github.com/justiceevents/jevents/internal/dirlock"
 	"github.com/justiceevents/jevents/internal/embednats"
+	"github.com/justiceevents/jevents/internal/serversecret"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/producers/organisers"
 	"github.com/justiceevents/jevents/producers/reports"
 	"github.com/justiceevents/jevents/projections/asof"
 	"github.com/justiceevents/jevents/projections/calendar"
@@ -74,6 +76,9 @@ type Service struct {
 	health   *health                    // health.go
 	storage  *storageGuard              // nil unless embedded (storage.go)
 	notifier *notify.Notifier           // nil unless the notifier role (notifier.go)
+	keysOnce sync.Once                  // the server's secrets, loaded once (gate.go)
+	keys     *serversecret.Keys
+	keysErr  error
 	// embeddedSince is when the embedded server started: leases renewed
 	// before it are former processes' (engine.BucketConfig.StaleBefore).
 	embeddedSince time.Time
@@ -169,7 +174,9 @@ func (s *Service) Start(ctx context.Context) error {
 		s.startAsOfReplayer(wctx)                     // asof.go: ?as_of= for the feed servers
 	}
 	if cfg.Has(RoleNotifier) {
-		s.startNotifier(wctx) // notifier.go
+		if err := s.startNotifier(wctx); err != nil { // notifier.go
+			return err
+		}
 	}
 
 	// The replicas of the read models the roles played hold (readmodels.go);
@@ -191,6 +198,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	var (
 		in           *intake.Intake
+		org          *organisers.Organisers // the organisers' private pages (intake)
 		mod          *moderation.Moderation
 		fs           *feeds.Server
 		reps, edReps *reports.Reports // the public's (intake) and the editors'
@@ -202,6 +210,11 @@ func (s *Service) Start(ctx context.Context) error {
 		s.addRoutes(in.Routes())
 		reps = reports.New(log, s.log, gate, s.clients, nil) // reports from the public pass the same gate
 		s.addRoutes(reps.PublicRoutes())
+		links, err := s.organiserLinks() // gate.go
+		if err != nil {
+			return err
+		}
+		org = organisers.New(log, links, gate, s.log) // the organisers' requests pass it too
 	}
 	if cfg.Has(RoleEditors) {
 		log := s.eventLog()
@@ -257,7 +270,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if edReps != nil {
 		rm = edReps
 	}
-	if err := s.registerPages(replica, dir, gate, in, mod, fs, rep, rm); err != nil {
+	if err := s.registerPages(replica, dir, gate, in, mod, fs, rep, rm, org); err != nil {
 		return err
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes

@@ -9,6 +9,7 @@ import (
 	"github.com/justiceevents/jevents/internal/auth"
 	"github.com/justiceevents/jevents/producers/intake"
 	"github.com/justiceevents/jevents/producers/moderation"
+	"github.com/justiceevents/jevents/producers/organisers"
 	"github.com/justiceevents/jevents/producers/resources"
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
@@ -21,6 +22,7 @@ import (
 //
 //	feeds    GET /, /conferences/{id}, /resources…, /assets/…  (read pages)
 //	intake   /submit…                                          ("Add your conference")
+//	         /organiser/{token}…                                (the organiser's private page)
 //	editors  /moderation…                                      (sign-in, queue, decisions, edits)
 //
 // A reverse proxy in front of a cluster routes /submit to intake and
@@ -31,7 +33,8 @@ import (
 // the roles not played are nil) and registers their routes, with the
 // feeds' routes, which hand /conferences/{id} to a page.
 func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *directoryModel,
-	gate *auth.Gate, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server, rep web.Reporter, rm web.ReportModerator) error {
+	gate *auth.Gate, in *intake.Intake, mod *moderation.Moderation, fs *feeds.Server, rep web.Reporter, rm web.ReportModerator,
+	org *organisers.Organisers) error {
 	if cal == nil || d == nil {
 		return nil
 	}
@@ -67,6 +70,9 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 	}
 	if rep != nil {
 		s.addRoutes(ws.ReportRoutes(rep))
+	}
+	if org != nil {
+		s.addRoutes(ws.OrganiserRoutes(org)) // the organisers' private pages
 	}
 	if mod != nil && gate != nil {
 		s.addRoutes(ws.ModerationRoutes(mod, gate, rm))
