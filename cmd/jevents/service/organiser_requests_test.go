@@ -1,4 +1,4 @@
-package organisers_test
+package service_test
 
 import (
 	"context"
@@ -16,6 +16,11 @@ import (
 	"github.com/justiceevents/jevents/producers/moderation"
 	"github.com/justiceevents/jevents/producers/organisers"
 )
+
+// The organiser's requests and the editors' answers are two producers
+// (producers/organisers, producers/moderation) that never import each
+// other; their round trip on one log is tested here, where both are
+// wired.
 
 // noQueue is an empty queue: these tests decide by id.
 type noQueue struct{}
