@@ -351,36 +351,23 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 
 // reimportOf turns a VEVENT whose UID its contact imported before (as c,
 // by another request) into what a re-import is:
-//   - c still pending: the file's version replaces it — the same id, a
-//     conference.updated event following c's last (nothing when nothing
-//     changed: again is false);
-//   - c published (or unpublished): the file's version is the organiser's
-//     proposal on c (conference.change_proposed, source ics), for an editor
-//     to accept or decline field by field, as a proposal from the private
-//     page; nothing when it proposes what c holds or what c's open proposal
-//     already says. The file's VEVENT is the whole proposal: a field the
-//     file does not carry (the cost an editor added) shows in the diff as
-//     removed, for the editor to see and decline;
+//   - c pending, published or unpublished: the file's version is the
+//     organiser's proposal on c (conference.change_proposed, source ics),
+//     for an editor to accept or decline field by field, as a proposal
+//     from the private page; nothing when it proposes what c holds or what
+//     c's open proposal already says. Once submitted, a conference changes
+//     only through the editors, so intake appends no conference.updated
+//     (on a cluster its NATS user may not). The file's VEVENT is the whole
+//     proposal: a field the file does not carry (the cost an editor added)
+//     shows in the diff as removed, for the editor to see and decline;
 //   - c closed (rejected, cancelled, withdrawn), which takes no proposal: a
 //     new pending submission with a fixed id of its own, flagged ReimportOf
 //     c in the queue, for editors to decide again. A later re-import
-//     replaces that duplicate while it is pending, so one UID by one
+//     proposes on that duplicate while it is pending, so one UID by one
 //     contact is at most its conference and one re-import waiting beside it.
 func (it *icsAppend) reimportOf(c *domain.Conference) (again bool, err error) {
 	switch {
-	case c.Status == domain.StatusPending:
-		changed := domain.ChangedFields(c.Details, it.sub.Details)
-		if len(changed) == 0 {
-			return false, nil
-		}
-		env, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), it.id, it.actor, time.Now(),
-			domain.ConferenceUpdated{Details: it.sub.Details, Changed: changed})
-		if err != nil {
-			return false, err
-		}
-		it.creation = eventlog.Creation{Env: env, MsgID: "reimport:" + it.id + ":" + it.hash[:16], Expect: c.Version}
-		return true, nil
-	case c.Status == domain.StatusApproved || c.Status == domain.StatusUnpublished:
+	case c.Status == domain.StatusPending || c.Status == domain.StatusApproved || c.Status == domain.StatusUnpublished:
 		ev, err := c.ProposeChange(it.sub.Details, "ics")
 		if err != nil || ev == nil {
 			return false, err

@@ -471,9 +471,9 @@ func TestICSSubmitOverHTTP(t *testing.T) {
 }
 
 // TestICSReimportByUID: the same file sent again, with a new key or none,
-// creates nothing; a changed VEVENT replaces its pending conference (same
-// id, one conference.updated); once published, the file's new version is
-// the organiser's proposal on it (one open, the newer replacing it); once
+// creates nothing; a changed VEVENT is the organiser's proposal on its
+// conference, pending or published (same id, one open, the newer
+// replacing it; intake never updates a conference itself); once
 // closed (cancelled), a duplicate flagged in the queue (ReimportOf),
 // replaced while pending by later sends; never a second conference per UID
 // otherwise.
@@ -505,7 +505,8 @@ func TestICSReimportByUID(t *testing.T) {
 		t.Fatal("resending the same file appended events")
 	}
 
-	// Changed: the pending conference is replaced, in place.
+	// Changed: the pending conference gets the file's version as its
+	// organiser's proposal, for the editors; its details stay.
 	changed := bytes.Replace(body, []byte("SUMMARY:European Forum on Restorative Justice"), []byte("SUMMARY:European Forum on Restorative Justice 2"), 1)
 	a := post(t, srv, query, "", "text/calendar", changed)
 	var rep ICSReceipt
@@ -514,13 +515,13 @@ func TestICSReimportByUID(t *testing.T) {
 		t.Fatalf("replacement: %d %s", a.status, a.body)
 	}
 	if got := messages(t, js) - before; got != 1 {
-		t.Fatalf("a replacement appended %d events, want 1 (conference.updated)", got)
+		t.Fatalf("a replacement appended %d events, want 1 (conference.change_proposed)", got)
 	}
 	records, err := log.Load(ctx, domain.AggregateConference, rec.Items[0].ID)
 	if err != nil || len(records) != 2 {
 		t.Fatalf("%d records %v", len(records), err)
 	}
-	if u, ok := records[1].Event.(domain.ConferenceUpdated); !ok || u.Details.Title != "European Forum on Restorative Justice 2" {
+	if p, ok := records[1].Event.(domain.ConferenceChangeProposed); !ok || p.Details.Title != "European Forum on Restorative Justice 2" {
 		t.Fatalf("second event %+v", records[1].Event)
 	}
 
@@ -546,7 +547,7 @@ func TestICSReimportByUID(t *testing.T) {
 		}
 		c, _, err := eventlog.Fold[domain.Conference](ctx, log, rec.Items[0].ID)
 		if err != nil || c.Proposal == nil || c.Proposal.Details.Title != title || c.Proposal.Source != "ics" ||
-			c.Details.Title != "European Forum on Restorative Justice 2" || c.Status != domain.StatusApproved {
+			c.Details.Title != "European Forum on Restorative Justice" || c.Status != domain.StatusApproved {
 			t.Fatalf("after re-importing %q: %+v %v", title, c, err)
 		}
 		want, dup := uint64(1), false
