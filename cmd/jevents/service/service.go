@@ -226,8 +226,11 @@ func (s *Service) Start(ctx context.Context) error {
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(fs, dir)
-		// The change feed reads the public change stream, not a replica.
-		s.addRoutes(changes.NewReader(s.js, s.log).Routes())
+		// The change feed reads the public change stream, not a replica;
+		// one watch of it wakes the waiting requests (wait=, SSE).
+		cr := changes.NewReader(s.js, s.log)
+		s.goWorker(wctx, "change feed watch", cr.Watch)
+		s.addRoutes(cr.Routes())
 	}
 	// Webhook subscriptions (reactors/webhooks): editors register them;
 	// the projector role delivers (one process at a time, by a lease).
