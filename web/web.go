@@ -28,7 +28,8 @@
 //     API validates, with field messages, a duplicate check, a honeypot, a
 //     per-address rate limit and idempotent posts;
 //   - /moderation (the editors role): sign-in with an editor token, the
-//     queue, approve, reject, cancel and edit with If-Match semantics.
+//     queue, approve, reject, cancel and edit with If-Match semantics;
+//     /moderation/webhooks, the webhook subscriptions (webhooks.go).
 //
 // Every POST is checked against cross-site forgery twice: the browser's
 // Sec-Fetch-Site/Origin (http.CrossOriginProtection) and a token in the
@@ -36,7 +37,7 @@
 //
 // It reads the read models through the small interfaces it declares
 // (Directory, Conferences) and writes through the producers' methods
-// (Submitter, Moderator); it is an adapter, so it may import producers and
+// (Submitter, Moderator, Webhooks); it is an adapter, so it may import producers and
 // projections (never the event log: it appends through the producers), and
 // nothing imports it but the composition root, cmd/jevents/service.
 package web
@@ -78,7 +79,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "webhooks", "webhook"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.

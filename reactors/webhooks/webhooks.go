@@ -295,6 +295,21 @@ func (w *Webhooks) List(ctx context.Context) ([]Subscription, error) {
 	return out, nil
 }
 
+// Get answers one subscription (domain.ErrNotFound when it does not
+// exist or was removed), without its secret.
+func (w *Webhooks) Get(ctx context.Context, id string) (Subscription, error) {
+	recs, err := w.log.Load(ctx, domain.AggregateWebhook, id)
+	if err != nil {
+		return Subscription{}, err
+	}
+	sub := domain.Fold[domain.Webhook](recs)
+	if sub.ID == "" || sub.Status == domain.WebhookStatusRemoved {
+		return Subscription{}, domain.ErrNotFound
+	}
+	st, _ := w.state(ctx, id)
+	return view(sub, st), nil
+}
+
 // command loads a subscription, decides and appends.
 func (w *Webhooks) command(ctx context.Context, id, actor string, decide func(*domain.Webhook) (domain.Event, error)) (Subscription, error) {
 	recs, err := w.log.Load(ctx, domain.AggregateWebhook, id)

@@ -234,12 +234,13 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	// Webhook subscriptions (reactors/webhooks): editors register them;
 	// the projector role delivers (one process at a time, by a lease).
+	var wh *webhooks.Webhooks
 	if cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
 		var reg prometheus.Registerer // the deliverer's series are the projector's
 		if cfg.Has(RoleProjector) {
 			reg = s.registry
 		}
-		wh := webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(reg))
+		wh = webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(reg))
 		if cfg.Has(RoleEditors) {
 			s.addRoutes(wh.Routes())
 		}
@@ -262,6 +263,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	if err := s.registerPages(replica, dir, gate, in, mod, fs, rep, rm); err != nil {
 		return err
+	}
+	if s.pages != nil && gate != nil && wh != nil { // the editors' pages of webhooks: the API's commands (webhookpages.go)
+		s.addRoutes(s.pages.WebhookRoutes(webhookPages{wh}, gate))
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes
 
