@@ -56,14 +56,27 @@ func (w *wake) Fire() {
 func (rd *Reader) Watch(ctx context.Context) error {
 	rd.watching.Store(true)
 	defer rd.watching.Store(false)
+	failing := false
 	for ctx.Err() == nil {
-		if err := rd.watchGeneration(ctx); err != nil && ctx.Err() == nil {
-			rd.log.Warn("change feed: watching new changes", slog.Any("err", err))
-			rd.wake.Fire() // whatever was missed meanwhile is read now
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+		began := time.Now()
+		err := rd.watchGeneration(ctx)
+		if err == nil || ctx.Err() != nil {
+			failing = false
+			continue
+		}
+		// Warn once per outage (while NATS is away, the watch fails every
+		// second; a watch that ran a while before failing starts a new
+		// one): waiters meanwhile re-read every safetyPoll.
+		level := slog.LevelWarn
+		if failing && time.Since(began) < 10*time.Second {
+			level = slog.LevelDebug
+		}
+		failing = true
+		rd.log.Log(ctx, level, "change feed: watching new changes", slog.Any("err", err))
+		rd.wake.Fire() // whatever was missed meanwhile is read now
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/justiceevents/jevents/domain"
@@ -25,15 +26,22 @@ import (
 // changeFeed is a change stream on a real embedded nats-server, served by
 // a Reader over real HTTP, with its watch running.
 type changeFeed struct {
-	t    *testing.T
+	t    testing.TB
+	ns   *server.Server
 	kv   jetstream.KeyValue
 	rd   *Reader
 	base string
 }
 
-func startChangeFeed(t *testing.T, maxWaiters int) *changeFeed {
+func startChangeFeed(t testing.TB, maxWaiters int) *changeFeed {
+	return startChangeFeedWith(t, maxWaiters, true)
+}
+
+// startChangeFeedWith: without watch, the reader polls every 250 ms, as
+// waiters did before the watch.
+func startChangeFeedWith(t testing.TB, maxWaiters int, watch bool) *changeFeed {
 	t.Helper()
-	_, _, js := natstest.Start(t)
+	ns, _, js := natstest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	bucket, err := engine.Setup(ctx, js, Name, engine.BucketConfig{})
 	if err != nil {
@@ -50,15 +58,20 @@ func startChangeFeed(t *testing.T, maxWaiters int) *changeFeed {
 	rd.Poll = time.Hour
 	rd.SetMaxWaiters(maxWaiters)
 	done := make(chan struct{})
-	go func() { defer close(done); _ = rd.Watch(ctx) }()
+	if watch {
+		go func() { defer close(done); _ = rd.Watch(ctx) }()
+	} else {
+		rd.Poll = 250 * time.Millisecond
+		close(done)
+	}
 	mux := http.NewServeMux()
 	if err := httpapi.Handle(mux, rd.Routes(), nil, rd.log); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	f := &changeFeed{t: t, kv: kv, rd: rd, base: srv.URL}
-	for deadline := time.Now().Add(10 * time.Second); !rd.watching.Load(); time.Sleep(10 * time.Millisecond) {
+	f := &changeFeed{t: t, ns: ns, kv: kv, rd: rd, base: srv.URL}
+	for deadline := time.Now().Add(10 * time.Second); watch && !rd.watching.Load(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the watch did not start")
 		}
