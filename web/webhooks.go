@@ -41,6 +41,9 @@ type Webhook struct {
 	Status, Reason          string
 	Delivered               uint64
 	Registered, Updated     time.Time
+	// Last is the newest entry of its delivery log; nil before the first
+	// attempt.
+	Last *WebhookDelivery
 }
 
 // WebhookDelivery is one entry of a delivery log.
@@ -81,7 +84,7 @@ type hookPages struct {
 // hookView is a subscription's row.
 type hookView struct {
 	Webhook
-	Since, Changed string
+	Since, Changed, LastWhen string
 }
 
 func newHookView(w Webhook) hookView {
@@ -91,6 +94,9 @@ func newHookView(w Webhook) hookView {
 	}
 	if !w.Updated.IsZero() {
 		v.Changed = w.Updated.UTC().Format("January 2, 2006, 15:04 UTC")
+	}
+	if w.Last != nil {
+		v.LastWhen = w.Last.Time.UTC().Format("January 2, 2006, 15:04:05 UTC")
 	}
 	return v
 }

@@ -153,11 +153,19 @@ type Subscription struct {
 	Registered time.Time `json:"registered"`
 	Updated    time.Time `json:"updated"`
 	Version    uint64    `json:"version"`
+	// LastDelivery is the newest entry of the delivery log (none before
+	// the first attempt).
+	LastDelivery *Delivery `json:"last_delivery,omitempty"`
 }
 
 func view(w *domain.Webhook, st state) Subscription {
-	return Subscription{ID: w.ID, URL: w.URL, Filter: w.Filter, Status: w.Status, Reason: w.Reason,
+	v := Subscription{ID: w.ID, URL: w.URL, Filter: w.Filter, Status: w.Status, Reason: w.Reason,
 		Delivered: max(st.Cursor, w.After), Registered: w.Registered, Updated: w.Updated, Version: w.Version}
+	if len(st.Deliveries) > 0 {
+		d := st.Deliveries[0]
+		v.LastDelivery = &d
+	}
+	return v
 }
 
 // Input is a registration request.

@@ -15,8 +15,18 @@ type webhookPages struct{ wh *webhooks.Webhooks }
 var _ web.Webhooks = webhookPages{}
 
 func pageHook(s webhooks.Subscription) web.Webhook {
-	return web.Webhook{ID: s.ID, URL: s.URL, Filter: s.Filter, Secret: s.Secret, Status: s.Status, Reason: s.Reason,
+	w := web.Webhook{ID: s.ID, URL: s.URL, Filter: s.Filter, Secret: s.Secret, Status: s.Status, Reason: s.Reason,
 		Delivered: s.Delivered, Registered: s.Registered, Updated: s.Updated}
+	if d := s.LastDelivery; d != nil {
+		last := pageDelivery(*d)
+		w.Last = &last
+	}
+	return w
+}
+
+func pageDelivery(d webhooks.Delivery) web.WebhookDelivery {
+	return web.WebhookDelivery{WebhookID: d.WebhookID, Cursor: d.Cursor, Type: d.Type, Status: d.Status,
+		Outcome: d.Outcome, Attempts: d.Attempts, LastError: d.LastError, Time: d.Time}
 }
 
 func (p webhookPages) Register(ctx context.Context, target, filter, editor string) (web.Webhook, error) {
@@ -52,8 +62,7 @@ func (p webhookPages) Deliveries(ctx context.Context, id string) ([]web.WebhookD
 	ds, err := p.wh.Deliveries(ctx, id)
 	out := make([]web.WebhookDelivery, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, web.WebhookDelivery{WebhookID: d.WebhookID, Cursor: d.Cursor, Type: d.Type, Status: d.Status,
-			Outcome: d.Outcome, Attempts: d.Attempts, LastError: d.LastError, Time: d.Time})
+		out = append(out, pageDelivery(d))
 	}
 	return out, err
 }

@@ -142,6 +142,9 @@ func TestWebhookPages(t *testing.T) {
 	if reason == "" || !strings.Contains(list, html.EscapeString(reason)) {
 		t.Fatalf("the reason %q is not on the list:\n%s", reason, list)
 	}
+	if !strings.Contains(list, "<td>failing, ") {
+		t.Fatalf("the list does not show the last delivery's outcome:\n%s", list)
+	}
 	log := page("/moderation/webhooks/" + id)
 	if !strings.Contains(log, "<td>failing</td>") || !strings.Contains(log, id+"-") || strings.Contains(log, secret) {
 		t.Fatalf("the delivery log of a failing subscription:\n%s", log)
