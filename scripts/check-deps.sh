@@ -74,7 +74,7 @@ while IFS='|' read -r pkg imports deps; do
         bad "$p imports $r: a reactor never imports a producer (it appends its own events through the log)" ;;
       reactor:reactor)
         bad "$p imports $r: a reactor never imports another reactor" ;;
-      producer:reactor | projection:reactor | logreader:reactor)
+      producer:reactor | projection:reactor | logreader:reactor | web:reactor)
         bad "$p imports $r: nothing but the composition root imports a reactor" ;;
       logreader:producer | logreader:projection)
         bad "$p imports $r: the log's readers import no producer and no projection" ;;

@@ -760,6 +760,10 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		return strings.Contains(a.do("GET", "/conferences/"+gone.ID, nil, nil).body, "This conference is cancelled")
 	})
 	a.waitFor("the pending one in the queue", func() bool { return count(a.pending(), "Axe Pending Conference") == 1 })
+	var hook struct{ ID string }
+	if st := a.api("POST", "/api/v1/webhooks", map[string]string{"url": "https://partner.example/hook", "filter": "topic=courts&past=all"}, nil, &hook); st != http.StatusCreated {
+		t.Fatalf("register a webhook: %d", st)
+	}
 	tb := newTab(t, a)
 	month := nextYear(6, 1)[:7]
 	public := []string{"/", "/?topic=courts&region=MD&q=axe", "/?topic=astrology&from=soon", "/month/" + month,
@@ -768,7 +772,7 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		"/submit", "/submit/done/" + wait.ID, "/moderation"}
 	editors := []string{"/moderation", "/moderation/conferences/" + wait.ID, "/moderation/conferences/" + pub.ID,
 		"/moderation/conferences/" + gone.ID, "/moderation/conferences/" + no.ID, "/moderation/conferences/" + wait.ID + "/edit",
-		"/moderation/conferences/nope"}
+		"/moderation/conferences/nope", "/moderation/webhooks", "/moderation/webhooks/" + hook.ID, "/moderation/webhooks/nope"}
 	// every checks the current set of pages at both widths.
 	every := func(paths []string, extra func(phone bool)) {
 		t.Helper()
@@ -819,6 +823,20 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 			t.Fatalf("edit without a title: %d", st)
 		}
 		tb.axe(fmt.Sprintf("edit with errors (phone %v)", phone))
+		// Webhooks: the registration form with its errors, and the
+		// answer showing the secret once.
+		tb.open("/moderation/webhooks")
+		tb.do("bad webhook", chromedp.SetValue(chromedp.ID("hook-url"), "https://partner.example/axe"), chromedp.SetValue(chromedp.ID("hook-filter"), "colour=red"))
+		if st := tb.submit(`form[action="/moderation/webhooks"] button[type="submit"]`); st != http.StatusUnprocessableEntity {
+			t.Fatalf("webhook with a bad filter: %d", st)
+		}
+		tb.axe(fmt.Sprintf("webhook registration with errors (phone %v)", phone))
+		tb.open("/moderation/webhooks")
+		tb.do("good webhook", chromedp.SetValue(chromedp.ID("hook-url"), "https://partner.example/axe"))
+		if st := tb.submit(`form[action="/moderation/webhooks"] button[type="submit"]`); st != http.StatusCreated || !strings.HasPrefix(tb.value("#hook-secret"), "whsec_") {
+			t.Fatalf("webhook registration: %d", st)
+		}
+		tb.axe(fmt.Sprintf("webhook registered (phone %v)", phone))
 	})
 }
 

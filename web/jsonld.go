@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"html/template"
+	"strconv"
 	"time"
 
 	"github.com/justiceevents/jevents/domain"
@@ -52,6 +53,21 @@ type ldEvent struct {
 	Organizer           []ldOrganization `json:"organizer,omitempty"`
 	Sponsor             []ldOrganization `json:"sponsor,omitempty"`
 	Keywords            string           `json:"keywords,omitempty"`
+	Offers              *ldOffer         `json:"offers,omitempty"`
+}
+
+// ldOffer is a schema.org Offer, or an AggregateOffer when the cost names
+// several prices of one currency. Prices are JSON numbers (schema.org: a
+// "." before decimals, no currency sign in the price).
+type ldOffer struct {
+	Type          string      `json:"@type"`
+	Price         json.Number `json:"price,omitempty"`
+	LowPrice      json.Number `json:"lowPrice,omitempty"`
+	HighPrice     json.Number `json:"highPrice,omitempty"`
+	PriceCurrency string      `json:"priceCurrency,omitempty"`
+	Description   string      `json:"description,omitempty"`
+	URL           string      `json:"url,omitempty"`
+	ValidThrough  string      `json:"validThrough,omitempty"`
 }
 
 type ldPlace struct {
@@ -82,8 +98,8 @@ type ldOrganization struct {
 // carry their UTC offset (the conference's zone) when timed, dates alone
 // when all-day (the end its last day). The sponsors are the organisations
 // behind the conference (domain.Sponsor): its organizer and sponsor, linked
-// to their directory page when they are in the directory. Offers come with
-// the conference's cost once the domain has one.
+// to their directory page when they are in the directory. Offers come from
+// the cost and the registration (offerLD).
 func (s *Server) eventLD(c calendar.Conference, v conferenceView) template.JS {
 	d := c.Details
 	page := s.absolute("/conferences/" + c.ID)
@@ -138,6 +154,7 @@ func (s *Server) eventLD(c calendar.Conference, v conferenceView) template.JS {
 		}
 		ev.Keywords += t.Label
 	}
+	ev.Offers = offerLD(d)
 	// Within its budget: the snippet goes first, then the last sponsors
 	// (the organizer stays), then the website's address.
 	for {
@@ -149,6 +166,8 @@ func (s *Server) eventLD(c calendar.Conference, v conferenceView) template.JS {
 			ev.Description = ""
 		case len(ev.Sponsor) > 1:
 			ev.Sponsor = ev.Sponsor[:len(ev.Sponsor)-1]
+		case ev.Offers != nil && ev.Offers.Description != "":
+			ev.Offers.Description = "" // the prices read from it stay
 		case ev.SameAs != "":
 			ev.SameAs = ""
 		case len(ev.Sponsor) == 1 && len(ev.Organizer) == 1:
@@ -157,6 +176,69 @@ func (s *Server) eventLD(c calendar.Conference, v conferenceView) template.JS {
 			return js // names, a venue and topics alone: at most a few KB
 		}
 	}
+}
+
+// offerLD is the conference's offer, from its cost (domain.Prices reads
+// the prices; the rule is written there) and its registration:
+//   - no cost and no registration address: none;
+//   - free: price 0 in the currency of the conference's country (USD when
+//     it has none: online, or unknown), as schema.org and Google's event
+//     guidelines ask for free events;
+//   - one price (or several equal): an Offer with price and priceCurrency;
+//   - several prices of one currency ("$350; students $100", "Free for
+//     members, $50 others"): an AggregateOffer with lowPrice and
+//     highPrice;
+//   - a cost with no price read from it ("sliding scale", "150 for
+//     members": a number without a currency is no price), or prices in
+//     several currencies: an Offer without a price;
+//
+// always with the cost as people wrote it in description (except "free",
+// which price 0 says), the registration address as url and its deadline as
+// validThrough (the end of that day in the conference's zone, or the date
+// alone when it has none).
+func offerLD(d domain.ConferenceDetails) *ldOffer {
+	if d.Cost == "" && d.Registration.URL == "" {
+		return nil
+	}
+	o := &ldOffer{Type: "Offer", URL: d.Registration.URL}
+	if d.Cost != domain.CostFree {
+		o.Description = d.Cost
+	}
+	if dl := d.Registration.Deadline; dl != "" {
+		o.ValidThrough = dl
+		if loc, err := time.LoadLocation(d.Timezone); err == nil && d.Timezone != "" {
+			if day, err := time.ParseInLocation(domain.DateLayout, dl, loc); err == nil {
+				o.ValidThrough = day.Add(24*time.Hour - time.Second).Format(time.RFC3339)
+			}
+		}
+	}
+	ps := domain.Prices(d.Cost, d.Location.Country)
+	if !domain.SameCurrency(ps) {
+		return o
+	}
+	low, high := ps[0].Amount, ps[0].Amount
+	for _, p := range ps[1:] {
+		if lessAmount(p.Amount, low) {
+			low = p.Amount
+		}
+		if lessAmount(high, p.Amount) {
+			high = p.Amount
+		}
+	}
+	o.PriceCurrency = ps[0].Currency
+	if low == high {
+		o.Price = json.Number(low)
+	} else {
+		o.Type, o.LowPrice, o.HighPrice = "AggregateOffer", json.Number(low), json.Number(high)
+	}
+	return o
+}
+
+// lessAmount compares two amounts as domain.Prices writes them.
+func lessAmount(a, b string) bool {
+	x, _ := strconv.ParseFloat(a, 64)
+	y, _ := strconv.ParseFloat(b, 64)
+	return x < y
 }
 
 // ldBudget bounds a page's JSON-LD: with every field as long and as

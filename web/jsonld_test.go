@@ -30,7 +30,21 @@ func TestJSONLD(t *testing.T) {
 	timed.Details.Location = domain.Location{}
 	hybrid := conference("hybrid", "Hybrid summit", now.AddDate(0, 3, 0), 2, domain.StatusApproved, []string{"courts"})
 	hybrid.Details.Format = domain.FormatHybrid
-	s := newSite(t, seeded(), calSource{calendar.Key("allday"): allDay, calendar.Key("timed"): timed, calendar.Key("hybrid"): hybrid})
+	// Offers (offerLD): free → price 0 in the country's currency; one
+	// price; several → AggregateOffer; none readable → no price; hostile
+	// cost text stays inside its string.
+	allDay.Details.Cost = `$350; students $100 </script><script>alert("cost")</script>`
+	allDay.Details.Registration = domain.Registration{URL: "https://example.org/register?a=1&b=</script>", Deadline: now.Format(domain.DateLayout)}
+	timed.Details.Cost = domain.CostFree
+	timed.Details.Registration = domain.Registration{URL: "https://example.org/reg", Deadline: now.Format(domain.DateLayout)}
+	hybrid.Details.Cost = "USD 150 members"
+	words := conference("words", "Sliding scale forum", now.AddDate(0, 3, 0), 1, domain.StatusApproved, []string{"courts"})
+	words.Details.Cost = "sliding scale, 12 CEU"
+	berlin := conference("berlin", "Berlin forum", now.AddDate(0, 3, 0), 1, domain.StatusApproved, []string{"courts"})
+	berlin.Details.Location = domain.Location{City: "Berlin", Country: "DE"}
+	berlin.Details.Cost = domain.CostFree
+	s := newSite(t, seeded(), calSource{calendar.Key("allday"): allDay, calendar.Key("timed"): timed, calendar.Key("hybrid"): hybrid,
+		calendar.Key("words"): words, calendar.Key("berlin"): berlin})
 
 	var docs []syndcheck.LD
 	read := func(path string) map[string]any {
@@ -74,6 +88,18 @@ func TestJSONLD(t *testing.T) {
 	if sp := ev["sponsor"].([]any); len(sp) != 2 || sp[1].(map[string]any)["name"] != "</script> Coalition" {
 		t.Errorf("sponsors %v", sp)
 	}
+	offer := func(ev map[string]any) map[string]any {
+		t.Helper()
+		o, ok := ev["offers"].(map[string]any)
+		if !ok {
+			t.Fatalf("%v: no offers: %v", ev["@id"], ev["offers"])
+		}
+		return o
+	}
+	if o := offer(ev); o["@type"] != "AggregateOffer" || o["lowPrice"] != 100.0 || o["highPrice"] != 350.0 || o["priceCurrency"] != "USD" ||
+		o["description"] != allDay.Details.Cost || o["url"] != allDay.Details.Registration.URL || o["validThrough"] != allDay.Details.Registration.Deadline {
+		t.Errorf("several prices: %v", o)
+	}
 
 	ev = read("/conferences/timed")
 	loc = ev["location"].([]any)[0].(map[string]any)
@@ -84,9 +110,22 @@ func TestJSONLD(t *testing.T) {
 	if ev["eventStatus"] != "https://schema.org/EventCancelled" || ev["eventAttendanceMode"] != "https://schema.org/OnlineEventAttendanceMode" || loc["@type"] != "VirtualLocation" {
 		t.Errorf("online cancelled: %v %v %v", ev["eventStatus"], ev["eventAttendanceMode"], loc)
 	}
+	if o := offer(ev); o["@type"] != "Offer" || o["price"] != 0.0 || o["priceCurrency"] != "USD" || o["description"] != nil ||
+		o["url"] != "https://example.org/reg" || !strings.HasPrefix(o["validThrough"].(string), now.Format(domain.DateLayout)+"T23:59:59-0") {
+		t.Errorf("free online, registration until the end of the day in New York: %v", o)
+	}
 	ev = read("/conferences/hybrid")
 	if ev["eventAttendanceMode"] != "https://schema.org/MixedEventAttendanceMode" || len(ev["location"].([]any)) != 2 {
 		t.Errorf("hybrid: %v %v", ev["eventAttendanceMode"], ev["location"])
+	}
+	if o := offer(ev); o["@type"] != "Offer" || o["price"] != 150.0 || o["priceCurrency"] != "USD" || o["description"] != "USD 150 members" || o["url"] != nil {
+		t.Errorf("one price: %v", o)
+	}
+	if o := offer(read("/conferences/words")); o["@type"] != "Offer" || o["price"] != nil || o["priceCurrency"] != nil || o["description"] != "sliding scale, 12 CEU" {
+		t.Errorf("no price read: %v", o)
+	}
+	if o := offer(read("/conferences/berlin")); o["price"] != 0.0 || o["priceCurrency"] != "EUR" {
+		t.Errorf("free in Berlin: %v", o)
 	}
 	list := read("/")
 	if ids := listedIDs(s.get("/", nil).body); list["@type"] != "ItemList" || len(list["itemListElement"].([]any)) != len(ids) || len(ids) == 0 {

@@ -30,6 +30,7 @@
 //   - /moderation (the editors role): sign-in with an editor token, the
 //     queue, approve, reject, cancel and edit with If-Match semantics, and
 //     the answers to organisers' requests (a proposal's diff);
+//     /moderation/webhooks, the webhook subscriptions (webhooks.go);
 //   - /organiser/{token} (the intake role): the organiser's private page,
 //     opened by the signed link in their mails (organiser.go).
 //
@@ -39,7 +40,7 @@
 //
 // It reads the read models through the small interfaces it declares
 // (Directory, Conferences) and writes through the producers' methods
-// (Submitter, Moderator); it is an adapter, so it may import producers and
+// (Submitter, Moderator, Webhooks); it is an adapter, so it may import producers and
 // projections (never the event log: it appends through the producers), and
 // nothing imports it but the composition root, cmd/jevents/service.
 package web
@@ -81,7 +82,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "organiser", "propose"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "organiser", "propose", "webhooks", "webhook"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.

@@ -75,6 +75,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("roles work under their own users", func(t *testing.T) { testRolesWork(t, c, r) })
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, c) })
+	t.Run("the change feed through a feeds process", func(t *testing.T) { testChangeFeed(t, r) })  // cluster_changes_test.go
 	t.Run("as of through the projectors", func(t *testing.T) { testAsOfAcrossRoles(t, c, r) })     // cluster_timetravel_test.go
 	t.Run("a plan across a leader kill", func(t *testing.T) { testPlanAcrossLeaderKill(t, c, r) }) // cluster_timetravel_test.go
 	t.Run("editors' sessions across editors processes", func(t *testing.T) { testSessionsAcrossEditors(t, c, r) })
@@ -658,6 +659,11 @@ func testFailover(t *testing.T, c *testCluster, r *roles) {
 			}
 		})
 	}
+	// A partner follows the change feed through the kills
+	// (cluster_changes_test.go): no change twice or out of order, and in
+	// the end the .ics feed's set.
+	follower := newChangeFollower(r.feeds.base)
+	fwg.Go(func() { follower.follow(stopFeeds) })
 	// Submitters: each key is retried until it is accepted; a retry with
 	// the same key is the same submission.
 	deadline := time.Now().Add(3 * time.Minute)
@@ -818,6 +824,8 @@ func testFailover(t *testing.T, c *testCluster, r *roles) {
 	}
 	close(stopFeeds)
 	fwg.Wait()
+	waitFor(t, time.Minute, "the change feed's follower holds the feed's set", follower.matchesFeed)
+	t.Logf("change feed follower: %d changes across the kills, %d failed reads retried", follower.seen, follower.errs)
 
 	statuses := map[int]int64{}
 	feedStatus.Range(func(k, v any) bool {

@@ -25,6 +25,10 @@ type Receiver struct {
 	secret string
 	file   string
 	cmd    *exec.Cmd
+	// Hold, when set before Start, is how long each request is held
+	// before it is recorded and answered (a slow receiver); Arrivals
+	// counts the requests that came, held or not yet answered included.
+	Hold time.Duration
 }
 
 // Received is one request the receiver took.
@@ -63,7 +67,8 @@ func (r *Receiver) URL() string { return "http://127.0.0.1:" + strconv.Itoa(r.Po
 // Start starts the receiver and waits until it listens.
 func (r *Receiver) Start() {
 	r.t.Helper()
-	cmd := exec.Command(r.node, filepath.Join(Checkers(), "webhook-receiver.mjs"), strconv.Itoa(r.Port), r.secret, r.file)
+	cmd := exec.Command(r.node, filepath.Join(Checkers(), "webhook-receiver.mjs"), strconv.Itoa(r.Port), r.secret, r.file,
+		strconv.FormatInt(r.Hold.Milliseconds(), 10))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -101,6 +106,16 @@ func (r *Receiver) Stop() {
 	_ = r.cmd.Process.Kill()
 	_ = r.cmd.Wait()
 	r.cmd = nil
+}
+
+// Arrivals is how many requests arrived while Hold was set (recorded or
+// still held).
+func (r *Receiver) Arrivals() int {
+	b, err := os.ReadFile(r.file + ".arrivals")
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n"))
 }
 
 // Received reads everything the receiver took, in arrival order.

@@ -10,7 +10,8 @@
 // The records are committed atomically with the checkpoint, in key order,
 // so the bucket's own JetStream stream (KV_changes_<generation>) is the
 // change log in source order. Change records are written once and leave
-// the projector's memory after their commit (engine.Forgetful).
+// the projector's memory after their commit, and its start-up loads the
+// states only (engine.Forgetful): it never reads the change records back.
 //
 // Nothing private is in it (the contact stays in the event log), so feed
 // servers, which may not read the event stream, read it with batched
@@ -84,6 +85,10 @@ func (Projection) Subjects() []string {
 
 // Forget implements engine.Forgetful: change records are written once.
 func (Projection) Forget(key string) bool { return strings.HasPrefix(key, ChangePrefix) }
+
+// Remembered implements engine.Forgetful: the projector loads the
+// conferences' states only, never the change records.
+func (Projection) Remembered() []string { return []string{statePrefix + ">"} }
 
 // Apply implements engine.Projection with the calendar's own fold, so the
 // representation is the calendar's, byte for byte.

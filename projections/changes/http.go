@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,14 +71,44 @@ type Reader struct {
 	js  jetstream.JetStream
 	log *slog.Logger
 	// Poll is how often a waiting request (wait=, SSE) looks for new
-	// changes; default 250 ms.
+	// changes when no Watch runs (a reader that serves no requests);
+	// default 250 ms. With Watch running, waiters are woken by new changes
+	// (wake.go).
 	Poll time.Duration
+
+	wake     *wake
+	watching atomic.Bool
+	safety   time.Duration // how often a woken waiter re-reads anyway (safetyPoll)
+	// waiters bounds the requests waiting at once (wait=, SSE): the feed
+	// is public, and each holds a connection and a goroutine.
+	waiters chan struct{}
 }
+
+// MaxWaiters is how many requests may wait for changes at once in one
+// process (long-polls and SSE streams together): a quarter of the
+// connections a process holds by default. Beyond it a long-poll answers
+// at once what there is, and an SSE request gets 503 with Retry-After.
+const MaxWaiters = 1024
 
 // NewReader returns a reader of the active generation's change stream.
 func NewReader(js jetstream.JetStream, log *slog.Logger) *Reader {
-	return &Reader{js: js, log: log, Poll: 250 * time.Millisecond}
+	return &Reader{js: js, log: log, Poll: 250 * time.Millisecond, wake: newWake(), safety: safetyPoll, waiters: make(chan struct{}, MaxWaiters)}
 }
+
+// SetMaxWaiters changes the bound on waiting requests (before serving).
+func (rd *Reader) SetMaxWaiters(n int) { rd.waiters = make(chan struct{}, max(n, 1)) }
+
+// wait takes a waiter's place, if one is free; release gives it back.
+func (rd *Reader) wait() bool {
+	select {
+	case rd.waiters <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (rd *Reader) release() { <-rd.waiters }
 
 // errUnknownCursor answers a cursor that names no change.
 var errUnknownCursor = &httpapi.Error{Status: http.StatusBadRequest, Title: "Unknown cursor",
@@ -205,14 +236,31 @@ func (rd *Reader) handle(w http.ResponseWriter, r *http.Request) {
 		rd.stream(w, r, f, after)
 		return
 	}
-	deadline := time.Now().Add(wait)
+	var (
+		deadline <-chan time.Time
+		waiting  bool
+	)
 	for {
+		woken := rd.wake.Chan() // before the read: a change written after it wakes us
 		cs, next, err := rd.Read(r.Context(), f, after, limit, maxScan)
 		if err != nil {
 			httpapi.WriteError(w, r, rd.log, err)
 			return
 		}
-		if len(cs) > 0 || !time.Now().Before(deadline) {
+		if len(cs) == 0 && wait > 0 && deadline == nil {
+			// Nothing yet: wait, if a waiter's place is free; else
+			// answer now what there is (nothing), and when to come back.
+			if waiting = rd.wait(); waiting {
+				defer rd.release()
+				t := time.NewTimer(wait)
+				defer t.Stop()
+				deadline = t.C
+			} else {
+				w.Header().Set("Retry-After", "5")
+				wait = 0
+			}
+		}
+		if len(cs) > 0 || !waiting {
 			if cs == nil {
 				cs = []Change{}
 			}
@@ -221,10 +269,11 @@ func (rd *Reader) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		after = next // nothing of this filter yet: wait from where we read
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(rd.Poll):
+		if !rd.waitForChange(r.Context(), woken, deadline) {
+			if r.Context().Err() != nil {
+				return
+			}
+			waiting = false // the wait is over: one last read, then answer
 		}
 	}
 }
@@ -237,6 +286,11 @@ func (rd *Reader) stream(w http.ResponseWriter, r *http.Request, f feeds.Filter,
 		httpapi.WriteError(w, r, rd.log, errors.New("changes: streaming unsupported"))
 		return
 	}
+	if !rd.wait() {
+		httpapi.WriteError(w, r, rd.log, errTooManyWaiting)
+		return
+	}
+	defer rd.release()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -246,6 +300,7 @@ func (rd *Reader) stream(w http.ResponseWriter, r *http.Request, f feeds.Filter,
 	fl.Flush()
 	beat := time.Now()
 	for {
+		woken := rd.wake.Chan() // before the read: a change written after it wakes us
 		cs, next, err := rd.Read(r.Context(), f, after, maxLimit, maxScan)
 		if err != nil {
 			if r.Context().Err() == nil {
@@ -270,13 +325,15 @@ func (rd *Reader) stream(w http.ResponseWriter, r *http.Request, f feeds.Filter,
 		if !caughtUp {
 			continue
 		}
-		select {
-		case <-r.Context().Done():
+		if !rd.waitForChange(r.Context(), woken, nil) {
 			return
-		case <-time.After(rd.Poll):
 		}
 	}
 }
+
+// errTooManyWaiting answers an SSE request beyond MaxWaiters.
+var errTooManyWaiting = &httpapi.Error{Status: http.StatusServiceUnavailable, Title: "Too many clients waiting",
+	Detail: "too many clients are following the change feed on this server; retry later, or poll with ?after=", RetryAfter: 5}
 
 // Last is the cursor of the newest change in the stream (0 when there is
 // none yet): where a follower that wants only what comes next starts

@@ -229,12 +229,27 @@ type loaded[V any] struct {
 	sizes      map[string]int // encoded sizes (replicas only; nil for projectors)
 	checkpoint Checkpoint
 	cpRevision uint64 // 0 when there is no checkpoint yet
+	read       int    // entries the watch delivered
 }
 
 // load reads every key of a bucket into memory with one watch.
-// Keys for which skip (when not nil) is true are left out (Forgetful).
-func load[V any](ctx context.Context, kv jetstream.KeyValue, skip ...func(string) bool) (*loaded[V], error) {
-	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+func load[V any](ctx context.Context, kv jetstream.KeyValue) (*loaded[V], error) {
+	return loadKeys[V](ctx, kv, nil)
+}
+
+// loadKeys reads the keys of a bucket that match the filters (every key
+// when there are none) into memory with one watch: the server sends only
+// those (Forgetful).
+func loadKeys[V any](ctx context.Context, kv jetstream.KeyValue, filters []string) (*loaded[V], error) {
+	var (
+		w   jetstream.KeyWatcher
+		err error
+	)
+	if len(filters) > 0 {
+		w, err = kv.WatchFiltered(ctx, filters, jetstream.IgnoreDeletes())
+	} else {
+		w, err = kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: load %s: %w", kv.Bucket(), err)
 	}
@@ -256,11 +271,9 @@ func load[V any](ctx context.Context, kv jetstream.KeyValue, skip ...func(string
 			if e == nil {
 				return l, nil
 			}
+			l.read++
 			if e.Operation() != jetstream.KeyValuePut {
 				delete(l.values, e.Key())
-				continue
-			}
-			if len(skip) > 0 && skip[0] != nil && skip[0](e.Key()) {
 				continue
 			}
 			if err := l.set(e); err != nil {

@@ -40,8 +40,14 @@ type Projection[V any] interface {
 // they leave the projector's memory, and loading a generation skips them.
 // Their readers read them from the bucket's stream. A commit that fails
 // restarts the projector from the bucket, so nothing forgotten is lost.
+//
+// Remembered names, as KV key filters (NATS wildcards: "state.>"), every
+// key the projection does not forget: a generation is loaded by watching
+// only those (and the checkpoint), so start-up reads none of the records
+// forgotten, however many the bucket holds.
 type Forgetful interface {
 	Forget(key string) bool
+	Remembered() []string
 }
 
 // Tx is the projection's view of the model while it applies events.
@@ -313,11 +319,12 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	if err != nil {
 		return 0, err
 	}
-	var skip func(string) bool
+	var st *loaded[V]
 	if f, ok := p.proj.(Forgetful); ok {
-		skip = f.Forget
+		st, err = loadKeys[V](ctx, kv, append(f.Remembered(), CheckpointKey))
+	} else {
+		st, err = load[V](ctx, kv)
 	}
-	st, err := load[V](ctx, kv, skip)
 	if err != nil {
 		return 0, err
 	}

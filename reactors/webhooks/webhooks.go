@@ -153,11 +153,19 @@ type Subscription struct {
 	Registered time.Time `json:"registered"`
 	Updated    time.Time `json:"updated"`
 	Version    uint64    `json:"version"`
+	// LastDelivery is the newest entry of the delivery log (none before
+	// the first attempt).
+	LastDelivery *Delivery `json:"last_delivery,omitempty"`
 }
 
 func view(w *domain.Webhook, st state) Subscription {
-	return Subscription{ID: w.ID, URL: w.URL, Filter: w.Filter, Status: w.Status, Reason: w.Reason,
+	v := Subscription{ID: w.ID, URL: w.URL, Filter: w.Filter, Status: w.Status, Reason: w.Reason,
 		Delivered: max(st.Cursor, w.After), Registered: w.Registered, Updated: w.Updated, Version: w.Version}
+	if len(st.Deliveries) > 0 {
+		d := st.Deliveries[0]
+		v.LastDelivery = &d
+	}
+	return v
 }
 
 // Input is a registration request.
@@ -293,6 +301,21 @@ func (w *Webhooks) List(ctx context.Context) ([]Subscription, error) {
 		out = append(out, view(s, st))
 	}
 	return out, nil
+}
+
+// Get answers one subscription (domain.ErrNotFound when it does not
+// exist or was removed), without its secret.
+func (w *Webhooks) Get(ctx context.Context, id string) (Subscription, error) {
+	recs, err := w.log.Load(ctx, domain.AggregateWebhook, id)
+	if err != nil {
+		return Subscription{}, err
+	}
+	sub := domain.Fold[domain.Webhook](recs)
+	if sub.ID == "" || sub.Status == domain.WebhookStatusRemoved {
+		return Subscription{}, domain.ErrNotFound
+	}
+	st, _ := w.state(ctx, id)
+	return view(sub, st), nil
 }
 
 // command loads a subscription, decides and appends.

@@ -239,17 +239,21 @@ func (s *Service) Start(ctx context.Context) error {
 		replica.OnChange(fs.Changed)
 		replica.OnReset(fs.Reset)
 		s.registerDirectoryAPI(fs, dir)
-		// The change feed reads the public change stream, not a replica.
-		s.addRoutes(changes.NewReader(s.js, s.log).Routes())
+		// The change feed reads the public change stream, not a replica;
+		// one watch of it wakes the waiting requests (wait=, SSE).
+		cr := changes.NewReader(s.js, s.log)
+		s.goWorker(wctx, "change feed watch", cr.Watch)
+		s.addRoutes(cr.Routes())
 	}
 	// Webhook subscriptions (reactors/webhooks): editors register them;
 	// the projector role delivers (one process at a time, by a lease).
+	var wh *webhooks.Webhooks
 	if cfg.Has(RoleEditors) || cfg.Has(RoleProjector) {
 		var reg prometheus.Registerer // the deliverer's series are the projector's
 		if cfg.Has(RoleProjector) {
 			reg = s.registry
 		}
-		wh := webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(reg))
+		wh = webhooks.New(s.eventLog(), s.js, changes.NewReader(s.js, s.log), cfg.Webhooks, s.log, webhooks.NewMetrics(reg))
 		if cfg.Has(RoleEditors) {
 			s.addRoutes(wh.Routes())
 		}
@@ -272,6 +276,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	if err := s.registerPages(replica, dir, gate, in, mod, fs, rep, rm, org); err != nil {
 		return err
+	}
+	if s.pages != nil && gate != nil && wh != nil { // the editors' pages of webhooks: the API's commands (webhookpages.go)
+		s.addRoutes(s.pages.WebhookRoutes(webhookPages{wh}, gate))
 	}
 	s.runReplicas(wctx) // now that their readers follow their changes
 
