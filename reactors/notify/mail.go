@@ -26,10 +26,11 @@ const (
 	KindCancelled      = "cancelled"       // organiser: it is marked cancelled
 	KindEditorNew      = "editor_new"      // editors: a new submission waits
 	KindEditorReported = "editor_reported" // editors: the public reported a listing
+	KindEditorDigest   = "editor_digest"   // editors: the new submissions of a digest window (digest.go)
 )
 
 // Kinds lists every kind, for metrics.
-var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported}
+var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported, KindEditorDigest}
 
 // Mail is one message to one recipient, ready to send. Key names it for
 // ever: the sent record, the dead letters and its Message-ID derive from
@@ -72,6 +73,17 @@ type view struct {
 	QueueURL    string
 	Changes     []Change
 	Report      *ReportView
+	// Digest and Window are an editors' digest: the submissions of the
+	// window, and the window as people read it.
+	Digest []DigestLine
+	Window string
+}
+
+// DigestLine is one submission in an editors' digest.
+type DigestLine struct {
+	Title, When, Where string
+	// URL is its moderation page.
+	URL string
 }
 
 // ReportView is a report from the public as the editors' mail shows it.

@@ -38,6 +38,7 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,6 +90,13 @@ type Config struct {
 	// PrivateLink, when set, is the organiser's private page for a
 	// conference and its contact (it goes in their mails only).
 	PrivateLink func(id string, c domain.Contact) string
+	// Digest, when positive, is the length of the editors' digest
+	// windows: new submissions reach the editors as one mail per window
+	// (digest.go) instead of one mail each. Reports stay immediate.
+	Digest time.Duration
+	// DigestGrace is how long after a window's end it may still receive
+	// submissions stamped inside it (DefaultDigestGrace).
+	DigestGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -97,6 +105,7 @@ func (c *Config) defaults() {
 	orDefault(&c.Backoff, DefaultBackoff)
 	orDefault(&c.MaxBackoff, DefaultMaxBackoff)
 	orDefault(&c.Workers, DefaultWorkers)
+	orDefault(&c.DigestGrace, DefaultDigestGrace)
 }
 
 func orDefault[T comparable](v *T, def T) {
@@ -109,15 +118,17 @@ func orDefault[T comparable](v *T, def T) {
 // Notifier sends the mails the log's events call for. Run it once per
 // process; any number of processes may share the consumer.
 type Notifier struct {
-	js      jetstream.JetStream
-	log     *eventlog.Log
-	logger  *slog.Logger
-	cfg     Config
-	m       *Metrics
-	host    string // the Message-ID's domain and the HELO name
-	sentKV  jetstream.KeyValue
-	deadKV  jetstream.KeyValue
-	problem atomic.Value // string: why /readyz says degraded, "" when fine
+	js       jetstream.JetStream
+	log      *eventlog.Log
+	logger   *slog.Logger
+	cfg      Config
+	m        *Metrics
+	host     string // the Message-ID's domain and the HELO name
+	sentKV   jetstream.KeyValue
+	deadKV   jetstream.KeyValue
+	digestKV jetstream.KeyValue
+	id       string       // this notifier, in the digests' claims
+	problem  atomic.Value // string: why /readyz says degraded, "" when fine
 }
 
 // New returns a notifier over the stream of js, reading conferences
@@ -128,7 +139,7 @@ func New(js jetstream.JetStream, log *eventlog.Log, cfg Config, logger *slog.Log
 	if cfg.PublicURL != nil && cfg.PublicURL.Hostname() != "" {
 		host = cfg.PublicURL.Hostname()
 	}
-	n := &Notifier{js: js, log: log, logger: logger, cfg: cfg, m: m, host: host}
+	n := &Notifier{js: js, log: log, logger: logger, cfg: cfg, m: m, host: host, id: rand.Text()}
 	n.problem.Store("")
 	if cfg.SMTP == nil {
 		n.problem.Store("mail is not configured (--smtp-url): notifications wait in the log")
@@ -166,6 +177,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); n.watchDead(ctx) }()
+	// Every notifier closes and sends the digests, immediate or not: the
+	// windows recorded before a switch to immediate mail still go out.
+	wg.Add(1)
+	go func() { defer wg.Done(); n.watchDigests(ctx, cons) }()
 
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * n.cfg.Workers))
 	if err != nil {
@@ -212,6 +227,9 @@ func (n *Notifier) await(ctx context.Context) (jetstream.Consumer, error) {
 		}
 		if err == nil {
 			n.deadKV, err = n.js.KeyValue(ctx, DeadBucket)
+		}
+		if err == nil {
+			n.digestKV, err = n.js.KeyValue(ctx, DigestBucket)
 		}
 		if err == nil {
 			return cons, nil
@@ -265,7 +283,22 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		n.ack(ctx, msg)
 		return
 	}
-	mails, err := n.plan(ctx, rec)
+	editorsNow := true
+	if s, ok := rec.Event.(domain.ConferenceSubmitted); ok && n.cfg.Digest > 0 && len(n.cfg.EditorEmails) > 0 {
+		// The editors hear of it in its window's digest; the event is
+		// acknowledged only once it is in the window's record.
+		late, err := n.joinDigest(ctx, rec, s)
+		if err != nil {
+			n.logger.Warn("notifier: add to the digest", slog.Uint64("seq", seq), slog.Any("err", err))
+			_ = msg.NakWithDelay(n.backoff(tries))
+			return
+		}
+		if late {
+			n.m.digestLate.Inc()
+		}
+		editorsNow = late
+	}
+	mails, err := n.plan(ctx, rec, editorsNow)
 	if err != nil {
 		n.logger.Warn("notifier: read the conference", slog.Uint64("seq", seq), slog.Any("err", err))
 		_ = msg.NakWithDelay(n.backoff(tries))
@@ -449,7 +482,11 @@ func (n *Notifier) retryDead(ctx context.Context, k *conn, dl DeadLetter) {
 	if _, err := n.deadKV.Update(ctx, dl.Key, b, e.Revision()); err != nil {
 		return // another notifier took it, or it changed
 	}
-	m, err := n.rebuild(ctx, dl)
+	rebuild := n.rebuild
+	if dl.Kind == KindEditorDigest {
+		rebuild = n.rebuildDigest
+	}
+	m, err := rebuild(ctx, dl)
 	if err == nil {
 		if err = n.send(ctx, k, m); err == nil {
 			_ = n.deadKV.Delete(ctx, dl.Key)
@@ -478,7 +515,7 @@ func (n *Notifier) rebuild(ctx context.Context, dl DeadLetter) (Mail, error) {
 	if err != nil {
 		return Mail{}, err
 	}
-	mails, err := n.plan(ctx, rec)
+	mails, err := n.plan(ctx, rec, true)
 	if err != nil {
 		return Mail{}, err
 	}
@@ -527,6 +564,9 @@ type Metrics struct {
 	configured  prometheus.Gauge
 	sendSeconds prometheus.Histogram
 	skipped     prometheus.Counter
+	// the editors' digest (digest.go)
+	digestWaiting prometheus.Gauge
+	digestLate    prometheus.Counter
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -543,6 +583,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 when the notifier has an SMTP server (--smtp-url), 0 when mail waits."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "skipped_events_total",
 			Help: "Events older than the notifier's max age when it reached them: no mail sent for them."}),
+		digestWaiting: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "digest_waiting_submissions",
+			Help: "Submissions in editors' digest windows not sent yet (open, closing or retrying)."}),
+		digestLate: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "digest_late_total",
+			Help: "Submissions whose digest window had closed when the notifier reached them: sent to the editors alone."}),
 		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "notify", Name: "send_seconds",
 			Help: "Time to hand one mail to the SMTP server.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}),
 	}
@@ -552,7 +596,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped)
+		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped, m.digestWaiting, m.digestLate)
 	}
 	return m
 }

@@ -58,7 +58,7 @@ func consumerConfig() jetstream.ConsumerConfig {
 // events starts at its beginning: Config.MaxAge keeps old events from
 // sending mail.
 func Setup(ctx context.Context, js jetstream.JetStream, replicas int) ([]string, error) {
-	for _, b := range []string{SentBucket, DeadBucket} {
+	for _, b := range []string{SentBucket, DeadBucket, DigestBucket} {
 		if _, err := js.KeyValue(ctx, b); err == nil {
 			continue
 		} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
@@ -73,7 +73,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, replicas int) ([]string,
 	if _, err := js.CreateOrUpdateConsumer(ctx, domain.StreamName, consumerConfig()); err != nil {
 		return nil, fmt.Errorf("notify: consumer %s: %w", ConsumerName, err)
 	}
-	return []string{SentBucket, DeadBucket}, nil
+	return []string{SentBucket, DeadBucket, DigestBucket}, nil
 }
 
 // AckWait is how long the server waits for a notifier to finish an event

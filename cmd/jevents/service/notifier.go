@@ -30,6 +30,11 @@ type MailConfig struct {
 	// MaxAge: events older than this when the notifier reaches them send
 	// nothing (notify.DefaultMaxAge).
 	MaxAge time.Duration
+	// EditorDigest is --editor-digest: 0 tells editors of each new
+	// submission at once; a length (15m) gathers the submissions of each
+	// window of that length into one mail (notify.Config.Digest).
+	// Reports from the public are always told at once.
+	EditorDigest time.Duration
 
 	smtp *notify.SMTP // parsed by validate
 }
@@ -71,6 +76,9 @@ func (m *MailConfig) validate(publicURL string) error {
 	if m.MaxAge < 0 {
 		errs = append(errs, errors.New("--mail-max-age must not be negative"))
 	}
+	if m.EditorDigest != 0 && (m.EditorDigest < time.Second || m.EditorDigest > 24*time.Hour || m.EditorDigest%time.Second != 0) {
+		errs = append(errs, errors.New("--editor-digest: 0 (a mail per submission) or whole seconds from 1s to 24h, such as 15m"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -92,7 +100,7 @@ func (s *Service) startNotifier(ctx context.Context) {
 	pub, _ := url.Parse(s.cfg.PublicURL)
 	m := s.cfg.Mail
 	n := notify.New(s.js, s.eventLog(), notify.Config{SMTP: m.smtp, From: m.fromOr(s.cfg.PublicURL), PublicURL: pub, EditorEmails: m.EditorEmails,
-		MaxAge: m.MaxAge}, s.log.With("worker", "notifier"), notify.NewMetrics(s.registry))
+		MaxAge: m.MaxAge, Digest: m.EditorDigest}, s.log.With("worker", "notifier"), notify.NewMetrics(s.registry))
 	s.notifier = n
 	s.goWorker(ctx, "notifier", n.Run)
 }
