@@ -28,7 +28,9 @@
 //     API validates, with field messages, a duplicate check, a honeypot, a
 //     per-address rate limit and idempotent posts;
 //   - /moderation (the editors role): sign-in with an editor token, the
-//     queue, approve, reject, cancel and edit with If-Match semantics.
+//     queue, approve, reject, cancel and edit with If-Match semantics;
+//     /moderation/mail lists the mails the notifier gave up on, to send
+//     again or drop (mail.go).
 //
 // Every POST is checked against cross-site forgery twice: the browser's
 // Sec-Fetch-Site/Origin (http.CrossOriginProtection) and a token in the
@@ -78,7 +80,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "mail"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.
@@ -167,6 +169,7 @@ type Server struct {
 	cop           *http.CrossOriginProtection
 	clients       *clientaddr.Resolver
 	submitLimiter *limiter
+	deadLetters   DeadLetters // the notifier's undelivered mail (mail.go); nil: not shown
 }
 
 // pageCache holds the rendered pages of one generation and one day, within

@@ -259,6 +259,8 @@ func mailFlags(f *cmdFlags, m *service.MailConfig) {
 			return err
 		})
 	f.env("smtp-url", "JEVENTS_SMTP_URL")
+	f.StringVar(&m.SMTPCAFile, "smtp-ca-file", "", "PEM file of the certificate authorities trusted for the SMTP server's certificate (a private CA) instead of the system's")
+	f.env("smtp-ca-file", "JEVENTS_SMTP_CA_FILE")
 	f.StringVar(&m.From, "mail-from", "", "From of every mail, such as \"Justice Events <events@example.org>\"; default noreply@<public host>")
 	f.env("mail-from", "JEVENTS_MAIL_FROM")
 	var emails string

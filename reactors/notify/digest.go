@@ -163,7 +163,7 @@ func (n *Notifier) joinDigest(ctx context.Context, rec domain.Record, s domain.C
 		if err == nil {
 			return false, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		if !conflict(err) {
 			return false, err
 		}
 	}
@@ -233,7 +233,7 @@ func (n *Notifier) digestStep(ctx context.Context, k *conn, cons jetstream.Consu
 	update := func(w digestWindow) (bool, error) {
 		b, _ := json.Marshal(w)
 		_, err := n.digestKV.Update(ctx, key, b, e.Revision())
-		if errors.Is(err, jetstream.ErrKeyExists) {
+		if conflict(err) {
 			return false, nil // another notifier moved it: next round
 		}
 		return err == nil, err
@@ -296,7 +296,7 @@ func (n *Notifier) digestStep(ctx context.Context, k *conn, cons jetstream.Consu
 		err = n.send(ctx, k, m)
 		switch {
 		case err == nil:
-		case permanent(err) || w.Tries >= n.cfg.MaxTries:
+		case permanent(err) || w.Tries >= n.cfg.MaxTries && !serverProblem(err):
 			n.bury(ctx, m, err, w.Tries)
 		default:
 			n.m.mails.WithLabelValues(m.Kind, "failed").Inc()
@@ -361,4 +361,10 @@ func (n *Notifier) rebuildDigest(ctx context.Context, dl DeadLetter) (Mail, erro
 		return Mail{}, err
 	}
 	return n.digestMail(key, w, dl.To)
+}
+
+// conflict is a compare-and-set that lost: the record changed since it
+// was read.
+func conflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
 }

@@ -29,6 +29,30 @@ const (
 	KindEditorDigest   = "editor_digest"   // editors: the new submissions of a digest window (digest.go)
 )
 
+// KindLabel says what a kind of mail is, as editors read it (the dead
+// letters' page).
+func KindLabel(kind string) string {
+	switch kind {
+	case KindReceipt:
+		return "Receipt to the organiser"
+	case KindApproved:
+		return "Approval to the organiser"
+	case KindRejected:
+		return "Rejection to the organiser"
+	case KindChanged:
+		return "Editor's changes to the organiser"
+	case KindCancelled:
+		return "Cancellation to the organiser"
+	case KindEditorNew:
+		return "New submission to an editor"
+	case KindEditorReported:
+		return "Report to an editor"
+	case KindEditorDigest:
+		return "Digest of submissions to an editor"
+	}
+	return kind
+}
+
 // Kinds lists every kind, for metrics.
 var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported, KindEditorDigest}
 

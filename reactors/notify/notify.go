@@ -20,8 +20,11 @@
 //     backoff (Backoff, doubling up to MaxBackoff) by redelivery; after
 //     MaxTries the mail goes to the dead letters (DeadBucket) with the
 //     server's answer. A permanent refusal (5xx: an address the server does
-//     not take) goes there at once. Editors list and retry them
-//     (GET /api/v1/notifier/dead-letters, POST …/{key}/retry).
+//     not take) goes there at once. Editors list, retry and drop them
+//     (GET /api/v1/notifier/dead-letters, POST …/{key}/retry,
+//     DELETE …/{key}; the page /moderation/mail calls the same methods).
+//   - New submissions reach the editors at once or, with Config.Digest, in
+//     one digest per window (digest.go), with the same promise.
 //   - Mail never blocks intake or moderation: they append and answer; the
 //     notifier reads the log behind them, in its own role.
 //   - Without SMTP (Config.SMTP nil) it logs once, says so in /readyz
@@ -129,6 +132,7 @@ type Notifier struct {
 	digestKV jetstream.KeyValue
 	id       string       // this notifier, in the digests' claims
 	problem  atomic.Value // string: why /readyz says degraded, "" when fine
+	trouble  atomic.Value // string: why the SMTP server cannot be used just now, "" when it can
 }
 
 // New returns a notifier over the stream of js, reading conferences
@@ -141,6 +145,7 @@ func New(js jetstream.JetStream, log *eventlog.Log, cfg Config, logger *slog.Log
 	}
 	n := &Notifier{js: js, log: log, logger: logger, cfg: cfg, m: m, host: host, id: rand.Text()}
 	n.problem.Store("")
+	n.trouble.Store("")
 	if cfg.SMTP == nil {
 		n.problem.Store("mail is not configured (--smtp-url): notifications wait in the log")
 	}
@@ -149,7 +154,34 @@ func New(js jetstream.JetStream, log *eventlog.Log, cfg Config, logger *slog.Log
 
 // Problem is why the notifier cannot send now ("" when it can): /readyz
 // lists it under degraded.
-func (n *Notifier) Problem() string { return n.problem.Load().(string) }
+func (n *Notifier) Problem() string {
+	if p := n.problem.Load().(string); p != "" {
+		return p
+	}
+	return n.trouble.Load().(string)
+}
+
+// serverFailed notes that the SMTP server could not be used (reached,
+// its certificate trusted, TLS agreed, or our login accepted): /readyz
+// says why and jevents_notify_smtp_ok is 0 until a mail goes through. The
+// mails wait and retry; none goes to the dead letters for it, since no
+// mail is at fault. Logged once per new reason.
+func (n *Notifier) serverFailed(err error, recipient string) {
+	why := "the SMTP server cannot be used: " + redact(answer(err), recipient)
+	n.m.smtpOK.Set(0)
+	if old := n.trouble.Swap(why); old != why {
+		n.logger.Warn("notifier: the SMTP server cannot be used; mails wait and retry", slog.String("err", redact(answer(err), recipient)),
+			slog.String("smtp", n.cfg.SMTP.String()))
+	}
+}
+
+// serverOK notes that a mail went through.
+func (n *Notifier) serverOK() {
+	n.m.smtpOK.Set(1)
+	if old := n.trouble.Swap(""); old != "" {
+		n.logger.Info("notifier: the SMTP server takes mail again", slog.String("smtp", n.cfg.SMTP.String()))
+	}
+}
 
 // Run follows the consumer until ctx ends.
 func (n *Notifier) Run(ctx context.Context) error {
@@ -161,6 +193,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 			slog.String("consumer", ConsumerName))
 	} else {
 		n.m.configured.Set(1)
+		n.m.smtpOK.Set(1) // until a mail says otherwise
 		n.logger.Info("notifier sending mail", slog.String("smtp", n.cfg.SMTP.String()), slog.Int("workers", n.cfg.Workers))
 	}
 	cons, err := n.await(ctx)
@@ -316,7 +349,7 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		err := n.send(ctx, k, m)
 		switch {
 		case err == nil:
-		case permanent(err) || tries >= n.cfg.MaxTries:
+		case permanent(err) || tries >= n.cfg.MaxTries && !serverProblem(err):
 			n.bury(ctx, m, err, tries)
 		default:
 			n.m.mails.WithLabelValues(m.Kind, "failed").Inc()
@@ -364,8 +397,12 @@ func (n *Notifier) send(ctx context.Context, k *conn, m Mail) error {
 	err = k.send(sctx, msg)
 	cancel()
 	if err != nil {
+		if serverProblem(err) {
+			n.serverFailed(err, m.To.Email)
+		}
 		return err
 	}
+	n.serverOK()
 	n.m.sendSeconds.Observe(time.Since(start).Seconds())
 	n.m.mails.WithLabelValues(m.Kind, "sent").Inc()
 	n.record(ctx, m, false)
@@ -564,6 +601,7 @@ type Metrics struct {
 	configured  prometheus.Gauge
 	sendSeconds prometheus.Histogram
 	skipped     prometheus.Counter
+	smtpOK      prometheus.Gauge
 	// the editors' digest (digest.go)
 	digestWaiting prometheus.Gauge
 	digestLate    prometheus.Counter
@@ -583,6 +621,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 when the notifier has an SMTP server (--smtp-url), 0 when mail waits."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "skipped_events_total",
 			Help: "Events older than the notifier's max age when it reached them: no mail sent for them."}),
+		smtpOK: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "smtp_ok",
+			Help: "0 while the SMTP server cannot be used (unreachable, untrusted certificate, no STARTTLS, login refused): mails wait; 1 otherwise."}),
 		digestWaiting: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "digest_waiting_submissions",
 			Help: "Submissions in editors' digest windows not sent yet (open, closing or retrying)."}),
 		digestLate: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "digest_late_total",
@@ -596,7 +636,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped, m.digestWaiting, m.digestLate)
+		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped, m.digestWaiting, m.digestLate, m.smtpOK)
 	}
 	return m
 }

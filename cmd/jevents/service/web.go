@@ -13,6 +13,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/reactors/notify"
 	"github.com/justiceevents/jevents/web"
 )
 
@@ -69,6 +70,7 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 		s.addRoutes(ws.ReportRoutes(rep))
 	}
 	if mod != nil && gate != nil {
+		ws.SetDeadLetters(deadLetterPages{notify.NewDeadLetters(s.js)}) // notifier.go
 		s.addRoutes(ws.ModerationRoutes(mod, gate, rm))
 	}
 	return nil
