@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/mailpittest"
+	"github.com/justiceevents/jevents/internal/testca"
 )
 
 // syncBuffer collects a service's log for a privacy check.
@@ -361,5 +364,51 @@ func TestUndeliveredMailPage(t *testing.T) {
 	}
 	if r := a.do("DELETE", "/api/v1/notifier/dead-letters/"+dropKey, editor, nil); r.status != http.StatusNotFound {
 		t.Errorf("DELETE of a dropped letter: %d %s", r.status, r.body)
+	}
+}
+
+// TestMailOverSTARTTLSWithPrivateCA: the service's own path to a secured
+// SMTP server — --smtp-url with a user, the password from
+// JEVENTS_SMTP_PASSWORD, the server's private CA from --smtp-ca-file: the
+// receipt arrives through a mailpit that requires STARTTLS and AUTH, and
+// /readyz is not degraded. A CA file without a certificate is a
+// configuration error.
+func TestMailOverSTARTTLSWithPrivateCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, key := testca.New(t)
+	testca.Issue(t, ca, key, dir, "smtp", true)
+	testca.WritePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
+	if err := os.WriteFile(filepath.Join(dir, "auth"), []byte("jevents:0ut-of-the-url\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mp := mailpittest.Start(t, mailpittest.Option{"--smtp-tls-cert", filepath.Join(dir, "smtp.pem"), "--smtp-tls-key", filepath.Join(dir, "smtp-key.pem"),
+		"--smtp-auth-file", filepath.Join(dir, "auth"), "--smtp-require-starttls"})
+	t.Setenv("JEVENTS_SMTP_PASSWORD", "0ut-of-the-url")
+	cfg := service.Config{
+		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
+		EditorToken: editorToken,
+		Mail:        service.MailConfig{SMTPURL: "smtp://jevents@" + mp.SMTPAddr, SMTPCAFile: filepath.Join(dir, "ca.pem")},
+	}
+	bad := cfg
+	bad.Mail.SMTPCAFile = filepath.Join(dir, "auth")
+	if _, err := service.New(bad, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "--smtp-ca-file") {
+		t.Errorf("a CA file without a certificate: %v", err)
+	}
+	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
+	t.Cleanup(a.stop)
+	a.waitReady()
+	a.submit(validSubmission(), "secure-smtp")
+	if got := mp.WaitCount(1, 20*time.Second); got != 1 {
+		t.Fatalf("%d mails through STARTTLS + AUTH, want 1; /readyz: %s", got, a.do("GET", "/readyz", nil, nil).body)
+	}
+	if r := a.do("GET", "/readyz", nil, nil); !bytes.Contains(r.body, []byte(`"degraded":[]`)) {
+		t.Errorf("/readyz: %s", r.body)
 	}
 }
