@@ -577,3 +577,42 @@ func TestEditorsDigest(t *testing.T) {
 	}
 	assertUnique(t, e.mail, 5+2+1+2)
 }
+
+// TestDigestDeadLetter: a digest the server refuses for one editor goes to
+// the dead letters (the other editor's arrives); a retry after the server
+// is fixed rebuilds it from its window and sends it.
+func TestDigestDeadLetter(t *testing.T) {
+	e := newEnv(t, mailpittest.Option{"--smtp-allowed-recipients", `@example\.org$`})
+	cfg := e.config()
+	cfg.EditorEmails = []string{"ed@example.org", "ed@refused.test"}
+	cfg.Digest, cfg.DigestGrace = 2*time.Second, 200*time.Millisecond
+	e.run(cfg)
+	e.submit("Digested", domain.Contact{Email: "pat@example.org"}, time.Now())
+	dl := notify.NewDeadLetters(e.js)
+	var dead []notify.DeadLetter
+	waitFor(t, "the refused digest", 20*time.Second, func() bool {
+		dead, _ = dl.List(context.Background())
+		return len(dead) == 1
+	})
+	if d := dead[0]; d.Kind != notify.KindEditorDigest || d.To != "ed@refused.test" || !strings.Contains(d.Error, "550") {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	waitFor(t, "the other editor's digest", 10*time.Second, func() bool {
+		return len(e.mail.Search(`to:"ed@example.org" subject:"new submission waiting"`)) == 1
+	})
+	e.mail.Restart()
+	if ok, err := dl.Retry(context.Background(), dead[0].Key); !ok || err != nil {
+		t.Fatalf("retry: %v %v", ok, err)
+	}
+	waitFor(t, "the retried digest", 20*time.Second, func() bool {
+		return len(e.mail.Search(`to:"ed@refused.test" subject:"1 new submission waiting"`)) == 1
+	})
+	got := e.mail.Search(`to:"ed@refused.test"`)
+	if m := e.mail.Message(got[0].ID); !strings.Contains(m.Text, "Digested") {
+		t.Errorf("the retried digest lacks its submission:\n%s", m.Text)
+	}
+	waitFor(t, "the dead letter to go", 10*time.Second, func() bool {
+		dead, _ = dl.List(context.Background())
+		return len(dead) == 0
+	})
+}
