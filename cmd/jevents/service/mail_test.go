@@ -412,3 +412,69 @@ func TestMailOverSTARTTLSWithPrivateCA(t *testing.T) {
 		t.Errorf("/readyz: %s", r.body)
 	}
 }
+
+// TestEditorDigestThroughService: --editor-digest reaches the notifier:
+// two submissions, one digest per editor listing both, no immediate
+// editors' mail; the organisers' receipts are sent at once.
+func TestEditorDigestThroughService(t *testing.T) {
+	mp := mailpittest.Start(t)
+	cfg := service.Config{
+		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
+		EditorToken: editorToken,
+		Mail: service.MailConfig{SMTPURL: mp.SMTPURL(), EditorEmails: []string{"editor@events.test"},
+			EditorDigest: 3 * time.Second},
+	}
+	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
+	t.Cleanup(a.stop)
+	a.waitReady()
+	// Both inside one window: start just after a window begins.
+	time.Sleep(time.Until(time.Now().Truncate(3*time.Second).Add(3*time.Second + 50*time.Millisecond)))
+	var ids []string
+	for i := range 2 {
+		body := validSubmission()
+		body["title"] = fmt.Sprintf("Digest through the service %d", i)
+		ids = append(ids, a.submit(body, fmt.Sprintf("digest-%d", i)).ID)
+	}
+	// Each submission in exactly one digest (one digest, unless a slow
+	// machine let the two straddle a window's end), and no other mail to
+	// the editor.
+	count := func() map[string]int {
+		seen := map[string]int{}
+		for _, d := range mp.Search(`to:"editor@events.test"`) {
+			m := mp.Message(d.ID)
+			if !strings.Contains(m.Subject, "new submission") || !strings.Contains(m.Subject, " waiting (") {
+				t.Fatalf("a mail to the editor that is not a digest: %q", m.Subject)
+			}
+			for _, id := range ids {
+				if strings.Contains(m.Text, "https://events.test/moderation/conferences/"+id) {
+					seen[id]++
+				}
+			}
+		}
+		return seen
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(count()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("digests list %v, want both %v", count(), ids)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a duplicate would have arrived by now
+	seen := count()
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("%s listed in %d digests, want 1", id, seen[id])
+		}
+	}
+	if n := len(mp.Search(`subject:"We received your conference"`)); n != 2 {
+		t.Errorf("%d receipts, want 2", n)
+	}
+}
