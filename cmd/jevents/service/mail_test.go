@@ -435,7 +435,7 @@ func TestEditorDigestThroughService(t *testing.T) {
 	t.Cleanup(a.stop)
 	a.waitReady()
 	// Both inside one window: start just after a window begins.
-	time.Sleep(time.Until(time.Now().Truncate(3*time.Second).Add(3*time.Second + 50*time.Millisecond)))
+	time.Sleep(time.Until(time.Now().Truncate(3 * time.Second).Add(3*time.Second + 50*time.Millisecond)))
 	var ids []string
 	for i := range 2 {
 		body := validSubmission()
