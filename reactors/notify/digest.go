@@ -175,7 +175,9 @@ func (n *Notifier) joinDigest(ctx context.Context, rec domain.Record, s domain.C
 func (n *Notifier) watchDigests(ctx context.Context, cons jetstream.Consumer) {
 	k := &conn{smtp: n.cfg.SMTP, helo: n.host}
 	defer k.close()
-	t := time.NewTicker(time.Second)
+	// Every 2 s, as the dead letters: each round lists the bucket (a
+	// short-lived watcher on the server).
+	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
 		if err := n.digestRound(ctx, k, cons); err != nil && ctx.Err() == nil {
