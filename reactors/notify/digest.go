@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net/url"
 	"slices"
 	"strconv"
@@ -124,7 +125,15 @@ func (n *Notifier) joinDigest(ctx context.Context, rec domain.Record, s domain.C
 	key := windowKey(start, length)
 	item := digestItem{EventID: rec.ID, Seq: rec.Seq, ConferenceID: rec.AggregateID, At: rec.Time.UTC(),
 		Title: s.Details.Title, When: when(s.Details), Where: s.Details.Place()}
-	for range 20 {
+	// One join at a time in this process: the workers of a burst would
+	// otherwise all compete for the same record. Other notifiers still
+	// may: a lost compare-and-set waits a random moment and reads again.
+	n.joinMu.Lock()
+	defer n.joinMu.Unlock()
+	for try := range 50 {
+		if try > 0 {
+			time.Sleep(time.Duration(5+mathrand.IntN(20*min(try, 10))) * time.Millisecond)
+		}
 		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		e, err := n.digestKV.Get(gctx, key)
 		cancel()

@@ -131,6 +131,7 @@ type Notifier struct {
 	deadKV   jetstream.KeyValue
 	digestKV jetstream.KeyValue
 	id       string       // this notifier, in the digests' claims
+	joinMu   sync.Mutex   // one digest join at a time (digest.go)
 	problem  atomic.Value // string: why /readyz says degraded, "" when fine
 	trouble  atomic.Value // string: why the SMTP server cannot be used just now, "" when it can
 }

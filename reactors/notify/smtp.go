@@ -153,13 +153,26 @@ func (k *conn) send(ctx context.Context, m *mail.Msg) error {
 		}
 		k.c = c
 	}
+	reused := k.open
 	if !k.open {
 		if err := k.c.DialWithContext(ctx); err != nil {
 			return err
 		}
 		k.open = true
 	}
-	if err := k.c.Send(m); err != nil {
+	err := k.c.Send(m)
+	var se *mail.SendError
+	if err != nil && reused && errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
+		// The connection kept from the last mail was closed by the
+		// server meanwhile (an idle timeout): not a failure, dial again.
+		k.close()
+		if err = k.c.DialWithContext(ctx); err != nil {
+			return err
+		}
+		k.open = true
+		err = k.c.Send(m)
+	}
+	if err != nil {
 		k.close()
 		return err
 	}
