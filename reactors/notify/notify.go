@@ -16,10 +16,13 @@
 //     server's "250 OK" and the record can send that one mail once more (at
 //     most once more per mail in flight, Workers of them): the cost of never
 //     losing one.
-//   - A failure (no connection, a 4xx answer) is retried with exponential
-//     backoff (Backoff, doubling up to MaxBackoff) by redelivery; after
-//     MaxTries the mail goes to the dead letters (DeadBucket) with the
-//     server's answer. A permanent refusal (5xx: an address the server does
+//   - A failure is retried with exponential backoff (Backoff, doubling up
+//     to MaxBackoff) by redelivery. A failure of the server rather than the
+//     mail (unreachable, an untrusted certificate, no STARTTLS, a refused
+//     login: serverProblem) is retried without limit and shown in /readyz
+//     and jevents_notify_smtp_ok; a mail the server answers with a
+//     temporary error MaxTries times goes to the dead letters (DeadBucket)
+//     with the server's answer. A permanent refusal (5xx: an address the server does
 //     not take) goes there at once. Editors list, retry and drop them
 //     (GET /api/v1/notifier/dead-letters, POST …/{key}/retry,
 //     DELETE …/{key}; the page /moderation/mail calls the same methods).
@@ -83,7 +86,8 @@ type Config struct {
 	// MaxAge: events older than this when the notifier reaches them send
 	// nothing (counted as skipped).
 	MaxAge time.Duration
-	// MaxTries bounds the attempts at one mail before the dead letters.
+	// MaxTries bounds the attempts at one mail before the dead letters
+	// (failures of the server itself do not count: serverProblem).
 	MaxTries int
 	// Backoff is the wait before the second attempt, doubling after each
 	// failure up to MaxBackoff.
