@@ -86,6 +86,7 @@ type mailData struct {
 	Flash   string
 	Error   string
 	Letters []mailView
+	Total   int // all the dead letters; more than Letters when the page is full
 }
 
 // handleMail lists the dead letters: what each mail was, to whom (masked:
@@ -105,6 +106,7 @@ func (m *modPages) handleMail(w http.ResponseWriter, r *http.Request, sess auth.
 		m.s.log.Error("cannot list the dead letters", slog.Any("err", err))
 		d.Error = "The list of undelivered mail cannot be read just now. Reload the page in a moment."
 	}
+	d.Total = len(list)
 	budget := pageBudget - 4000
 	for _, dl := range list {
 		v := mailView{Key: dl.Key, What: dl.What, To: maskEmail(dl.To), At: dl.At.UTC().Format("January 2, 2006, 15:04 UTC"),
