@@ -772,7 +772,7 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		"/submit", "/submit/done/" + wait.ID, "/moderation"}
 	editors := []string{"/moderation", "/moderation/conferences/" + wait.ID, "/moderation/conferences/" + pub.ID,
 		"/moderation/conferences/" + gone.ID, "/moderation/conferences/" + no.ID, "/moderation/conferences/" + wait.ID + "/edit",
-		"/moderation/conferences/nope", "/moderation/webhooks", "/moderation/webhooks/" + hook.ID, "/moderation/webhooks/nope"}
+		"/moderation/conferences/nope", "/moderation/webhooks", "/moderation/webhooks/" + hook.ID, "/moderation/webhooks/nope", "/moderation/mail"}
 	// every checks the current set of pages at both widths.
 	every := func(paths []string, extra func(phone bool)) {
 		t.Helper()

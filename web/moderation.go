@@ -90,6 +90,8 @@ func (s *Server) ModerationRoutes(mod Moderator, gate *auth.Gate, rm ReportModer
 		routes = append(routes, editorsOnly("POST /moderation/reports/{id}/resolve", m.handleCloseReport(true)),
 			editorsOnly("POST /moderation/reports/{id}/dismiss", m.handleCloseReport(false)))
 	}
+	// mail.go: the undelivered mail
+	routes = append(routes, m.mailRoutes(editorsOnly)...)
 	return append(routes, editorsOnly("POST /moderation/reject", m.handleBulkReject), // bulk.go
 		editorsOnly("POST /moderation/approve", m.handleBulkApprove))
 }
@@ -246,6 +248,10 @@ func (m *modPages) redirect(w http.ResponseWriter, r *http.Request, to string) {
 // editorBase is what every editors' page shows.
 type editorBase struct {
 	Editor, CSRF string
+	// MailPage: the navigation links to undelivered mail (mail.go), with
+	// its count (-1: unknown just now).
+	MailPage    bool
+	Undelivered int
 }
 
 type queueItem struct {
@@ -314,7 +320,7 @@ type queueData struct {
 func (m *modPages) handleQueue(w http.ResponseWriter, r *http.Request, sess auth.Identity) {
 	q := r.URL.Query()
 	queue := m.mod.Queue()
-	d := queueData{editorBase: editorBase{sess.Editor, m.gate.CSRFToken(sess)}, BulkIdem: newKey()}
+	d := queueData{editorBase: m.base(r, sess), BulkIdem: newKey()}
 	// A decision just taken may not have reached the read model yet.
 	doneID := q.Get("id")
 	doneV, _ := strconv.ParseUint(q.Get("v"), 10, 64)
@@ -497,7 +503,7 @@ func (m *modPages) load(w http.ResponseWriter, r *http.Request, id string) (*dom
 }
 
 func (m *modPages) moderatePage(w http.ResponseWriter, r *http.Request, status int, sess auth.Identity, c *domain.Conference, d moderateData) {
-	d.editorBase = editorBase{sess.Editor, m.gate.CSRFToken(sess)}
+	d.editorBase = m.base(r, sess)
 	cc := calendar.Conference{ID: c.ID, Status: c.Status, Version: c.Version, Details: c.Details}
 	d.V = newConference(m.s.dir.Snapshot(), cc)
 	d.Status, d.Version, d.Contact = c.Status, c.Version, c.Contact
@@ -704,7 +710,7 @@ type editData struct {
 }
 
 func (m *modPages) editPage(w http.ResponseWriter, r *http.Request, status int, sess auth.Identity, c *domain.Conference, d editData) {
-	d.editorBase = editorBase{sess.Editor, m.gate.CSRFToken(sess)}
+	d.editorBase = m.base(r, sess)
 	d.ID, d.Title, d.Status = c.ID, c.Details.Title, c.Status
 	if d.Version == 0 {
 		d.Version = c.Version

@@ -31,6 +31,8 @@
 //     queue, approve, reject, cancel and edit with If-Match semantics, and
 //     the answers to organisers' requests (a proposal's diff);
 //     /moderation/webhooks, the webhook subscriptions (webhooks.go);
+//     /moderation/mail lists the mails the notifier gave up on, to send
+//     again or drop (mail.go);
 //   - /organiser/{token} (the intake role): the organiser's private page,
 //     opened by the signed link in their mails (organiser.go).
 //
@@ -82,7 +84,7 @@ var siteCSS []byte
 // pageNames are the page templates, each parsed with the layout and the
 // form partials.
 var pageNames = []string{"resources", "topic", "resource", "error", "home", "conference", "month",
-	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "organiser", "propose", "webhooks", "webhook"}
+	"submit", "submitted", "signin", "queue", "moderate", "edit", "embed", "report", "organiser", "propose", "webhooks", "webhook", "mail"}
 
 // ContentSecurityPolicy is sent with every page: nothing but this site's
 // own stylesheet may load, nothing may frame the pages.
@@ -171,6 +173,7 @@ type Server struct {
 	cop           *http.CrossOriginProtection
 	clients       *clientaddr.Resolver
 	submitLimiter *limiter
+	deadLetters   DeadLetters // the notifier's undelivered mail (mail.go); nil: not shown
 }
 
 // pageCache holds the rendered pages of one generation and one day, within

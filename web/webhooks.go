@@ -158,7 +158,7 @@ func moreParams() string {
 }
 
 func (h *hookPages) listPage(w http.ResponseWriter, r *http.Request, sess auth.Identity, status int, d hooksData) {
-	d.editorBase = editorBase{sess.Editor, h.m.gate.CSRFToken(sess)}
+	d.editorBase = h.m.base(r, sess)
 	subs, err := h.wh.List(r.Context())
 	if err != nil {
 		h.m.s.message(w, r, http.StatusServiceUnavailable, "moderation", "moderation", "Webhooks unavailable",
@@ -223,7 +223,7 @@ func (h *hookPages) handleRegister(w http.ResponseWriter, r *http.Request, sess 
 			"The subscription could not be registered just now. Go back and try again in a moment.")
 	default:
 		w.Header().Set("Cache-Control", "no-store")
-		d := hookData{editorBase: editorBase{sess.Editor, h.m.gate.CSRFToken(sess)}, H: newHookView(sub), Secret: sub.Secret}
+		d := hookData{editorBase: h.m.base(r, sess), H: newHookView(sub), Secret: sub.Secret}
 		d.H.Secret = ""
 		h.m.s.page(w, r, http.StatusCreated, "moderation", "webhook", layoutData{Title: "Webhook registered", Section: "moderation", Body: d})
 	}
@@ -248,7 +248,7 @@ func (h *hookPages) handleOne(w http.ResponseWriter, r *http.Request, sess auth.
 		return
 	}
 	sub.Secret = ""
-	d := hookData{editorBase: editorBase{sess.Editor, h.m.gate.CSRFToken(sess)}, H: newHookView(sub)}
+	d := hookData{editorBase: h.m.base(r, sess), H: newHookView(sub)}
 	if r.URL.Query().Get("done") == "resumed" {
 		d.Flash = "Resumed: delivery continues from the last change delivered."
 	}

@@ -259,6 +259,8 @@ func mailFlags(f *cmdFlags, m *service.MailConfig) {
 			return err
 		})
 	f.env("smtp-url", "JEVENTS_SMTP_URL")
+	f.StringVar(&m.SMTPCAFile, "smtp-ca-file", "", "PEM file of the certificate authorities trusted for the SMTP server's certificate (a private CA) instead of the system's")
+	f.env("smtp-ca-file", "JEVENTS_SMTP_CA_FILE")
 	f.StringVar(&m.From, "mail-from", "", "From of every mail, such as \"Justice Events <events@example.org>\"; default noreply@<public host>")
 	f.env("mail-from", "JEVENTS_MAIL_FROM")
 	var emails string
@@ -271,6 +273,8 @@ func mailFlags(f *cmdFlags, m *service.MailConfig) {
 	f.env("editor-emails", "JEVENTS_EDITOR_EMAILS")
 	f.DurationVar(&m.MaxAge, "mail-max-age", notify.DefaultMaxAge, "events older than this when the notifier reaches them send no mail (after mail was not configured, or a long outage)")
 	f.env("mail-max-age", "JEVENTS_MAIL_MAX_AGE")
+	f.DurationVar(&m.EditorDigest, "editor-digest", 0, "tell editors of new submissions in one mail per window of this length (15m, 1h; windows are aligned to the clock, UTC); 0: one mail per submission. Reports from the public are always sent at once")
+	f.env("editor-digest", "JEVENTS_EDITOR_DIGEST")
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -63,7 +63,9 @@ func TestCluster(t *testing.T) {
 	r.projectors = []*proc{c.launchRole(t, "projector"), c.launchRole(t, "projector")}
 	r.feeds = c.launchRole(t, "feeds")
 	mail := mailpittest.Start(t)
-	r.notifier = c.launchRole(t, "notifier", "--smtp-url", mail.SMTPURL())
+	// With a one-second editors' digest, so that the digest windows'
+	// bucket is used under the notifier's permissions too.
+	r.notifier = c.launchRole(t, "notifier", "--smtp-url", mail.SMTPURL(), "--editor-emails", "editors@example.org", "--editor-digest", "1s")
 	for _, p := range append([]*proc{r.intake, r.editors, r.feeds, r.notifier}, r.projectors...) {
 		c.waitReady(t, p, 90*time.Second)
 	}
@@ -90,6 +92,25 @@ func TestCluster(t *testing.T) {
 		// notifier's permissions (deploy/nats).
 		if n := mail.WaitCount(1, 30*time.Second); n == 0 {
 			t.Fatalf("no mail arrived; the notifier's log:\n%s", r.notifier.logs.String())
+		}
+		// The submissions reached the editors in digests: windows
+		// recorded, closed and sent through jevents_notify_digests.
+		deadline := time.Now().Add(30 * time.Second)
+		for len(mail.Search(`to:"editors@example.org" subject:"waiting ("`)) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no editors' digest arrived; the notifier's log:\n%s", r.notifier.logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if n := len(mail.Search(`to:"editors@example.org" subject:"New submission waiting:"`)); n != 0 {
+			t.Errorf("%d immediate editors' mails with --editor-digest", n)
+		}
+		// (Timeouts while a leader is killed are expected; a permission
+		// the notifier lacks would say so.)
+		for _, bad := range []string{"permissions violation"} {
+			if strings.Contains(strings.ToLower(r.notifier.logs.String()), bad) {
+				t.Errorf("the notifier's log says %q:\n%s", bad, r.notifier.logs.String())
+			}
 		}
 	})
 	t.Run("an organiser's private link, signed by the notifier, opens on intake", func(t *testing.T) { testPrivateLinkAcrossRoles(t, mail, px) }) // cluster_organiser_test.go

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/justiceevents/jevents/internal/mailpittest"
 )
 
 // TestReadmeTryIt runs the shell commands of README.md's "Try it" section,
@@ -37,9 +39,17 @@ import (
 //     JEVENTS_NATS_LISTEN, the CLI JEVENTS_SERVER, and every
 //     "127.0.0.1:8080" written in a command becomes the test's HTTP address.
 //   - `<id>` is the first "id" in the previous command's answer.
-//   - A command that is a bare jevents (serve) starts the service in the
+//   - A command that is a bare jevents (serve, or flags only) starts the service in the
 //     background; the test waits for /readyz, and stops it with SIGTERM at
-//     the end (a clean stop: status 0, no warning).
+//     the end (a clean stop: status 0, no warning). A later one (the mail
+//     flow: "stop the service and start it again with mail") stops the
+//     running service the same way first, then starts the new one on the
+//     same data directory.
+//   - The mail flow's mailpit is the test's (internal/mailpittest): every
+//     "127.0.0.1:1025" (its SMTP) and "127.0.0.1:8025" (its web page and
+//     API) written in a command becomes its address, as 127.0.0.1:8080
+//     becomes the service's. The README tells newcomers to start mailpit
+//     in another terminal, which is not a command of a block.
 //   - A command that only assigns a shell variable (TOKEN=$(…)) is replayed
 //     before each later command of the section.
 //   - Every other command must exit 0 and meet the expectation this file
@@ -66,6 +76,7 @@ func TestReadmeTryIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpAddr, natsAddr := freePort(t), freePort(t)
+	mp := mailpittest.Start(t)
 	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"JEVENTS_HTTP="+httpAddr, "JEVENTS_NATS_LISTEN="+natsAddr, "JEVENTS_SERVER=http://"+httpAddr)
 
@@ -84,6 +95,8 @@ func TestReadmeTryIt(t *testing.T) {
 	for _, c := range cmds {
 		text := strings.ReplaceAll(c.text, "go run ./cmd/jevents", "jevents")
 		text = strings.ReplaceAll(text, "127.0.0.1:8080", httpAddr)
+		text = strings.ReplaceAll(text, "127.0.0.1:1025", mp.SMTPAddr)
+		text = strings.ReplaceAll(text, "127.0.0.1:8025", strings.TrimPrefix(mp.HTTPURL, "http://"))
 		if strings.Contains(text, "<id>") {
 			if lastID == "" {
 				t.Fatalf("README line %d uses <id>, but the answer before it has no id", c.line)
@@ -91,9 +104,10 @@ func TestReadmeTryIt(t *testing.T) {
 			text = strings.ReplaceAll(text, "<id>", lastID)
 		}
 		switch fields := strings.Fields(text); {
-		case len(fields) == 1 && fields[0] == "jevents", len(fields) >= 2 && fields[0] == "jevents" && fields[1] == "serve":
-			if server != nil {
-				t.Fatalf("README line %d starts a second service", c.line)
+		case len(fields) == 1 && fields[0] == "jevents", len(fields) >= 2 && fields[0] == "jevents" && (fields[1] == "serve" || strings.HasPrefix(fields[1], "-")):
+			first := server == nil
+			if !first { // "stop the service (Ctrl-C) and start it again"
+				stopService(t, server, logs)
 			}
 			server = exec.Command("bash", "-c", "exec "+text)
 			server.Dir, server.Env, server.Stdout, server.Stderr = work, env, logs, logs
@@ -102,6 +116,9 @@ func TestReadmeTryIt(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitReady(t, "http://"+httpAddr, logs)
+			if !first {
+				continue
+			}
 			abs, _ := filepath.EvalSymlinks(work)
 			for _, want := range []string{"data/editor-token", filepath.Join(abs, "data", "nats-user.nk")} {
 				if !strings.Contains(logs.String(), want) {
@@ -139,6 +156,16 @@ func TestReadmeTryIt(t *testing.T) {
 	if server == nil {
 		t.Fatal("the Try it section never starts the service")
 	}
+	stopService(t, server, logs)
+	if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("warnings or errors in the service's log of the walkthrough:\n%s", logs)
+	}
+}
+
+// stopService stops a service the README started as Ctrl-C would: it must
+// exit cleanly within 30 s.
+func stopService(t *testing.T, server *exec.Cmd, logs *lockedWriter) {
+	t.Helper()
 	if err := syscall.Kill(server.Process.Pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -151,9 +178,6 @@ func TestReadmeTryIt(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the service did not stop within 30s of SIGTERM\n%s", logs)
-	}
-	if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "level=ERROR") {
-		t.Errorf("warnings or errors in the service's log of the walkthrough:\n%s", logs)
 	}
 }
 
@@ -186,6 +210,13 @@ var readmeExpectations = []readmeExpectation{
 	{regexp.MustCompile(`^curl -s http://127\.0\.0\.1:8080/api/v1/resources/ovc/history$`), contains(`"resource.added.v1"`, `"https://ovc.ojp.gov/"`), false},
 	{regexp.MustCompile(`^go run ./cmd/jevents webhooks add https://partner\.example/hooks/jevents --filter topic=courts`), contains(`"secret": "whsec_`, `"status": "active"`, `"filter": "topic=courts"`), false},
 	{regexp.MustCompile(`^go run ./cmd/jevents webhooks list`), contains(`"url": "https://partner.example/hooks/jevents"`, `"status": "active"`), false},
+	// The mail flow: the service restarted with mailpit sends what
+	// happened above (it kept its place in the log).
+	{regexp.MustCompile(`^curl -s http://127\.0\.0\.1:8025/api/v1/messages \| jq `), contains("pat@example.org: We received your conference: National Conference on Human Trafficking",
+		"pat@example.org: Published: National Conference on Human Trafficking", "sam@example.org: Marked cancelled: Court Technology",
+		"you@example.org: New submission waiting: National Conference on Human Trafficking"), true},
+	{regexp.MustCompile(`^MAIL=\$\(curl -s -G http://127\.0\.0\.1:8025/api/v1/search `), func(string) error { return nil }, false},
+	{regexp.MustCompile(`^curl -s http://127\.0\.0\.1:8025/api/v1/message/\$MAIL \| jq -r \.Text`), contains("Hello Pat Organiser,", "Tracking id: "), true},
 }
 
 func expectationFor(cmd string) (readmeExpectation, bool) {

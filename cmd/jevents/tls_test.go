@@ -2,13 +2,8 @@ package main
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	tlspkg "crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/justiceevents/jevents/internal/testca"
 )
 
 // TestDocumentedTLS: the mutual-TLS variant documented in
@@ -114,67 +111,16 @@ func TestDocumentedTLS(t *testing.T) {
 	}
 }
 
-func newCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "jevents test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca, key
-}
+// The certificates of these tests come from internal/testca (shared with
+// the notifier's TLS tests).
+func newCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) { return testca.New(t) }
 
-// issue writes NAME.pem and NAME-key.pem signed by the CA: a server's
-// certificate for 127.0.0.1, or a client's.
 func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, name string, isServer bool) {
-	t.Helper()
-	if isServer {
-		issueCert(t, ca, caKey, dir, name, nil, []net.IP{net.ParseIP("127.0.0.1")}, x509.ExtKeyUsageServerAuth)
-	} else {
-		issueCert(t, ca, caKey, dir, name, nil, nil, x509.ExtKeyUsageClientAuth)
-	}
+	testca.Issue(t, ca, caKey, dir, name, isServer)
 }
 
-// issueCert writes NAME.pem and NAME-key.pem signed by the CA, for the
-// given names and uses.
 func issueCert(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dir, name string, dns []string, ips []net.IP, usage ...x509.ExtKeyUsage) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage, DNSNames: dns, IPAddresses: ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, filepath.Join(dir, name+"-key.pem"), "EC PRIVATE KEY", kb)
+	testca.IssueCert(t, ca, caKey, dir, name, dns, ips, usage...)
 }
 
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
+func writePEM(t testing.TB, path, typ string, der []byte) { testca.WritePEM(t, path, typ, der) }

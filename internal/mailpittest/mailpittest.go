@@ -25,6 +25,7 @@ import (
 type Server struct {
 	t        testing.TB
 	bin      string
+	base     []string // the flags of every start
 	args     []string
 	SMTPAddr string // host:port
 	HTTPURL  string
@@ -47,6 +48,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s := &Server{t: t, bin: bin, SMTPAddr: smtp, HTTPURL: "http://" + web}
 	s.args = []string{"--smtp", smtp, "--listen", web, "--database", filepath.Join(t.TempDir(), "mailpit.db"),
 		"--max", "0", "--disable-version-check", "--quiet", "--smtp-disable-rdns", "--pop3", "127.0.0.1:0"}
+	s.base = s.args
 	for _, o := range opts {
 		s.args = append(s.args, o...)
 	}
@@ -91,6 +93,18 @@ func (s *Server) Start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Restart stops the server and starts it again on the same ports and
+// store with other options (a server fixed by its operators).
+func (s *Server) Restart(opts ...Option) {
+	s.t.Helper()
+	s.Stop()
+	s.args = append([]string(nil), s.base...)
+	for _, o := range opts {
+		s.args = append(s.args, o...)
+	}
+	s.Start()
 }
 
 // Stop ends the process; no SMTP server answers on its port until Start.

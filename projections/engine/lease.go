@@ -149,6 +149,8 @@ func (p *Projector[V]) hold(ctx context.Context, kv jetstream.KeyValue, rev uint
 		switch {
 		case err == nil:
 			rev, renewed = next, time.Now()
+		case ctx.Err() != nil:
+			return // a stop that began during the renewal: not a failure
 		case errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyNotFound):
 			lead(errLeaseLost)
 			return

@@ -13,6 +13,9 @@ import (
 //
 //	GET  /api/v1/notifier/dead-letters             every dead letter, newest first
 //	POST /api/v1/notifier/dead-letters/{key}/retry  send it again (202)
+//	DELETE /api/v1/notifier/dead-letters/{key}     drop it: it will not be sent (204)
+//
+// The editors' page (/moderation/mail, web) calls the same methods.
 func (d *DeadLetters) Routes(log *slog.Logger) []httpapi.Route {
 	return []httpapi.Route{
 		{Pattern: "GET /api/v1/notifier/dead-letters", Editors: true, Handler: httpapi.Editor(log, func(w http.ResponseWriter, r *http.Request, _ string) {
@@ -37,6 +40,19 @@ func (d *DeadLetters) Routes(log *slog.Logger) []httpapi.Route {
 				return
 			}
 			httpapi.Write(w, http.StatusAccepted, map[string]any{"key": r.PathValue("key"), "retry": true})
+		})},
+		{Pattern: "DELETE /api/v1/notifier/dead-letters/{key}", Editors: true, Handler: httpapi.Editor(log, func(w http.ResponseWriter, r *http.Request, editor string) {
+			ok, err := d.Drop(r.Context(), r.PathValue("key"))
+			if err != nil {
+				httpapi.WriteError(w, r, log, domain.ErrUnavailable)
+				return
+			}
+			if !ok {
+				httpapi.WriteError(w, r, log, domain.ErrNotFound)
+				return
+			}
+			log.Info("dead letter dropped", slog.String("key", r.PathValue("key")), slog.String("editor", editor))
+			w.WriteHeader(http.StatusNoContent)
 		})},
 	}
 }

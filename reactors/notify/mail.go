@@ -26,6 +26,7 @@ const (
 	KindCancelled      = "cancelled"       // organiser: it is marked cancelled
 	KindEditorNew      = "editor_new"      // editors: a new submission waits
 	KindEditorReported = "editor_reported" // editors: the public reported a listing
+	KindEditorDigest   = "editor_digest"   // editors: the new submissions of a digest window (digest.go)
 	// The organiser's requests through their private page
 	// (domain/organiser.go), and the editors' answers.
 	KindWithdrawn             = "withdrawn"              // organiser: your withdrawal is done
@@ -36,8 +37,44 @@ const (
 	KindCancellationDeclined  = "cancellation_declined"  // organiser: an editor declined it, and why
 )
 
+// KindLabel says what a kind of mail is, as editors read it (the dead
+// letters' page).
+func KindLabel(kind string) string {
+	switch kind {
+	case KindReceipt:
+		return "Receipt to the organiser"
+	case KindApproved:
+		return "Approval to the organiser"
+	case KindRejected:
+		return "Rejection to the organiser"
+	case KindChanged:
+		return "Editor's changes to the organiser"
+	case KindCancelled:
+		return "Cancellation to the organiser"
+	case KindEditorNew:
+		return "New submission to an editor"
+	case KindEditorReported:
+		return "Report to an editor"
+	case KindEditorDigest:
+		return "Digest of submissions to an editor"
+	case KindWithdrawn:
+		return "Withdrawal to the organiser"
+	case KindProposalReceived:
+		return "Proposal received, to the organiser"
+	case KindProposalAccepted:
+		return "Proposal accepted, to the organiser"
+	case KindProposalDeclined:
+		return "Proposal declined, to the organiser"
+	case KindCancellationRequested:
+		return "Cancellation request received, to the organiser"
+	case KindCancellationDeclined:
+		return "Cancellation request declined, to the organiser"
+	}
+	return kind
+}
+
 // Kinds lists every kind, for metrics.
-var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported,
+var Kinds = []string{KindReceipt, KindApproved, KindRejected, KindChanged, KindCancelled, KindEditorNew, KindEditorReported, KindEditorDigest,
 	KindWithdrawn, KindProposalReceived, KindProposalAccepted, KindProposalDeclined, KindCancellationRequested, KindCancellationDeclined}
 
 // Mail is one message to one recipient, ready to send. Key names it for
@@ -90,6 +127,17 @@ type view struct {
 	QueueURL    string
 	Changes     []Change
 	Report      *ReportView
+	// Digest and Window are an editors' digest: the submissions of the
+	// window, and the window as people read it.
+	Digest []DigestLine
+	Window string
+}
+
+// DigestLine is one submission in an editors' digest.
+type DigestLine struct {
+	Title, When, Where string
+	// URL is its moderation page.
+	URL string
 }
 
 // ReportView is a report from the public as the editors' mail shows it.

@@ -16,12 +16,18 @@
 //     server's "250 OK" and the record can send that one mail once more (at
 //     most once more per mail in flight, Workers of them): the cost of never
 //     losing one.
-//   - A failure (no connection, a 4xx answer) is retried with exponential
-//     backoff (Backoff, doubling up to MaxBackoff) by redelivery; after
-//     MaxTries the mail goes to the dead letters (DeadBucket) with the
-//     server's answer. A permanent refusal (5xx: an address the server does
-//     not take) goes there at once. Editors list and retry them
-//     (GET /api/v1/notifier/dead-letters, POST …/{key}/retry).
+//   - A failure is retried with exponential backoff (Backoff, doubling up
+//     to MaxBackoff) by redelivery. A failure of the server rather than the
+//     mail (unreachable, an untrusted certificate, no STARTTLS, a refused
+//     login: serverProblem) is retried without limit and shown in /readyz
+//     and jevents_notify_smtp_ok; a mail the server answers with a
+//     temporary error MaxTries times goes to the dead letters (DeadBucket)
+//     with the server's answer. A permanent refusal (5xx: an address the server does
+//     not take) goes there at once. Editors list, retry and drop them
+//     (GET /api/v1/notifier/dead-letters, POST …/{key}/retry,
+//     DELETE …/{key}; the page /moderation/mail calls the same methods).
+//   - New submissions reach the editors at once or, with Config.Digest, in
+//     one digest per window (digest.go), with the same promise.
 //   - Mail never blocks intake or moderation: they append and answer; the
 //     notifier reads the log behind them, in its own role.
 //   - Without SMTP (Config.SMTP nil) it logs once, says so in /readyz
@@ -38,6 +44,7 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +86,8 @@ type Config struct {
 	// MaxAge: events older than this when the notifier reaches them send
 	// nothing (counted as skipped).
 	MaxAge time.Duration
-	// MaxTries bounds the attempts at one mail before the dead letters.
+	// MaxTries bounds the attempts at one mail before the dead letters
+	// (failures of the server itself do not count: serverProblem).
 	MaxTries int
 	// Backoff is the wait before the second attempt, doubling after each
 	// failure up to MaxBackoff.
@@ -89,6 +97,13 @@ type Config struct {
 	// PrivateLink, when set, is the organiser's private page for a
 	// conference and its contact (it goes in their mails only).
 	PrivateLink func(id string, c domain.Contact) string
+	// Digest, when positive, is the length of the editors' digest
+	// windows: new submissions reach the editors as one mail per window
+	// (digest.go) instead of one mail each. Reports stay immediate.
+	Digest time.Duration
+	// DigestGrace is how long after a window's end it may still receive
+	// submissions stamped inside it (DefaultDigestGrace).
+	DigestGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -97,6 +112,7 @@ func (c *Config) defaults() {
 	orDefault(&c.Backoff, DefaultBackoff)
 	orDefault(&c.MaxBackoff, DefaultMaxBackoff)
 	orDefault(&c.Workers, DefaultWorkers)
+	orDefault(&c.DigestGrace, DefaultDigestGrace)
 }
 
 func orDefault[T comparable](v *T, def T) {
@@ -109,15 +125,19 @@ func orDefault[T comparable](v *T, def T) {
 // Notifier sends the mails the log's events call for. Run it once per
 // process; any number of processes may share the consumer.
 type Notifier struct {
-	js      jetstream.JetStream
-	log     *eventlog.Log
-	logger  *slog.Logger
-	cfg     Config
-	m       *Metrics
-	host    string // the Message-ID's domain and the HELO name
-	sentKV  jetstream.KeyValue
-	deadKV  jetstream.KeyValue
-	problem atomic.Value // string: why /readyz says degraded, "" when fine
+	js       jetstream.JetStream
+	log      *eventlog.Log
+	logger   *slog.Logger
+	cfg      Config
+	m        *Metrics
+	host     string // the Message-ID's domain and the HELO name
+	sentKV   jetstream.KeyValue
+	deadKV   jetstream.KeyValue
+	digestKV jetstream.KeyValue
+	id       string       // this notifier, in the digests' claims
+	joinMu   sync.Mutex   // one digest join at a time (digest.go)
+	problem  atomic.Value // string: why /readyz says degraded, "" when fine
+	trouble  atomic.Value // string: why the SMTP server cannot be used just now, "" when it can
 }
 
 // New returns a notifier over the stream of js, reading conferences
@@ -128,8 +148,9 @@ func New(js jetstream.JetStream, log *eventlog.Log, cfg Config, logger *slog.Log
 	if cfg.PublicURL != nil && cfg.PublicURL.Hostname() != "" {
 		host = cfg.PublicURL.Hostname()
 	}
-	n := &Notifier{js: js, log: log, logger: logger, cfg: cfg, m: m, host: host}
+	n := &Notifier{js: js, log: log, logger: logger, cfg: cfg, m: m, host: host, id: rand.Text()}
 	n.problem.Store("")
+	n.trouble.Store("")
 	if cfg.SMTP == nil {
 		n.problem.Store("mail is not configured (--smtp-url): notifications wait in the log")
 	}
@@ -138,7 +159,34 @@ func New(js jetstream.JetStream, log *eventlog.Log, cfg Config, logger *slog.Log
 
 // Problem is why the notifier cannot send now ("" when it can): /readyz
 // lists it under degraded.
-func (n *Notifier) Problem() string { return n.problem.Load().(string) }
+func (n *Notifier) Problem() string {
+	if p := n.problem.Load().(string); p != "" {
+		return p
+	}
+	return n.trouble.Load().(string)
+}
+
+// serverFailed notes that the SMTP server could not be used (reached,
+// its certificate trusted, TLS agreed, or our login accepted): /readyz
+// says why and jevents_notify_smtp_ok is 0 until a mail goes through. The
+// mails wait and retry; none goes to the dead letters for it, since no
+// mail is at fault. Logged once per new reason.
+func (n *Notifier) serverFailed(err error, recipient string) {
+	why := "the SMTP server cannot be used: " + redact(answer(err), recipient)
+	n.m.smtpOK.Set(0)
+	if old := n.trouble.Swap(why); old != why {
+		n.logger.Warn("notifier: the SMTP server cannot be used; mails wait and retry", slog.String("err", redact(answer(err), recipient)),
+			slog.String("smtp", n.cfg.SMTP.String()))
+	}
+}
+
+// serverOK notes that a mail went through.
+func (n *Notifier) serverOK() {
+	n.m.smtpOK.Set(1)
+	if old := n.trouble.Swap(""); old != "" {
+		n.logger.Info("notifier: the SMTP server takes mail again", slog.String("smtp", n.cfg.SMTP.String()))
+	}
+}
 
 // Run follows the consumer until ctx ends.
 func (n *Notifier) Run(ctx context.Context) error {
@@ -150,6 +198,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 			slog.String("consumer", ConsumerName))
 	} else {
 		n.m.configured.Set(1)
+		n.m.smtpOK.Set(1) // until a mail says otherwise
 		n.logger.Info("notifier sending mail", slog.String("smtp", n.cfg.SMTP.String()), slog.Int("workers", n.cfg.Workers))
 	}
 	cons, err := n.await(ctx)
@@ -166,6 +215,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); n.watchDead(ctx) }()
+	// Every notifier closes and sends the digests, immediate or not: the
+	// windows recorded before a switch to immediate mail still go out.
+	wg.Add(1)
+	go func() { defer wg.Done(); n.watchDigests(ctx, cons) }()
 
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * n.cfg.Workers))
 	if err != nil {
@@ -212,6 +265,9 @@ func (n *Notifier) await(ctx context.Context) (jetstream.Consumer, error) {
 		}
 		if err == nil {
 			n.deadKV, err = n.js.KeyValue(ctx, DeadBucket)
+		}
+		if err == nil {
+			n.digestKV, err = n.js.KeyValue(ctx, DigestBucket)
 		}
 		if err == nil {
 			return cons, nil
@@ -265,7 +321,22 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		n.ack(ctx, msg)
 		return
 	}
-	mails, err := n.plan(ctx, rec)
+	editorsNow := true
+	if s, ok := rec.Event.(domain.ConferenceSubmitted); ok && n.cfg.Digest > 0 && len(n.cfg.EditorEmails) > 0 {
+		// The editors hear of it in its window's digest; the event is
+		// acknowledged only once it is in the window's record.
+		late, err := n.joinDigest(ctx, rec, s)
+		if err != nil {
+			n.logger.Warn("notifier: add to the digest", slog.Uint64("seq", seq), slog.Any("err", err))
+			_ = msg.NakWithDelay(n.backoff(tries))
+			return
+		}
+		if late {
+			n.m.digestLate.Inc()
+		}
+		editorsNow = late
+	}
+	mails, err := n.plan(ctx, rec, editorsNow)
 	if err != nil {
 		n.logger.Warn("notifier: read the conference", slog.Uint64("seq", seq), slog.Any("err", err))
 		_ = msg.NakWithDelay(n.backoff(tries))
@@ -283,7 +354,7 @@ func (n *Notifier) handle(ctx context.Context, k *conn, msg jetstream.Msg) {
 		err := n.send(ctx, k, m)
 		switch {
 		case err == nil:
-		case permanent(err) || tries >= n.cfg.MaxTries:
+		case permanent(err) || tries >= n.cfg.MaxTries && !serverProblem(err):
 			n.bury(ctx, m, err, tries)
 		default:
 			n.m.mails.WithLabelValues(m.Kind, "failed").Inc()
@@ -331,8 +402,12 @@ func (n *Notifier) send(ctx context.Context, k *conn, m Mail) error {
 	err = k.send(sctx, msg)
 	cancel()
 	if err != nil {
+		if serverProblem(err) {
+			n.serverFailed(err, m.To.Email)
+		}
 		return err
 	}
+	n.serverOK()
 	n.m.sendSeconds.Observe(time.Since(start).Seconds())
 	n.m.mails.WithLabelValues(m.Kind, "sent").Inc()
 	n.record(ctx, m, false)
@@ -449,7 +524,11 @@ func (n *Notifier) retryDead(ctx context.Context, k *conn, dl DeadLetter) {
 	if _, err := n.deadKV.Update(ctx, dl.Key, b, e.Revision()); err != nil {
 		return // another notifier took it, or it changed
 	}
-	m, err := n.rebuild(ctx, dl)
+	rebuild := n.rebuild
+	if dl.Kind == KindEditorDigest {
+		rebuild = n.rebuildDigest
+	}
+	m, err := rebuild(ctx, dl)
 	if err == nil {
 		if err = n.send(ctx, k, m); err == nil {
 			_ = n.deadKV.Delete(ctx, dl.Key)
@@ -478,7 +557,7 @@ func (n *Notifier) rebuild(ctx context.Context, dl DeadLetter) (Mail, error) {
 	if err != nil {
 		return Mail{}, err
 	}
-	mails, err := n.plan(ctx, rec)
+	mails, err := n.plan(ctx, rec, true)
 	if err != nil {
 		return Mail{}, err
 	}
@@ -527,6 +606,10 @@ type Metrics struct {
 	configured  prometheus.Gauge
 	sendSeconds prometheus.Histogram
 	skipped     prometheus.Counter
+	smtpOK      prometheus.Gauge
+	// the editors' digest (digest.go)
+	digestWaiting prometheus.Gauge
+	digestLate    prometheus.Counter
 }
 
 // NewMetrics registers the series on reg (nil: unregistered, for tests).
@@ -543,6 +626,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 when the notifier has an SMTP server (--smtp-url), 0 when mail waits."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "skipped_events_total",
 			Help: "Events older than the notifier's max age when it reached them: no mail sent for them."}),
+		smtpOK: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "smtp_ok",
+			Help: "0 while the SMTP server cannot be used (unreachable, untrusted certificate, no STARTTLS, login refused): mails wait; 1 otherwise."}),
+		digestWaiting: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "jevents", Subsystem: "notify", Name: "digest_waiting_submissions",
+			Help: "Submissions in editors' digest windows not sent yet (open, closing or retrying)."}),
+		digestLate: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jevents", Subsystem: "notify", Name: "digest_late_total",
+			Help: "Submissions whose digest window had closed when the notifier reached them: sent to the editors alone."}),
 		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "jevents", Subsystem: "notify", Name: "send_seconds",
 			Help: "Time to hand one mail to the SMTP server.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}),
 	}
@@ -552,7 +641,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped)
+		reg.MustRegister(m.mails, m.lag, m.dead, m.configured, m.sendSeconds, m.skipped, m.digestWaiting, m.digestLate, m.smtpOK)
 	}
 	return m
 }

@@ -482,3 +482,137 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestEditorsDigest: new submissions reach the editors as one mail per
+// window, listing all of them, across a restart of the notifier in the
+// middle of the window and with two notifiers at once; the organisers'
+// receipts stay immediate; a submission reaching the notifier after its
+// window closed is sent alone, never lost.
+func TestEditorsDigest(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.EditorEmails = []string{"ed1@example.org", "ed2@example.org"}
+	cfg.Digest, cfg.DigestGrace = 6*time.Second, 500*time.Millisecond
+	// Start at the beginning of a window, so that the burst and the
+	// restart happen inside one.
+	start := time.Now().Truncate(cfg.Digest).Add(cfg.Digest)
+	time.Sleep(time.Until(start) + 50*time.Millisecond)
+	end := start.Add(cfg.Digest)
+
+	_, stop := e.run(cfg)
+	pat := domain.Contact{Email: "pat@example.org"}
+	var ids []string
+	for i := range 3 {
+		id, _ := e.submit(fmt.Sprintf("Before the restart %d <b>", i), pat, time.Now())
+		ids = append(ids, id)
+	}
+	if got := e.mail.WaitCount(3, 10*time.Second); got != 3 {
+		t.Fatalf("%d receipts before the restart, want 3", got)
+	}
+	stop()
+	e.run(cfg)
+	e.run(cfg) // and a second notifier on the same consumer
+	for i := range 2 {
+		id, _ := e.submit(fmt.Sprintf("After the restart %d", i), pat, time.Now())
+		ids = append(ids, id)
+	}
+	if time.Now().After(end) {
+		t.Fatalf("the burst outlasted its window (%s); the machine is too slow for this test", cfg.Digest)
+	}
+	digests := func() []mailpittest.Summary { return e.mail.Search(`subject:"new submissions waiting"`) }
+	for time.Now().Before(end) {
+		if d := digests(); len(d) > 0 {
+			t.Fatalf("a digest was sent before its window closed: %+v", d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitFor(t, "the digests", 20*time.Second, func() bool { return len(digests()) >= 2 })
+	time.Sleep(2 * time.Second) // any duplicate would arrive by now
+	ds := digests()
+	if len(ds) != 2 {
+		t.Fatalf("%d digests, want one per editor: %+v", len(ds), ds)
+	}
+	to := map[string]bool{}
+	for _, s := range ds {
+		m := e.mail.Message(s.ID)
+		to[m.To[0].Address] = true
+		if !strings.HasPrefix(m.Subject, "5 new submissions waiting (") {
+			t.Errorf("subject %q", m.Subject)
+		}
+		for i, id := range ids {
+			link := "https://events.example.org/moderation/conferences/" + id
+			if !strings.Contains(m.Text, link) || !strings.Contains(m.HTML, `href="`+link+`"`) {
+				t.Errorf("digest lacks submission %d's moderation link:\n%s", i, m.Text)
+			}
+		}
+		if !strings.Contains(m.Text, "Before the restart 0 <b>") || !strings.Contains(m.HTML, "Before the restart 0 &lt;b&gt;") {
+			t.Errorf("titles not as typed / escaped:\n%s\n%s", m.Text, m.HTML)
+		}
+		if strings.Contains(m.Raw, "pat@example.org") {
+			t.Error("the digest carries the organiser's address")
+		}
+		if !strings.HasPrefix(m.MessageID, "digest.") {
+			t.Errorf("Message-ID %q does not derive from the window", m.MessageID)
+		}
+	}
+	if !to["ed1@example.org"] || !to["ed2@example.org"] {
+		t.Errorf("digests went to %v", to)
+	}
+	if n := len(e.mail.Search(`subject:"New submission waiting"`)); n != 0 {
+		t.Errorf("%d immediate editors' mails in digest mode", n)
+	}
+	if n := len(e.mail.Search(`subject:"We received your conference"`)); n != 5 {
+		t.Errorf("%d receipts, want 5", n)
+	}
+
+	// Stamped inside the closed window, appended after it was sent: the
+	// editors hear of it alone.
+	e.submit("Late one", pat, start.Add(time.Second))
+	waitFor(t, "the late submission's mails", 20*time.Second, func() bool {
+		return len(e.mail.Search(`subject:"New submission waiting: Late one"`)) == 2
+	})
+	time.Sleep(time.Second)
+	if n := len(digests()); n != 2 {
+		t.Errorf("%d digests after the late submission, want still 2", n)
+	}
+	assertUnique(t, e.mail, 5+2+1+2)
+}
+
+// TestDigestDeadLetter: a digest the server refuses for one editor goes to
+// the dead letters (the other editor's arrives); a retry after the server
+// is fixed rebuilds it from its window and sends it.
+func TestDigestDeadLetter(t *testing.T) {
+	e := newEnv(t, mailpittest.Option{"--smtp-allowed-recipients", `@example\.org$`})
+	cfg := e.config()
+	cfg.EditorEmails = []string{"ed@example.org", "ed@refused.test"}
+	cfg.Digest, cfg.DigestGrace = 2*time.Second, 200*time.Millisecond
+	e.run(cfg)
+	e.submit("Digested", domain.Contact{Email: "pat@example.org"}, time.Now())
+	dl := notify.NewDeadLetters(e.js)
+	var dead []notify.DeadLetter
+	waitFor(t, "the refused digest", 20*time.Second, func() bool {
+		dead, _ = dl.List(context.Background())
+		return len(dead) == 1
+	})
+	if d := dead[0]; d.Kind != notify.KindEditorDigest || d.To != "ed@refused.test" || !strings.Contains(d.Error, "550") {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	waitFor(t, "the other editor's digest", 10*time.Second, func() bool {
+		return len(e.mail.Search(`to:"ed@example.org" subject:"new submission waiting"`)) == 1
+	})
+	e.mail.Restart()
+	if ok, err := dl.Retry(context.Background(), dead[0].Key); !ok || err != nil {
+		t.Fatalf("retry: %v %v", ok, err)
+	}
+	waitFor(t, "the retried digest", 20*time.Second, func() bool {
+		return len(e.mail.Search(`to:"ed@refused.test" subject:"1 new submission waiting"`)) == 1
+	})
+	got := e.mail.Search(`to:"ed@refused.test"`)
+	if m := e.mail.Message(got[0].ID); !strings.Contains(m.Text, "Digested") {
+		t.Errorf("the retried digest lacks its submission:\n%s", m.Text)
+	}
+	waitFor(t, "the dead letter to go", 10*time.Second, func() bool {
+		dead, _ = dl.List(context.Background())
+		return len(dead) == 0
+	})
+}

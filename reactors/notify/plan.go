@@ -9,11 +9,12 @@ import (
 	"github.com/justiceevents/jevents/eventlog"
 )
 
-// plan is the mails one event calls for, rendered. It reads the
+// plan is the mails one event calls for, rendered; the editors' mail of
+// a submission only when editorsNow (false: it is in a digest). It reads the
 // conference from the log as it stood at the event (its contact is in the
 // submission only; what an edit changed needs the details before it), so
 // a mail says what was true when it happened, however late it is sent.
-func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) {
+func (n *Notifier) plan(ctx context.Context, rec domain.Record, editorsNow bool) ([]Mail, error) {
 	if f, ok := rec.Event.(domain.ReportFiled); ok {
 		return n.planReport(ctx, rec, f)
 	}
@@ -69,7 +70,7 @@ func (n *Notifier) plan(ctx context.Context, rec domain.Record) ([]Mail, error) 
 	var err error
 	switch e := rec.Event.(type) {
 	case domain.ConferenceSubmitted:
-		if err = organiser(KindReceipt, v); err == nil {
+		if err = organiser(KindReceipt, v); err == nil && editorsNow {
 			err = editors(KindEditorNew, v)
 		}
 	case domain.ConferenceApproved:

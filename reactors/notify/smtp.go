@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -24,7 +25,12 @@ import (
 // A user in the URL turns on AUTH (the strongest mechanism the server
 // offers; PLAIN and LOGIN only over TLS); the password may be given with
 // it or, to keep it out of the process list, in JEVENTS_SMTP_PASSWORD.
+// The server's certificate is checked against the system's certificate
+// authorities, or those of --smtp-ca-file (RootCAs) for a private CA;
 // ?insecure_skip_verify=1 trusts any certificate (tests only).
+//
+// smtp:// requires STARTTLS: a server that does not offer it is refused
+// (the mail waits, /readyz says why), never sent to in clear.
 type SMTP struct {
 	Host     string
 	Port     int
@@ -33,6 +39,10 @@ type SMTP struct {
 	Password string
 	// SkipVerify trusts any server certificate.
 	SkipVerify bool
+	// RootCAs, when set, are the certificate authorities trusted for the
+	// server's certificate instead of the system's (--smtp-ca-file: a
+	// private CA).
+	RootCAs *x509.CertPool
 	// Timeout bounds dialing and each SMTP command (default 15 s).
 	Timeout time.Duration
 }
@@ -117,7 +127,7 @@ func (s *SMTP) client(helo string) (*mail.Client, error) {
 	if s.SkipVerify {
 		opts = append(opts, mail.WithTLSConfig(&tls.Config{ServerName: s.Host, InsecureSkipVerify: true})) //nolint:gosec // asked for in the URL (tests)
 	} else {
-		opts = append(opts, mail.WithTLSConfig(&tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}))
+		opts = append(opts, mail.WithTLSConfig(&tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12, RootCAs: s.RootCAs}))
 	}
 	if s.User != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.User), mail.WithPassword(s.Password))
@@ -143,13 +153,26 @@ func (k *conn) send(ctx context.Context, m *mail.Msg) error {
 		}
 		k.c = c
 	}
+	reused := k.open
 	if !k.open {
 		if err := k.c.DialWithContext(ctx); err != nil {
 			return err
 		}
 		k.open = true
 	}
-	if err := k.c.Send(m); err != nil {
+	err := k.c.Send(m)
+	var se *mail.SendError
+	if err != nil && reused && errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
+		// The connection kept from the last mail was closed by the
+		// server meanwhile (an idle timeout): not a failure, dial again.
+		k.close()
+		if err = k.c.DialWithContext(ctx); err != nil {
+			return err
+		}
+		k.open = true
+		err = k.c.Send(m)
+	}
+	if err != nil {
 		k.close()
 		return err
 	}
@@ -169,10 +192,31 @@ func (k *conn) close() {
 // else (no connection, a 4xx answer, a timeout) is retried.
 func permanent(err error) bool {
 	var se *mail.SendError
+	var rf *refused
+	if errors.As(err, &rf) {
+		return true
+	}
 	if errors.As(err, &se) {
 		return !se.IsTemp() && se.ErrorCode() >= 500
 	}
 	return false
+}
+
+// serverProblem reports whether err is about the server rather than the
+// mail: it could not be reached, its certificate was not trusted, it
+// offered no STARTTLS when the URL requires it, it refused our login, or
+// the connection died. No mail is at fault, so none is dead-lettered for
+// it: they wait and retry (the notifier says so in /readyz).
+func serverProblem(err error) bool {
+	var se *mail.SendError
+	var rf *refused
+	if errors.As(err, &rf) {
+		return false
+	}
+	if errors.As(err, &se) {
+		return se.Reason == mail.ErrConnCheck
+	}
+	return true // from dialling, TLS or AUTH: go-mail's Dial
 }
 
 // answer is what to keep of a failure: the server's answer, without

@@ -58,7 +58,7 @@ func consumerConfig() jetstream.ConsumerConfig {
 // events starts at its beginning: Config.MaxAge keeps old events from
 // sending mail.
 func Setup(ctx context.Context, js jetstream.JetStream, replicas int) ([]string, error) {
-	for _, b := range []string{SentBucket, DeadBucket} {
+	for _, b := range []string{SentBucket, DeadBucket, DigestBucket} {
 		if _, err := js.KeyValue(ctx, b); err == nil {
 			continue
 		} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
@@ -73,7 +73,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, replicas int) ([]string,
 	if _, err := js.CreateOrUpdateConsumer(ctx, domain.StreamName, consumerConfig()); err != nil {
 		return nil, fmt.Errorf("notify: consumer %s: %w", ConsumerName, err)
 	}
-	return []string{SentBucket, DeadBucket}, nil
+	return []string{SentBucket, DeadBucket, DigestBucket}, nil
 }
 
 // AckWait is how long the server waits for a notifier to finish an event
@@ -172,4 +172,48 @@ func (d *DeadLetters) Retry(ctx context.Context, key string) (bool, error) {
 		}
 	}
 	return false, errors.New("notify: the dead letter kept changing; try again")
+}
+
+// Drop removes the dead letter key: the mail will not be sent. False when
+// there is no such dead letter.
+func (d *DeadLetters) Drop(ctx context.Context, key string) (bool, error) {
+	kv, err := d.js.KeyValue(ctx, DeadBucket)
+	if err != nil {
+		return false, fmt.Errorf("notify: dead letters: %w", err)
+	}
+	for range 3 {
+		e, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		// By revision: what was read is what goes.
+		err = kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+		if err == nil {
+			return true, nil
+		}
+		if !conflict(err) {
+			return false, err
+		}
+	}
+	return false, errors.New("notify: the dead letter kept changing; try again")
+}
+
+// Count is how many dead letters wait.
+func (d *DeadLetters) Count(ctx context.Context) (int, error) {
+	kv, err := d.js.KeyValue(ctx, DeadBucket)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dead letters: %w", err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dead letters: %w", err)
+	}
+	n := 0
+	for range keys.Keys() {
+		n++
+	}
+	return n, nil
 }

@@ -3,8 +3,13 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +18,7 @@ import (
 
 	"github.com/justiceevents/jevents/cmd/jevents/service"
 	"github.com/justiceevents/jevents/internal/mailpittest"
+	"github.com/justiceevents/jevents/internal/testca"
 )
 
 // syncBuffer collects a service's log for a privacy check.
@@ -222,5 +228,253 @@ func TestMailFlow(t *testing.T) {
 	a.stop()
 	if strings.Contains(logs.String(), "pat.private") {
 		t.Error("the log names the organiser's address")
+	}
+}
+
+// TestUndeliveredMailPage: the editors' page of dead letters, through real
+// HTTP with a session and CSRF tokens. A mail the server refuses (550)
+// shows with the server's answer and a masked address; after the server
+// is fixed, "Send again" delivers it; "Drop" removes another for good; the
+// navigation counts them; nobody without a session sees or changes them.
+func TestUndeliveredMailPage(t *testing.T) {
+	mp := mailpittest.Start(t, mailpittest.Option{"--smtp-allowed-recipients", `@events\.test$`})
+	cfg := service.Config{
+		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
+		EditorToken: editorToken,
+		Mail:        service.MailConfig{SMTPURL: mp.SMTPURL(), From: "Justice Events <events@events.test>"},
+	}
+	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
+	t.Cleanup(a.stop)
+	a.waitReady()
+
+	for i, addr := range []string{"Retry.Me@refused.example", "drop.me@refused.example"} {
+		body := validSubmission()
+		body["title"] = fmt.Sprintf("Undelivered %d", i)
+		body["contact"] = map[string]any{"email": addr}
+		a.submit(body, fmt.Sprintf("undelivered-%d", i))
+	}
+	type letter struct {
+		Key   string `json:"key"`
+		To    string `json:"to"`
+		Error string `json:"error"`
+	}
+	letters := func() map[string]letter {
+		var got struct {
+			DeadLetters []letter `json:"dead_letters"`
+		}
+		a.do("GET", "/api/v1/notifier/dead-letters", editor, nil).json(t, &got)
+		out := map[string]letter{}
+		for _, l := range got.DeadLetters {
+			out[strings.ToLower(l.To)] = l
+		}
+		return out
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(letters()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters: %+v", letters())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	retryKey, dropKey := letters()["retry.me@refused.example"].Key, letters()["drop.me@refused.example"].Key
+
+	// Nobody without a session: the sign-in page, and a post changes nothing.
+	if r := a.send("GET", "/moderation/mail", nil, nil); !bytes.Contains(r.body, []byte(`action="/moderation/sign-in"`)) || bytes.Contains(r.body, []byte("refused.example")) {
+		t.Errorf("anonymous GET /moderation/mail: %d\n%.400s", r.status, r.body)
+	}
+	for _, verb := range []string{"retry", "drop"} {
+		if r := a.send("POST", "/moderation/mail/"+dropKey+"/"+verb, nil, url.Values{"csrf": {"x"}}); r.status != http.StatusForbidden {
+			t.Errorf("anonymous %s: %d", verb, r.status)
+		}
+	}
+	cookie, csrf := a.signIn(editorToken)
+	sess := map[string]string{"Cookie": cookie}
+	if r := a.send("POST", "/moderation/mail/"+dropKey+"/drop", sess, url.Values{"csrf": {"forged"}}); r.status != http.StatusForbidden {
+		t.Errorf("drop with a wrong CSRF token: %d", r.status)
+	}
+	if len(letters()) != 2 {
+		t.Fatal("a refused request changed the dead letters")
+	}
+
+	page := a.send("GET", "/moderation/mail", sess, nil)
+	if page.status != 200 {
+		t.Fatalf("GET /moderation/mail: %d %s", page.status, page.body)
+	}
+	for _, want := range []string{"Undelivered mail (2)", "Receipt to the organiser", "R***@refused.example", "d***@refused.example", "550",
+		`action="/moderation/mail/` + retryKey + `/retry"`, `action="/moderation/mail/` + dropKey + `/drop"`} {
+		if !bytes.Contains(page.body, []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if bytes.Contains(bytes.ToLower(page.body), []byte("retry.me@")) || bytes.Contains(page.body, []byte("drop.me@")) {
+		t.Errorf("the page shows a whole address:\n%s", page.body)
+	}
+	if q := a.send("GET", "/moderation", sess, nil); !bytes.Contains(q.body, []byte(`<a href="/moderation/mail">Undelivered mail (2)</a>`)) {
+		t.Error("the queue's navigation does not count the undelivered mail")
+	}
+
+	// The server is fixed: send again, and it arrives.
+	mp.Restart()
+	r := a.send("POST", "/moderation/mail/"+retryKey+"/retry", sess, url.Values{"csrf": {csrf}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/moderation/mail?done=retry" {
+		t.Fatalf("retry: %d %s", r.status, r.header.Get("Location"))
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for len(mp.Search(`to:"retry.me@refused.example"`)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the retried mail never arrived; dead letters: %+v", letters())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r = a.send("POST", "/moderation/mail/"+dropKey+"/drop", sess, url.Values{"csrf": {csrf}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/moderation/mail?done=drop" {
+		t.Fatalf("drop: %d %s", r.status, r.header.Get("Location"))
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(letters()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters after retry and drop: %+v", letters())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	page = a.send("GET", "/moderation/mail", sess, nil)
+	if !bytes.Contains(page.body, []byte("Every mail was delivered.")) || !bytes.Contains(page.body, []byte("Undelivered mail (0)")) {
+		t.Errorf("the page after retry and drop:\n%s", page.body)
+	}
+	if r := a.send("POST", "/moderation/mail/"+dropKey+"/drop", sess, url.Values{"csrf": {csrf}}); r.header.Get("Location") != "/moderation/mail?done=gone" {
+		t.Errorf("drop of a letter already gone: %d %s", r.status, r.header.Get("Location"))
+	}
+	time.Sleep(2 * time.Second)
+	if got := mp.Search(`to:"drop.me@refused.example"`); len(got) != 0 {
+		t.Errorf("the dropped mail was sent: %+v", got)
+	}
+	if got := mp.Search(`to:"retry.me@refused.example"`); len(got) != 1 {
+		t.Errorf("%d copies of the retried mail, want 1", len(got))
+	}
+	// The API drops through the same method.
+	if r := a.do("DELETE", "/api/v1/notifier/dead-letters/"+dropKey, nil, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("DELETE without a token: %d", r.status)
+	}
+	if r := a.do("DELETE", "/api/v1/notifier/dead-letters/"+dropKey, editor, nil); r.status != http.StatusNotFound {
+		t.Errorf("DELETE of a dropped letter: %d %s", r.status, r.body)
+	}
+}
+
+// TestMailOverSTARTTLSWithPrivateCA: the service's own path to a secured
+// SMTP server — --smtp-url with a user, the password from
+// JEVENTS_SMTP_PASSWORD, the server's private CA from --smtp-ca-file: the
+// receipt arrives through a mailpit that requires STARTTLS and AUTH, and
+// /readyz is not degraded. A CA file without a certificate is a
+// configuration error.
+func TestMailOverSTARTTLSWithPrivateCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, key := testca.New(t)
+	testca.Issue(t, ca, key, dir, "smtp", true)
+	testca.WritePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
+	if err := os.WriteFile(filepath.Join(dir, "auth"), []byte("jevents:0ut-of-the-url\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mp := mailpittest.Start(t, mailpittest.Option{"--smtp-tls-cert", filepath.Join(dir, "smtp.pem"), "--smtp-tls-key", filepath.Join(dir, "smtp-key.pem"),
+		"--smtp-auth-file", filepath.Join(dir, "auth"), "--smtp-require-starttls"})
+	t.Setenv("JEVENTS_SMTP_PASSWORD", "0ut-of-the-url")
+	cfg := service.Config{
+		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
+		EditorToken: editorToken,
+		Mail:        service.MailConfig{SMTPURL: "smtp://jevents@" + mp.SMTPAddr, SMTPCAFile: filepath.Join(dir, "ca.pem")},
+	}
+	bad := cfg
+	bad.Mail.SMTPCAFile = filepath.Join(dir, "auth")
+	if _, err := service.New(bad, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "--smtp-ca-file") {
+		t.Errorf("a CA file without a certificate: %v", err)
+	}
+	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
+	t.Cleanup(a.stop)
+	a.waitReady()
+	a.submit(validSubmission(), "secure-smtp")
+	if got := mp.WaitCount(1, 20*time.Second); got != 1 {
+		t.Fatalf("%d mails through STARTTLS + AUTH, want 1; /readyz: %s", got, a.do("GET", "/readyz", nil, nil).body)
+	}
+	if r := a.do("GET", "/readyz", nil, nil); !bytes.Contains(r.body, []byte(`"degraded":[]`)) {
+		t.Errorf("/readyz: %s", r.body)
+	}
+}
+
+// TestEditorDigestThroughService: --editor-digest reaches the notifier:
+// two submissions, one digest per editor listing both, no immediate
+// editors' mail; the organisers' receipts are sent at once.
+func TestEditorDigestThroughService(t *testing.T) {
+	mp := mailpittest.Start(t)
+	cfg := service.Config{
+		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
+		EditorToken: editorToken,
+		Mail: service.MailConfig{SMTPURL: mp.SMTPURL(), EditorEmails: []string{"editor@events.test"},
+			EditorDigest: 3 * time.Second},
+	}
+	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
+	t.Cleanup(a.stop)
+	a.waitReady()
+	// Both inside one window: start just after a window begins.
+	time.Sleep(time.Until(time.Now().Truncate(3 * time.Second).Add(3*time.Second + 50*time.Millisecond)))
+	var ids []string
+	for i := range 2 {
+		body := validSubmission()
+		body["title"] = fmt.Sprintf("Digest through the service %d", i)
+		ids = append(ids, a.submit(body, fmt.Sprintf("digest-%d", i)).ID)
+	}
+	// Each submission in exactly one digest (one digest, unless a slow
+	// machine let the two straddle a window's end), and no other mail to
+	// the editor.
+	count := func() map[string]int {
+		seen := map[string]int{}
+		for _, d := range mp.Search(`to:"editor@events.test"`) {
+			m := mp.Message(d.ID)
+			if !strings.Contains(m.Subject, "new submission") || !strings.Contains(m.Subject, " waiting (") {
+				t.Fatalf("a mail to the editor that is not a digest: %q", m.Subject)
+			}
+			for _, id := range ids {
+				if strings.Contains(m.Text, "https://events.test/moderation/conferences/"+id) {
+					seen[id]++
+				}
+			}
+		}
+		return seen
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(count()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("digests list %v, want both %v", count(), ids)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a duplicate would have arrived by now
+	seen := count()
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("%s listed in %d digests, want 1", id, seen[id])
+		}
+	}
+	if n := len(mp.Search(`subject:"We received your conference"`)); n != 2 {
+		t.Errorf("%d receipts, want 2", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/justiceevents/jevents/projections/calendar"
 	"github.com/justiceevents/jevents/projections/engine"
 	"github.com/justiceevents/jevents/projections/feeds"
+	"github.com/justiceevents/jevents/reactors/notify"
 	"github.com/justiceevents/jevents/web"
 )
 
@@ -75,6 +76,7 @@ func (s *Service) registerPages(cal *engine.Replica[calendar.Conference], d *dir
 		s.addRoutes(ws.OrganiserRoutes(org)) // the organisers' private pages
 	}
 	if mod != nil && gate != nil {
+		ws.SetDeadLetters(deadLetterPages{notify.NewDeadLetters(s.js)}) // notifier.go
 		s.addRoutes(ws.ModerationRoutes(mod, gate, rm))
 	}
 	return nil
