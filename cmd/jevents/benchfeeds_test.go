@@ -29,6 +29,8 @@ import (
 // DIR/304-<conferences>.pprof (from the operators' /debug/pprof/profile),
 // and the run repeats BENCH_FEEDS_ROUNDS times (1), nginx and the service
 // alternating, so that ratios come from the same minutes.
+// BENCH_FEEDS_BINARY runs a given build of jevents instead of this tree's
+// (the figures before a change: build the older commit, pass it here).
 //
 //	make bench-feeds    # installs nginx-light and wrk (scripts/bench-deps/), then runs this
 //
@@ -59,10 +61,14 @@ func BenchmarkFeedsBesideNginx(b *testing.B) {
 	}
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "jevents")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = repoPath(b, "cmd/jevents")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
+	if prebuilt := os.Getenv("BENCH_FEEDS_BINARY"); prebuilt != "" {
+		bin = prebuilt // another build of the service (an older commit, to compare)
+	} else {
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Dir = repoPath(b, "cmd/jevents")
+		if out, err := build.CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("conferences=%d", n), func(b *testing.B) {
@@ -148,6 +154,8 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
 				f := wrk(b, seconds, p.base+"/calendar.ics", "")
 				nf := wrk(b, seconds, nurl, "")
 				var c float64
+				svcPids := []int{p.cmd.Process.Pid}
+				cpu0 := cpuSeconds(svcPids...)
 				if dir := os.Getenv("BENCH_FEEDS_PROFILE"); dir != "" && round == 1 {
 					done := make(chan error, 1)
 					go func() {
@@ -161,11 +169,21 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
 				} else {
 					c = wrk(b, seconds, p.base+"/calendar.ics", etag)
 				}
+				cpu := cpuSeconds(svcPids...) - cpu0
+				nginxPids := append([]int{nginx.Process.Pid}, childPids(nginx.Process.Pid)...)
+				n0 := cpuSeconds(nginxPids...)
 				nc := wrk(b, seconds, nurl, netag)
+				ncpu := cpuSeconds(nginxPids...) - n0
+				self0 := cpuSeconds(os.Getpid())
 				bc := wrk(b, seconds, bare, bareETag)
+				bcpu := cpuSeconds(os.Getpid()) - self0
 				load, _ := os.ReadFile("/proc/loadavg")
-				b.Logf("round %d: full %.0f / nginx %.0f = %.2f; 304 %.0f / nginx %.0f = %.2f (bare net/http %.0f = %.2f of nginx; service %.2f of bare); load average %s", round,
-					f, nf, f/nf, c, nc, c/nc, bc, bc/nc, c/bc, strings.Join(strings.Fields(string(load))[:3], " "))
+				// CPU per answer: what each server spent on a 304, which
+				// the machine's other work changes far less than the rate.
+				us := func(cpu, rate float64) float64 { return cpu / (rate * float64(seconds)) * 1e6 }
+				b.Logf("round %d: full %.0f / nginx %.0f = %.2f; 304 %.0f / nginx %.0f = %.2f (bare net/http %.0f = %.2f of nginx; service %.2f of bare); "+
+					"CPU per 304: service %.1f µs, nginx %.1f µs, bare net/http %.1f µs; load average %s", round,
+					f, nf, f/nf, c, nc, c/nc, bc, bc/nc, c/bc, us(cpu, c), us(ncpu, nc), us(bcpu, bc), strings.Join(strings.Fields(string(load))[:3], " "))
 				full, nfull, cond, ncond = full+f/float64(rounds), nfull+nf/float64(rounds), cond+c/float64(rounds), ncond+nc/float64(rounds)
 				bcond += bc / float64(rounds)
 			}
@@ -210,6 +228,40 @@ func bareServer(b *testing.B, etag string) (url, tag string) {
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String() + "/calendar.ics", etag
+}
+
+// cpuSeconds is the user and system CPU time the processes have used
+// (all their threads), from /proc.
+func cpuSeconds(pids ...int) float64 {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (which may hold spaces): utime
+		// and stime are the 12th and 13th.
+		_, rest, _ := strings.Cut(string(b), ") ")
+		f := strings.Fields(rest)
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return float64(ticks) / 100 // USER_HZ
+}
+
+// childPids lists a process's children (nginx's workers).
+func childPids(pid int) []int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // fetchProfile saves what the profile URL answers into file.

@@ -31,7 +31,8 @@ import (
 // init registers them on http.DefaultServeMux, which no listener of ours
 // serves). A CPU profile of a loaded process is how the feeds' 304 path
 // and the projector were tuned (docs/performance.md); the public listener
-// answers 404 for /debug/pprof/ as for anything it does not route.
+// answers 404 for /debug/pprof/ as for anything it does not route. The
+// command line (pprof.Cmdline) is not served: flags may carry secrets.
 
 // maxOperatorConns bounds the operators' listener's own connections.
 const maxOperatorConns = 64
@@ -46,7 +47,6 @@ func (s *Service) startOperators() error {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // also the named profiles: heap, goroutine, allocs, block, mutex
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
