@@ -48,7 +48,9 @@ import (
 // its end (TestLagMetricsAreTrue checks both bounds against the stream's
 // last sequence read just before and after every scrape). An event whose
 // publish is still on its way to the server is not in the log, and not in
-// the lag.
+// the lag. On a cluster a direct get may be answered by any current
+// replica, and one a write behind the leader answers short by the appends
+// in flight between replicas (docs/metrics.md).
 type progress struct {
 	mu        sync.Mutex
 	stored    storedAfter // nil between consumers
