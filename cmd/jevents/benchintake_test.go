@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -30,7 +31,9 @@ import (
 //
 //	make bench-intake   # installs wrk (scripts/bench-deps/), then runs this
 //
-// BENCH_INTAKE_SECONDS (10) per run; BENCH_INTAKE_CONNS ("8,64").
+// BENCH_INTAKE_SECONDS (10) per run; BENCH_INTAKE_CONNS ("8,64");
+// BENCH_INTAKE_ROLE runs the process in that role (e.g. "intake": no
+// projector writing read models beside the appends) instead of all-in-one.
 func BenchmarkIntakeUnderWrk(b *testing.B) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Fatal("wrk is missing: run scripts/bench-deps/10-nginx-wrk.sh (make bench-intake does)")
@@ -61,7 +64,7 @@ func BenchmarkIntakeUnderWrk(b *testing.B) {
 	data := filepath.Join(dir, "data")
 	p := startFlood(b, bin, "--data", data, "--nats-listen", natsAddr, "--no-seed",
 		"--intake-per-address", "-1", "--intake-per-contact", "-1", "--intake-quota", "-1", "--intake-quota-bytes", "-1",
-		"--max-conns-per-address", "-1")
+		"--max-conns-per-address", "-1", "--role", cmp.Or(os.Getenv("BENCH_INTAKE_ROLE"), "all"))
 	script := filepath.Join(dir, "submit.lua")
 	if err := os.WriteFile(script, []byte(submitLua), 0o644); err != nil {
 		b.Fatal(err)
