@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: test test-deps check run test-cluster test-flood bench-feeds
+.PHONY: test test-deps check run test-cluster test-flood bench-feeds bench-intake
 
 run:
 	$(GO) run ./cmd/jevents
@@ -53,3 +53,12 @@ check:
 bench-feeds:
 	./scripts/bench-deps/10-nginx-wrk.sh
 	$(GO) test -tags flood -run '^$$' -bench FeedsBesideNginx -benchtime 1x -timeout 30m -v ./cmd/jevents/
+
+# Issue 16's intake benchmark, never part of `make test`: wrk posting
+# submissions (a Lua script, each a different conference and contact) to
+# the real binary on its embedded server, against raw JetStream sync
+# publishing to a stream of the same server, in one run (8 and 64
+# connections). Installs wrk (pinned) when missing.
+bench-intake:
+	./scripts/bench-deps/10-nginx-wrk.sh
+	$(GO) test -tags flood -run '^$$' -bench IntakeUnderWrk -benchtime 1x -timeout 30m -v ./cmd/jevents/

@@ -228,6 +228,14 @@ type result struct {
 // another: it is refused at once, on any route.
 func (g *Gate) Identify(next http.Handler, refuse Refuse) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header["Authorization"]) == 0 && len(r.Header["Cookie"]) == 0 {
+			// No credentials at all (every feed poll, every visitor):
+			// nothing to judge or throttle, and no copy of the request
+			// to carry "no identity" — Required judges such a request
+			// itself and finds ErrNoCredentials, as Authenticate would.
+			next.ServeHTTP(w, r)
+			return
+		}
 		id, err := g.Authenticate(r)
 		var te *ThrottledError
 		if errors.As(err, &te) {

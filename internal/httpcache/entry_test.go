@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +127,52 @@ func TestServeSaysWhatItAnswered(t *testing.T) {
 				t.Fatalf("Serve returned %d, answered %d, want %d", got, w.Code, tc.want)
 			}
 		})
+	}
+}
+
+// TestPreparedHeaders: the header values an entry prepares once are the
+// ones each answer carries; a field set after the constructor is honoured;
+// If-None-Match lists are read in every form (several tags, weak tags,
+// the field sent twice, "*"); answering never changes the shared values.
+func TestPreparedHeaders(t *testing.T) {
+	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	e := NewEntry([]byte(strings.Repeat("BEGIN:VEVENT\r\n", 200)), "text/calendar; charset=utf-8", "public, max-age=60", at)
+	serve := func(e *Entry, h http.Header) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/calendar.ics", nil)
+		r.Header = h
+		w := httptest.NewRecorder()
+		Serve(w, r, e)
+		return w
+	}
+	w := serve(e, http.Header{})
+	if w.Code != 200 || w.Header().Get("Cache-Control") != "public, max-age=60" || w.Header().Get("Last-Modified") != "Sat, 02 Jan 2027 03:04:05 GMT" ||
+		w.Header().Get("Content-Length") != strconv.Itoa(len(e.Body)) || w.Header().Get("ETag") != e.ETag {
+		t.Fatalf("plain answer: %d %v", w.Code, w.Header())
+	}
+	// Changing a header of the answer must not reach the next answer.
+	w.Header()["Etag"][0] = "changed"
+	w.Header().Add("Vary", "Cookie")
+	if w := serve(e, http.Header{}); w.Header().Get("ETag") != e.ETag || len(w.Header()["Vary"]) != 1 {
+		t.Fatalf("shared values changed: %v", w.Header())
+	}
+	gz := serve(e, http.Header{"Accept-Encoding": {"br, gzip;q=0.5"}})
+	if gz.Header().Get("Content-Encoding") != "gzip" || gz.Header().Get("Content-Length") != strconv.Itoa(len(e.Gzip)) {
+		t.Fatalf("gzip answer: %v", gz.Header())
+	}
+	for _, inm := range [][]string{{e.ETag}, {`"a", ` + e.ETag}, {`"a"`, `W/` + e.ETag}, {"*"}, {`"b",` + gz.Header().Get("ETag")}} {
+		if w := serve(e, http.Header{"If-None-Match": inm}); w.Code != http.StatusNotModified {
+			t.Errorf("If-None-Match %q: %d, want 304", inm, w.Code)
+		}
+	}
+	for _, inm := range [][]string{{`"a"`}, {`"a", "b"`}, {`,`}, {strings.TrimSuffix(e.ETag, `"`)}} {
+		if w := serve(e, http.Header{"If-None-Match": inm}); w.Code != 200 {
+			t.Errorf("If-None-Match %q: %d, want 200", inm, w.Code)
+		}
+	}
+	// A field set after the constructor (web's pages did so) is what is sent.
+	e2 := NewEntry([]byte("<p>page</p>"), "text/html; charset=utf-8", "public, max-age=60", time.Time{})
+	e2.CacheControl = "no-store"
+	if w := serve(e2, http.Header{}); w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Last-Modified") != "" {
+		t.Fatalf("changed entry: %v", w.Header())
 	}
 }

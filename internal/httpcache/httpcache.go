@@ -16,7 +16,8 @@ import (
 	"time"
 )
 
-// Entry is one prepared representation. It is immutable once built.
+// Entry is one prepared representation. It is immutable once built
+// (see headers.of for what happens when a field is set afterwards).
 type Entry struct {
 	Body         []byte
 	Gzip         []byte // nil when compression does not pay
@@ -25,7 +26,62 @@ type Entry struct {
 	ContentType  string
 	CacheControl string
 
-	lastModified string // LastModified in HTTP form, made once by NewPlainEntry
+	hdr *headers // the answer's header values, made once (prepare)
+}
+
+// headers are an entry's header values, made once per entry and shared by
+// every answer from it: a 304 to a poller then costs map assignments and
+// no formatting, concatenation or allocation of values. The slices are
+// never changed in place (net/http copies them when it writes them; h.Set
+// and h.Add replace or grow them into a new array), so sharing them is safe.
+type headers struct {
+	etag, gzETag              []string
+	gzETagValue               string
+	lastModified              []string // nil when the entry has no date
+	cacheControl, contentType []string
+	contentLength, gzipLength []string
+	bodyLen, gzipLen          int
+	lastModifiedAt            time.Time
+}
+
+// of reports whether h was made from e as it is now. An Entry is meant to
+// be immutable once built, but its fields are exported and a caller may
+// set one (a page's Cache-Control) after the constructor: then its values
+// are made at each answer instead of being wrong. The comparisons are of
+// strings that share their bytes when unchanged: a few instructions.
+func (h *headers) of(e *Entry) bool {
+	return h != nil && h.etag[0] == e.ETag && h.cacheControl[0] == e.CacheControl && h.contentType[0] == e.ContentType &&
+		h.bodyLen == len(e.Body) && h.gzipLen == len(e.Gzip) && h.lastModifiedAt.Equal(e.LastModified)
+}
+
+// Shared header values of every entry.
+var (
+	varyAcceptEncoding = []string{"Accept-Encoding"}
+	nosniff            = []string{"nosniff"}
+	gzipEncoding       = []string{"gzip"}
+)
+
+// prepare makes e's header values. Entries built by the constructors have
+// them; a literal Entry gets them made at each answer.
+func (e *Entry) prepare() *headers {
+	h := &headers{
+		etag:           []string{e.ETag},
+		cacheControl:   []string{e.CacheControl},
+		contentType:    []string{e.ContentType},
+		contentLength:  []string{strconv.Itoa(len(e.Body))},
+		bodyLen:        len(e.Body),
+		gzipLen:        len(e.Gzip),
+		lastModifiedAt: e.LastModified,
+	}
+	if !e.LastModified.IsZero() {
+		h.lastModified = []string{e.LastModified.UTC().Format(http.TimeFormat)}
+	}
+	if e.Gzip != nil {
+		h.gzETagValue = e.gzipETag()
+		h.gzETag = []string{h.gzETagValue}
+		h.gzipLength = []string{strconv.Itoa(len(e.Gzip))}
+	}
+	return h
 }
 
 // NewEntry prepares body: its ETag is a hash of the bytes, so equal bytes
@@ -45,9 +101,7 @@ func NewPlainEntry(body []byte, contentType, cacheControl string, lastModified t
 		ContentType:  contentType,
 		CacheControl: cacheControl,
 	}
-	if !e.LastModified.IsZero() {
-		e.lastModified = e.LastModified.Format(http.TimeFormat)
-	}
+	e.hdr = e.prepare()
 	return e
 }
 
@@ -66,6 +120,7 @@ func (e *Entry) WithGzip() *Entry {
 	}
 	out := *e
 	out.Gzip = b.Bytes()
+	out.hdr = out.prepare()
 	return &out
 }
 
@@ -79,36 +134,38 @@ func (e *Entry) gzipETag() string { return strings.TrimSuffix(e.ETag, `"`) + `-g
 // form when the client accepts it, no body for HEAD. It returns the status
 // it answered (200 or 304), for the caller's metrics.
 func Serve(w http.ResponseWriter, r *http.Request, e *Entry) (status int) {
-	// Header keys are written in canonical form, without h.Set's
-	// canonicalization: this runs for every poll of every feed.
+	// Header keys are written in canonical form and values come prepared
+	// with the entry (headers): this runs for every poll of every feed.
+	p := e.hdr
+	if !p.of(e) {
+		p = e.prepare()
+	}
 	h := w.Header()
-	gz := e.Gzip != nil && acceptsGzip(r)
+	gz := p.gzETag != nil && acceptsGzip(r)
 	if gz {
-		h["Etag"] = []string{e.gzipETag()}
+		h["Etag"] = p.gzETag
 	} else {
-		h["Etag"] = []string{e.ETag}
+		h["Etag"] = p.etag
 	}
-	if !e.LastModified.IsZero() {
-		lm := e.lastModified
-		if lm == "" {
-			lm = e.LastModified.Format(http.TimeFormat)
-		}
-		h["Last-Modified"] = []string{lm}
+	if p.lastModified != nil {
+		h["Last-Modified"] = p.lastModified
 	}
-	h["Cache-Control"] = []string{e.CacheControl}
-	h["Vary"] = []string{"Accept-Encoding"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	if notModified(r, e) {
+	h["Cache-Control"] = p.cacheControl
+	h["Vary"] = varyAcceptEncoding
+	h["X-Content-Type-Options"] = nosniff
+	if notModified(r, e, p) {
 		w.WriteHeader(http.StatusNotModified)
 		return http.StatusNotModified
 	}
 	body := e.Body
 	if gz {
 		body = e.Gzip
-		h.Set("Content-Encoding", "gzip")
+		h["Content-Encoding"] = gzipEncoding
+		h["Content-Length"] = p.gzipLength
+	} else {
+		h["Content-Length"] = p.contentLength
 	}
-	h.Set("Content-Type", e.ContentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = p.contentType
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
@@ -119,16 +176,22 @@ func Serve(w http.ResponseWriter, r *http.Request, e *Entry) (status int) {
 // notModified implements RFC 9110 §13.1.2 and §13.1.3: If-None-Match wins
 // over If-Modified-Since. Either form's tag matches: both stand for the
 // same content, and the answer carries the tag of the form the client gets.
-func notModified(r *http.Request, e *Entry) bool {
+// The list is walked in place (no split): pollers send one tag, and this
+// runs for every poll.
+func notModified(r *http.Request, e *Entry, p *headers) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for _, t := range strings.Split(inm, ",") {
-			t = strings.TrimSpace(t)
-			t = strings.TrimPrefix(t, "W/")
-			if t == "*" || t == e.ETag || (e.Gzip != nil && t == e.gzipETag()) {
-				return true
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		for _, line := range inm { // a client may send the field more than once (RFC 9110 §5.3)
+			for rest := line; rest != ""; {
+				var t string
+				t, rest, _ = strings.Cut(rest, ",")
+				t = strings.TrimSpace(t)
+				t = strings.TrimPrefix(t, "W/")
+				if t == "*" || t == e.ETag || (p.gzETag != nil && t == p.gzETagValue) {
+					return true
+				}
 			}
 		}
 		return false
@@ -144,8 +207,12 @@ func notModified(r *http.Request, e *Entry) bool {
 	return false
 }
 
+// acceptsGzip reports whether the client takes gzip (or anything, "*"),
+// without a q=0 refusal; walked in place, as notModified's list.
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for rest := r.Header.Get("Accept-Encoding"); rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(coding), "gzip") || strings.TrimSpace(coding) == "*" {
 			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {

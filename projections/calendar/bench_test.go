@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/justiceevents/jevents/domain"
 	"github.com/justiceevents/jevents/eventlog"
@@ -94,7 +95,7 @@ func BenchmarkCatchUp(b *testing.B) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
 
-	var raw, proj float64
+	var raw, proj, commits, commitSum, commitShare float64
 	for i := 0; b.Loop(); i++ {
 		// Raw: an ordered consumer reading every event, doing nothing.
 		start := time.Now()
@@ -120,14 +121,44 @@ func BenchmarkCatchUp(b *testing.B) {
 		raw = float64(n) / time.Since(start).Seconds()
 
 		// Projector: a fresh generation from the first event (a rebuild).
+		reg := prometheus.NewRegistry()
 		start = time.Now()
-		_, seq, err := engine.Rebuild(ctx, js, calendar.Projection{}, engine.BucketConfig{}, quiet, nil)
+		_, seq, err := engine.Rebuild(ctx, js, calendar.Projection{}, engine.BucketConfig{}, quiet, engine.NewMetrics(reg))
 		if err != nil || seq != last {
 			b.Fatalf("rebuild to %d: %v", seq, err)
 		}
-		proj = float64(n) / time.Since(start).Seconds()
+		took := time.Since(start)
+		proj = float64(n) / took.Seconds()
+		// The commits' time against the rebuild's: commits are pipelined
+		// (one in flight while the next group is applied), so a sum near
+		// the wall time means the rebuild waits for its commits (the
+		// server's staging and fsync of each atomic batch).
+		commits, commitSum = commitStats(b, reg)
+		commitShare = commitSum / took.Seconds()
 	}
 	b.ReportMetric(raw, "raw-events/s")
 	b.ReportMetric(proj, "projector-events/s")
 	b.ReportMetric(proj/raw, "projector/raw")
+	b.ReportMetric(commits, "commits")
+	b.ReportMetric(commitSum/max(commits, 1)*1000, "ms/commit")
+	b.ReportMetric(commitShare, "commit-time/rebuild-time")
+}
+
+// commitStats reads the projector's commit-duration histogram: how many
+// commits, and their total seconds.
+func commitStats(b *testing.B, reg *prometheus.Registry) (count, sum float64) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "jevents_projector_commit_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			count += float64(m.GetHistogram().GetSampleCount())
+			sum += m.GetHistogram().GetSampleSum()
+		}
+	}
+	return count, sum
 }

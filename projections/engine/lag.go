@@ -2,11 +2,17 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/justiceevents/jevents/domain"
 )
 
 // progress is what a running projector knows of how far behind the log it
@@ -20,24 +26,76 @@ import (
 // At a read, the lag is the events committed to nothing yet:
 //
 //	received but not committed (counted here)
-//	+ delivered by the server but not received yet (the consumer's
-//	  delivered sequence minus the last one received from it)
-//	+ not delivered yet (the consumer's pending count)
+//	+ stored in the log after the last event received, among the
+//	  projection's subjects (counted by the server's store at the read)
 //
-// The first part is taken before the consumer's info is asked, so the sum
-// is the lag of the committed sequence reported with it against the log as
-// it was when the server answered: never less than the truth at the start
-// of the read, never more than at its end (TestLagMetricsAreTrue).
+// The second part is one batched direct get per subject filter, from the
+// sequence after the last received event, batch of 1: the server answers
+// with the first such event and, in Nats-Num-Pending, how many more its
+// store holds, counted under the stream's lock. It replaced the
+// consumer's info (delivered but not received + the consumer's pending
+// count), which read BELOW the truth: the server acknowledges a publish
+// before it signals the stream's consumers (a queue drained by another
+// goroutine), so a consumer's pending count can miss events the log
+// already holds — TestLagMetricsAreTrue once read 62 behind while the
+// stream said 68. The store's count has no such delay, and an ordered
+// consumer recreated mid-reading (new name, new sequences) does not enter
+// into it.
+//
+// "True" here: the reading is the lag of the committed sequence reported
+// with it against the log as the server held it at some moment during the
+// read — never less than the lag at the read's start, never more than at
+// its end (TestLagMetricsAreTrue checks both bounds against the stream's
+// last sequence read just before and after every scrape). An event whose
+// publish is still on its way to the server is not in the log, and not in
+// the lag. On a cluster a direct get may be answered by any current
+// replica, and one a write behind the leader answers short by the appends
+// in flight between replicas (docs/metrics.md).
 type progress struct {
 	mu        sync.Mutex
-	cons      jetstream.Consumer // nil between consumers
-	committed uint64             // stream sequence of the last committed event
-	recv      uint64             // events received since the consumer started
-	done      uint64             // of those, committed or skipped as duplicates
-	lastName  string             // consumer that delivered the last received event
-	lastCSeq  uint64             // its consumer sequence
-	waiting   []stamp            // received events not committed yet, oldest first
-	progress  time.Time          // last event received or commit made
+	stored    storedAfter // nil between consumers
+	committed uint64      // stream sequence of the last committed event
+	recv      uint64      // events received since the consumer started
+	done      uint64      // of those, committed or skipped as duplicates
+	lastSeq   uint64      // stream sequence of the last event received (or committed at start)
+	waiting   []stamp     // received events not committed yet, oldest first
+	progress  time.Time   // last event received or commit made
+}
+
+// storedAfter counts the projection's events stored in the log after a
+// stream sequence, and tells the storage time of the first of them.
+type storedAfter func(ctx context.Context, seq uint64) (n uint64, first time.Time, err error)
+
+// storedAfterIn is storedAfter for the event stream and a projection's
+// subject filters (which a consumer's filters never let overlap).
+func storedAfterIn(js jetstream.JetStream, filters []string) storedAfter {
+	return func(ctx context.Context, seq uint64) (uint64, time.Time, error) {
+		var n uint64
+		var first time.Time
+		for _, f := range filters {
+			msgs, err := jetstreamext.GetBatch(ctx, js, domain.StreamName, 1, jetstreamext.GetBatchSeq(seq+1), jetstreamext.GetBatchSubject(f))
+			if err != nil {
+				return 0, time.Time{}, err
+			}
+			for m, err := range msgs {
+				if errors.Is(err, jetstreamext.ErrNoMessages) {
+					break
+				}
+				if err != nil {
+					return 0, time.Time{}, err
+				}
+				more, err := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+				if err != nil {
+					return 0, time.Time{}, fmt.Errorf("direct get after %d: Nats-Num-Pending: %w", seq, err)
+				}
+				n += 1 + more
+				if first.IsZero() || m.Time.Before(first) {
+					first = m.Time
+				}
+			}
+		}
+		return n, first, nil
+	}
 }
 
 // stamp is when a received event was stored in the log.
@@ -50,7 +108,7 @@ type stamp struct {
 func (g *progress) received(md *jetstream.MsgMetadata) {
 	g.mu.Lock()
 	g.recv++
-	g.lastName, g.lastCSeq = md.Consumer, md.Sequence.Consumer
+	g.lastSeq = max(g.lastSeq, md.Sequence.Stream)
 	g.waiting = append(g.waiting, stamp{md.Sequence.Stream, md.Timestamp})
 	g.progress = time.Now()
 	g.mu.Unlock()
@@ -78,11 +136,12 @@ func (g *progress) committedTo(seq, n uint64) {
 	g.mu.Unlock()
 }
 
-// start resets the counts for a new consumer reading from after committed.
-func (g *progress) start(cons jetstream.Consumer, committed uint64) {
+// start resets the counts for a new consumer reading from after
+// committed; stored counts what the log holds beyond what was received.
+func (g *progress) start(stored storedAfter, committed uint64) {
 	g.mu.Lock()
-	g.cons, g.committed = cons, committed
-	g.recv, g.done, g.lastName, g.lastCSeq = 0, 0, "", 0
+	g.stored, g.committed = stored, committed
+	g.recv, g.done, g.lastSeq = 0, 0, committed
 	g.waiting = g.waiting[:0]
 	g.progress = time.Now()
 	g.mu.Unlock()
@@ -99,34 +158,32 @@ type lagReading struct {
 // is known) when there is no consumer to ask or it did not answer.
 func (g *progress) read(ctx context.Context) (lagReading, bool) {
 	g.mu.Lock()
-	cons, committed := g.cons, g.committed
+	stored, committed := g.stored, g.committed
 	buffered := g.recv - g.done
-	lastName, lastCSeq := g.lastName, g.lastCSeq
+	after := max(g.lastSeq, committed)
 	var oldest time.Time
 	if len(g.waiting) > 0 {
 		oldest = g.waiting[0].at
 	}
 	since := g.progress
 	g.mu.Unlock()
-	if cons == nil {
+	if stored == nil {
 		return lagReading{committed: committed}, false
 	}
-	info, err := cons.Info(ctx)
+	notReceived, first, err := stored(ctx, after)
 	if err != nil {
 		return lagReading{committed: committed}, false
 	}
-	inTransit := info.Delivered.Consumer
-	if info.Name == lastName {
-		inTransit -= min(lastCSeq, inTransit)
-	}
-	r := lagReading{committed: committed, events: buffered + inTransit + info.NumPending}
+	r := lagReading{committed: committed, events: buffered + notReceived}
 	switch {
 	case r.events == 0:
 	case !oldest.IsZero():
 		r.seconds = time.Since(oldest).Seconds()
+	case !first.IsZero():
+		// Everything behind is still on the server: the age of the
+		// first of it.
+		r.seconds = time.Since(first).Seconds()
 	default:
-		// Everything behind is still on the server: its age is unknown
-		// here, so the time since the projector last moved stands for it.
 		r.seconds = time.Since(since).Seconds()
 	}
 	return r, true

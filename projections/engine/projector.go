@@ -372,7 +372,7 @@ func (p *Projector[V]) runGeneration(ctx context.Context, bucket string, untilCa
 	// The lag metrics are computed from this run's progress when they are
 	// read (lag.go).
 	prog := &progress{}
-	prog.start(cons, committed)
+	prog.start(storedAfterIn(p.js, p.proj.Subjects()), committed)
 	p.metrics.lag.attach(name, prog)
 	defer p.metrics.lag.detach(name, prog)
 	info, err := cons.Info(ctx)

@@ -322,8 +322,8 @@ func TestBulkReject(t *testing.T) {
 	}
 }
 
-// TestOperatorsListener: /metrics is on the operators' listener only;
-// /healthz and /readyz answer on both.
+// TestOperatorsListener: /metrics and Go's profiles (/debug/pprof/) are on
+// the operators' listener only; /healthz and /readyz answer on both.
 func TestOperatorsListener(t *testing.T) {
 	a := startApp(t, t.TempDir())
 	ops := "http://" + a.svc.MetricsAddr()
@@ -331,7 +331,9 @@ func TestOperatorsListener(t *testing.T) {
 		url  string
 		want int
 	}{{a.base + "/metrics", 404}, {ops + "/metrics", 200}, {a.base + "/healthz", 200}, {ops + "/healthz", 200},
-		{a.base + "/readyz", 200}, {ops + "/readyz", 200}, {ops + "/calendar.ics", 404}} {
+		{a.base + "/readyz", 200}, {ops + "/readyz", 200}, {ops + "/calendar.ics", 404},
+		{a.base + "/debug/pprof/", 404}, {a.base + "/debug/pprof/heap", 404}, {a.base + "/debug/pprof/profile?seconds=1", 404},
+		{ops + "/debug/pprof/", 200}, {ops + "/debug/pprof/heap", 200}, {ops + "/debug/pprof/goroutine?debug=1", 200}} {
 		resp, err := http.Get(c.url)
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,6 +25,14 @@ import (
 // while the public listener is saturated. The public listener keeps
 // /healthz and /readyz (load balancers probe it) and answers 404 for
 // /metrics, which the public has no business reading.
+//
+// The operators' listener also serves Go's profiles under /debug/pprof/
+// (net/http/pprof's handlers, mounted here explicitly: the package's
+// init registers them on http.DefaultServeMux, which no listener of ours
+// serves). A CPU profile of a loaded process is how the feeds' 304 path
+// and the projector were tuned (docs/performance.md); the public listener
+// answers 404 for /debug/pprof/ as for anything it does not route. The
+// command line (pprof.Cmdline) is not served: flags may carry secrets.
 
 // maxOperatorConns bounds the operators' listener's own connections.
 const maxOperatorConns = 64
@@ -37,6 +46,11 @@ func (s *Service) startOperators() error {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // also the named profiles: heap, goroutine, allocs, block, mutex
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	ln, err := net.Listen("tcp", s.cfg.MetricsListen)
 	if err != nil {
 		return fmt.Errorf("service: listen %s (--metrics-listen): %w", s.cfg.MetricsListen, err)
@@ -58,7 +72,7 @@ func (s *Service) startOperators() error {
 			s.log.Error("operators' http server stopped", slog.Any("err", err))
 		}
 	}()
-	s.log.Info("serving /metrics, /healthz and /readyz to operators", slog.String("metrics", "http://"+ln.Addr().String()+"/metrics"))
+	s.log.Info("serving /metrics, /healthz, /readyz and /debug/pprof/ to operators", slog.String("metrics", "http://"+ln.Addr().String()+"/metrics"))
 	return nil
 }
 

@@ -568,12 +568,16 @@ func joinRoles(rs []Role) string {
 	return strings.Join(s, ",")
 }
 
-// securityHeaders sets the headers every answer carries.
+// securityHeaders sets the headers every answer carries. The values are
+// shared by every answer and set under their canonical keys (no
+// canonicalization or allocation per request); nothing changes a header
+// value in place (h.Set replaces the slice).
 func securityHeaders(next http.Handler) http.Handler {
+	nosniff, referrer := []string{"nosniff"}, []string{"strict-origin-when-cross-origin"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = referrer
 		next.ServeHTTP(w, r)
 	})
 }
