@@ -349,12 +349,10 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	// The aggregate's last event: the server finds the last block holding
 	// one of its subjects in its per-subject index and reads that block
 	// only. (A multi-subject "last of each" request reads the index of
-	// every block, which grows with the log.)
-	st, err := l.stream(ctx)
-	if err != nil {
-		return nil, l.classify(ctx, op, err)
-	}
-	lastMsg, err := st.GetLastMsgForSubject(ctx, subject)
+	// every block, which grows with the log.) It is asked of the stream's
+	// leader (lastFromLeader); the older events, which no write changes,
+	// come by direct gets.
+	lastMsg, err := l.lastFromLeader(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, domain.ErrNotFound
 	}
@@ -422,6 +420,62 @@ func (l *Log) stream(ctx context.Context) (jetstream.Stream, error) {
 
 // getSeq reads the event at stream sequence seq (the stream denies
 // deletes, so every sequence holds its event).
+// lastFromLeader reads the last event on subject from the stream's
+// leader ($JS.API.STREAM.MSG.GET), not by a direct get: on a replicated
+// stream any replica answers a direct get, and one that has not yet stored
+// the latest acknowledged write would hand an editor who just approved a
+// conference its state from before (a 404 for its history, a stale
+// version refused as a conflict). The leader has every acknowledged
+// write, so a command or history read after a write sees it.
+func (l *Log) lastFromLeader(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
+	req, _ := json.Marshal(struct {
+		LastFor string `json:"last_by_subj"`
+	}{subject})
+	prefix := l.js.Options().APIPrefix
+	if prefix == "" {
+		prefix = jetstream.DefaultAPIPrefix
+	}
+	resp, err := l.js.Conn().RequestWithContext(ctx, prefix+"STREAM.MSG.GET."+domain.StreamName, req)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, jetstream.ErrNoStreamResponse
+		}
+		return nil, err
+	}
+	var r struct {
+		Error   *jetstream.APIError `json:"error"`
+		Message *struct {
+			Subject  string    `json:"subject"`
+			Sequence uint64    `json:"seq"`
+			Header   []byte    `json:"hdrs"`
+			Data     []byte    `json:"data"`
+			Time     time.Time `json:"time"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return nil, fmt.Errorf("last event of %s: %w", subject, err)
+	}
+	if r.Error != nil {
+		if r.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return nil, jetstream.ErrMsgNotFound
+		}
+		if r.Error.ErrorCode == jetstream.JSErrCodeStreamNotFound {
+			return nil, jetstream.ErrStreamNotFound
+		}
+		return nil, r.Error
+	}
+	if r.Message == nil {
+		return nil, jetstream.ErrInvalidJetStreamResponse
+	}
+	m := &jetstream.RawStreamMsg{Subject: r.Message.Subject, Sequence: r.Message.Sequence, Data: r.Message.Data, Time: r.Message.Time}
+	if len(r.Message.Header) > 0 {
+		if m.Header, err = nats.DecodeHeadersMsg(r.Message.Header); err != nil {
+			return nil, fmt.Errorf("last event of %s: %w", subject, err)
+		}
+	}
+	return m, nil
+}
+
 func (l *Log) getSeq(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
 	msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1, jetstreamext.GetBatchSeq(seq))
 	if err != nil {
