@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -218,7 +219,7 @@ func (p *orgPages) page(w http.ResponseWriter, r *http.Request, status int, a *o
 	d.CanPropose = c.Status == domain.StatusPending || c.Status == domain.StatusApproved || c.Status == domain.StatusUnpublished
 	for _, e := range a.History.Entries {
 		name := eventName(e.Type)
-		v := orgHistoryView{When: e.Time.UTC().Format("January 2, 2006, 15:04 UTC"), What: cmpOr(eventText[name], name), Reason: e.Reason}
+		v := orgHistoryView{When: e.Time.UTC().Format("January 2, 2006, 15:04 UTC"), What: cmp.Or(eventText[name], name), Reason: e.Reason}
 		if v.Reason == "" {
 			v.Reason = e.Note
 		}
@@ -238,13 +239,6 @@ func (p *orgPages) page(w http.ResponseWriter, r *http.Request, status int, a *o
 	slices.Reverse(d.History)
 	d.Idem = newKey()
 	p.s.page(w, r, status, "organiser", "organiser", layoutData{Title: "Your conference: " + c.Details.Title, Section: "calendar", Body: d})
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (p *orgPages) handlePage(w http.ResponseWriter, r *http.Request) {
