@@ -50,6 +50,19 @@ func (w *wake) Fire() {
 	w.ch = make(chan struct{})
 }
 
+// Changed returns a channel closed at the next change record the watch
+// sees. Take it before reading the changes, so that a change written
+// after the read still wakes the caller (WaitForChange): how the webhook
+// deliverer (reactors/webhooks) waits, like the waiting requests.
+func (rd *Reader) Changed() <-chan struct{} { return rd.wake.Chan() }
+
+// WaitForChange waits until woken (from Changed) is closed, ctx ends, or
+// it is time to read again anyway: every Poll while no watch runs, every
+// safety interval while one does. It reports false when ctx ended.
+func (rd *Reader) WaitForChange(ctx context.Context, woken <-chan struct{}) bool {
+	return rd.waitForChange(ctx, woken, nil)
+}
+
 // Watch wakes the reader's waiting requests whenever a change record is
 // written, until ctx ends. Without it running, waiters look for new
 // changes every Poll.

@@ -103,6 +103,14 @@ func (w *Webhooks) lead(ctx context.Context, kv jetstream.KeyValue, holder strin
 	defer cancel()
 	w.metrics.leader.Set(1)
 	defer w.metrics.leader.Set(0)
+	// One watch of the change stream wakes every follower at a new
+	// change (changes.Reader.Watch, as for the feed's waiting requests),
+	// instead of each polling it.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = w.changes.Watch(ctx)
+	}()
 	running := map[string]context.CancelFunc{}
 	exited := make(chan string) // a follower that stopped by itself (paused)
 	renewed := time.Now()
@@ -218,6 +226,7 @@ func (w *Webhooks) follow(ctx context.Context, kv jetstream.KeyValue, s domain.W
 		st.Cursor = s.After
 	}
 	for ctx.Err() == nil {
+		woken := w.changes.Changed() // before the read: a change written after it wakes us
 		chs, next, err := w.changes.Read(ctx, f, st.Cursor, 100, 10000)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -257,7 +266,9 @@ func (w *Webhooks) follow(ctx context.Context, kv jetstream.KeyValue, s domain.W
 			continue
 		}
 		if len(chs) == 0 {
-			sleep(ctx, w.cfg.Poll)
+			// Woken by the change stream's watch (Run starts it), or
+			// after the reader's poll when no watch runs.
+			w.changes.WaitForChange(ctx, woken)
 		}
 	}
 }

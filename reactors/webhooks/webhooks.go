@@ -82,8 +82,9 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between two attempts
 	// (doubling from MinBackoff, default 1 s, up to MaxBackoff, 1 min).
 	MinBackoff, MaxBackoff time.Duration
-	// Poll is how often the deliverer looks for new changes and
-	// subscriptions (default 500 ms).
+	// Poll is how often the deliverer looks for new subscriptions, and
+	// retries reading its state or the changes after an error (default
+	// 500 ms). New changes wake it through the change stream's watch.
 	Poll time.Duration
 	// Timeout bounds one delivery's request (default 10 s).
 	Timeout time.Duration

@@ -169,9 +169,15 @@ func TestWebhooksDelivered(t *testing.T) {
 		}
 	}
 	// A restart of the service resumes from the stored cursor: nothing
-	// delivered again, the next changes delivered.
+	// delivered again, the next changes delivered. The restarted
+	// deliverer polls for nothing within the test (an hour's Poll, a
+	// lease to match): the change stream's watch wakes it for the next
+	// change.
 	a.stop()
-	a = startAppWith(t, dir, configure)
+	a = startAppWith(t, dir, func(c *service.Config) {
+		configure(c)
+		c.Webhooks.Poll, c.Webhooks.Lease = time.Hour, 3*time.Hour
+	})
 	approve("courts")
 	want = expectedChanges(a, "topic=courts", sub.Delivered)
 	got := waitReceived(t, recv, len(want))
