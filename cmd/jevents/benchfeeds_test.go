@@ -299,7 +299,14 @@ func wrk(b testing.TB, seconds int, url, etag string) float64 {
 	if etag != "" {
 		args = append(args, "-H", "If-None-Match: "+etag)
 	}
-	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	return runWrk(b, append(args, url)...)
+}
+
+// runWrk runs wrk with args and returns its requests/s; it fails unless
+// every answer was 2xx or 3xx.
+func runWrk(b testing.TB, args ...string) float64 {
+	b.Helper()
+	out, err := exec.Command("wrk", args...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}

@@ -160,17 +160,7 @@ func startAppWith(t *testing.T, dir string, change func(*service.Config)) *app {
 	t.Helper()
 	cfg := service.Config{DataDir: dir, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test", EditorToken: editorToken}
 	change(&cfg)
-	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: dir}
-	t.Cleanup(func() { a.stop() })
-	a.waitReady()
-	return a
+	return bootApp(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // TestSeedOnlyOnce: a restart does not seed again, --no-seed does not

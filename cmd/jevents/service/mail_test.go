@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +19,6 @@ import (
 	"github.com/justiceevents/jevents/internal/testca"
 )
 
-// syncBuffer collects a service's log for a privacy check.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestMailFlow is the organiser's and the editors' mail through the whole
 // service and a real SMTP server (mailpit): a receipt on submission, the
 // editors told, an editor's edit, the approval with links that answer, a
@@ -46,22 +26,13 @@ func (s *syncBuffer) String() string {
 // feed.
 func TestMailFlow(t *testing.T) {
 	mp := mailpittest.Start(t)
-	logs := &syncBuffer{}
+	logs := &syncWriter{}
 	cfg := service.Config{
 		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
 		EditorToken: editorToken,
 		Mail:        service.MailConfig{SMTPURL: mp.SMTPURL(), From: "Justice Events <events@events.test>", EditorEmails: []string{"editor@events.test"}},
 	}
-	s, err := service.New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
-	t.Cleanup(a.stop)
-	a.waitReady()
+	a := bootApp(t, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if r := a.do("GET", "/readyz", nil, nil); !bytes.Contains(r.body, []byte(`"degraded":[]`)) {
 		t.Errorf("/readyz with SMTP configured: %s", r.body)
 	}
@@ -243,16 +214,7 @@ func TestUndeliveredMailPage(t *testing.T) {
 		EditorToken: editorToken,
 		Mail:        service.MailConfig{SMTPURL: mp.SMTPURL(), From: "Justice Events <events@events.test>"},
 	}
-	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
-	t.Cleanup(a.stop)
-	a.waitReady()
+	a := bootApp(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	for i, addr := range []string{"Retry.Me@refused.example", "drop.me@refused.example"} {
 		body := validSubmission()
@@ -394,16 +356,7 @@ func TestMailOverSTARTTLSWithPrivateCA(t *testing.T) {
 	if _, err := service.New(bad, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "--smtp-ca-file") {
 		t.Errorf("a CA file without a certificate: %v", err)
 	}
-	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
-	t.Cleanup(a.stop)
-	a.waitReady()
+	a := bootApp(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	a.submit(validSubmission(), "secure-smtp")
 	if got := mp.WaitCount(1, 20*time.Second); got != 1 {
 		t.Fatalf("%d mails through STARTTLS + AUTH, want 1; /readyz: %s", got, a.do("GET", "/readyz", nil, nil).body)
@@ -424,16 +377,7 @@ func TestEditorDigestThroughService(t *testing.T) {
 		Mail: service.MailConfig{SMTPURL: mp.SMTPURL(), EditorEmails: []string{"editor@events.test"},
 			EditorDigest: 3 * time.Second},
 	}
-	s, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
-	t.Cleanup(a.stop)
-	a.waitReady()
+	a := bootApp(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// Both inside one window: start just after a window begins.
 	time.Sleep(time.Until(time.Now().Truncate(3 * time.Second).Add(3*time.Second + 50*time.Millisecond)))
 	var ids []string

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"context"
 	"encoding/json"
 	"html"
 	"io"
@@ -95,22 +94,13 @@ var privateLink = regexp.MustCompile(`https://events\.test(/organiser/[A-Za-z0-9
 // and an expired link are refused with a page; the links are in no log.
 func TestOrganiserPrivatePage(t *testing.T) {
 	mp := mailpittest.Start(t)
-	logs := &syncBuffer{}
+	logs := &syncWriter{}
 	cfg := service.Config{
 		DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0", PublicURL: "https://events.test",
 		EditorToken: editorToken,
 		Mail:        service.MailConfig{SMTPURL: mp.SMTPURL(), From: "Justice Events <events@events.test>"},
 	}
-	s, err := service.New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
-	t.Cleanup(a.stop)
-	a.waitReady()
+	a := bootApp(t, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	waitMail := func(query string) mailpittest.Message {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)

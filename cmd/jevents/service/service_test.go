@@ -41,7 +41,13 @@ func startApp(t *testing.T, dir string) *app {
 		PublicURL:   "https://events.test",
 		EditorToken: editorToken,
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return bootApp(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// bootApp starts the service with cfg, logging to log, stops it when the
+// test ends, and waits until it is ready.
+func bootApp(t *testing.T, cfg service.Config, log *slog.Logger) *app {
+	t.Helper()
 	s, err := service.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +55,7 @@ func startApp(t *testing.T, dir string) *app {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: dir}
+	a := &app{t: t, svc: s, base: "http://" + s.HTTPAddr(), dir: cfg.DataDir}
 	t.Cleanup(func() { a.stop() })
 	a.waitReady()
 	return a
