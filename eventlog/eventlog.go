@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,9 +118,6 @@ type Log struct {
 	js      jetstream.JetStream
 	metrics *Metrics
 	guard   Guard
-
-	mu sync.Mutex
-	st jetstream.Stream // the event stream, once looked up (stream)
 }
 
 // Guard is asked before every append; an error refuses the append before it
@@ -401,25 +397,6 @@ func (l *Log) Load(ctx context.Context, aggregate, id string) ([]domain.Record, 
 	return out, nil
 }
 
-// stream is the event stream's handle, asked for once: its reads are
-// direct gets addressed by the stream's name, which stay valid if the
-// stream is created again.
-func (l *Log) stream(ctx context.Context) (jetstream.Stream, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.st != nil {
-		return l.st, nil
-	}
-	st, err := l.js.Stream(ctx, domain.StreamName)
-	if err != nil {
-		return nil, err
-	}
-	l.st = st
-	return st, nil
-}
-
-// getSeq reads the event at stream sequence seq (the stream denies
-// deletes, so every sequence holds its event).
 // lastFromLeader reads the last event on subject from the stream's
 // leader ($JS.API.STREAM.MSG.GET), not by a direct get: on a replicated
 // stream any replica answers a direct get, and one that has not yet stored
@@ -476,6 +453,8 @@ func (l *Log) lastFromLeader(ctx context.Context, subject string) (*jetstream.Ra
 	return m, nil
 }
 
+// getSeq reads the event at stream sequence seq (the stream denies
+// deletes, so every sequence holds its event).
 func (l *Log) getSeq(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
 	msgs, err := jetstreamext.GetBatch(ctx, l.js, domain.StreamName, 1, jetstreamext.GetBatchSeq(seq))
 	if err != nil {

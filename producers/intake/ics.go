@@ -298,7 +298,7 @@ func (in *Intake) appendICS(ctx context.Context, items []icsAppend) ([]Receipt, 
 	}
 	// Each round stores the rest or finds more of it stored; two rounds
 	// settle any state a retry can meet, a third covers a racing retry,
-	// two more a re-import (replacing, or flagged beside a decided one).
+	// two more a re-import (a proposal, or flagged beside a closed one).
 	for round := 0; round < 5 && len(todo) > 0; round++ {
 		batch := make([]eventlog.Creation, len(todo))
 		for j, i := range todo {
